@@ -1,0 +1,788 @@
+//! The flow key: every header field and metadata value a rule or megaflow can match, in one
+//! fixed-layout struct, extracted from a frame in one pass.
+//!
+//! # Layout
+//! [`FlowKey`] is `#[repr(C)]` and exactly [`FLOW_WORDS`] 64-bit words with no padding, grouped
+//! by stage (metadata, tunnel, pipeline registers, L2, L3, L4, ARP/ND), so that masking, hashing
+//! and comparing are loops over words. The same struct serves as a mask ([`FlowMask`]): a set
+//! bit means "this bit of the key matters".
+//!
+//! Values are stored as native integers holding the *numeric* value of the field (an IPv4
+//! address 10.0.0.1 is `0x0a000001`, a MAC address is its 48-bit number), so that field
+//! descriptors ([`crate::field`]) can read and write any field generically.
+//!
+//! # Conventions (those of Open vSwitch's `struct flow`)
+//! * `vlan_tci` holds the outer 802.1Q TCI with bit 0x1000 (the DEI/CFI bit position) set when
+//!   a tag is present and clear when the frame is untagged. The frame's DEI bit is not kept.
+//! * `dl_type` is the ethertype after the outer VLAN tag; 802.3 frames get [`DL_TYPE_NONE`].
+//! * ARP: `nw_proto` holds the low byte of the opcode, `nw_src`/`nw_dst` the sender/target
+//!   protocol addresses, `arp_sha`/`arp_tha` the hardware addresses.
+//! * ICMP and ICMPv6: `tp_src` holds the type and `tp_dst` the code.
+//! * IPv6 neighbour discovery: `nd_target`, with `arp_sha`/`arp_tha` holding the source and
+//!   target link-layer address options.
+//! * `nw_frag`: [`FRAG_ANY`] for any fragment, plus [`FRAG_LATER`] for non-first fragments,
+//!   whose L4 fields stay zero.
+//!
+//! # Extraction and bad input
+//! [`FlowKey::extract`] walks Ethernet, one or two VLAN tags, then ARP, IPv4 or IPv6 (with
+//! extension headers), then TCP, UDP, SCTP, ICMP or ICMPv6. Each header is checked once. A
+//! frame whose headers are truncated or inconsistent (an IPv4 IHL below 5, a total length
+//! beyond the frame, a TCP data offset beyond the segment, ...) yields a [`Malformed`] reason;
+//! the datapath counts it under that reason and drops the packet.
+//!
+//! # Cost
+//! One pass, no allocation; the key is written in place. Extraction also returns the header
+//! offsets that datapath actions need ([`HeaderOffsets`]).
+
+use bytemuck::{Pod, Zeroable};
+use rvs_packet::wire::{self, ethernet, ip_proto, ipv4, EtherType};
+
+/// Number of 64-bit words in a [`FlowKey`].
+pub const FLOW_WORDS: usize = 28;
+
+/// `dl_type` of frames without an Ethernet II ethertype (802.3 length field).
+pub const DL_TYPE_NONE: u16 = 0x05ff;
+/// Bit of `vlan_tci` meaning "a VLAN tag is present".
+pub const VLAN_PRESENT: u16 = 0x1000;
+/// VLAN id bits of `vlan_tci`.
+pub const VLAN_VID_MASK: u16 = 0x0fff;
+/// PCP bits of `vlan_tci`.
+pub const VLAN_PCP_MASK: u16 = 0xe000;
+/// `nw_frag` bit: the packet is a fragment.
+pub const FRAG_ANY: u8 = 1;
+/// `nw_frag` bit: the packet is a fragment other than the first.
+pub const FRAG_LATER: u8 = 2;
+/// Both `nw_frag` bits.
+pub const FRAG_MASK: u8 = 3;
+
+/// The flow key. See the module documentation for layout and conventions.
+#[repr(C, align(16))]
+#[derive(Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+pub struct FlowKey {
+    // --- datapath metadata (w0..w1)
+    /// Input port (datapath port in the datapath; OpenFlow port during translation).
+    pub in_port: u32,
+    /// Recirculation id (0 for packets fresh from a port).
+    pub recirc_id: u32,
+    /// Datapath hash, for select groups and bundles.
+    pub dp_hash: u32,
+    /// Packet mark (skb mark).
+    pub pkt_mark: u32,
+    // --- tunnel metadata (w2..w4)
+    /// Tunnel key (VNI / GRE key).
+    pub tun_id: u64,
+    /// Outer IPv4 source of the tunnel the packet came from.
+    pub tun_src: u32,
+    /// Outer IPv4 destination.
+    pub tun_dst: u32,
+    /// Tunnel flags (OVS `tun_flags`).
+    pub tun_flags: u16,
+    /// Outer TOS.
+    pub tun_tos: u8,
+    /// Outer TTL.
+    pub tun_ttl: u8,
+    /// Connection tracking state bits.
+    pub ct_state: u32,
+    // --- pipeline metadata (w5..w13)
+    /// OpenFlow metadata.
+    pub metadata: u64,
+    /// Registers reg0..reg15.
+    pub regs: [u32; 16],
+    // --- L2 (w14..w16)
+    /// Ethernet destination (48-bit number).
+    pub dl_dst: u64,
+    /// Ethernet source (48-bit number).
+    pub dl_src: u64,
+    /// Ethertype after the outer VLAN tag.
+    pub dl_type: u16,
+    /// Outer VLAN TCI, with [`VLAN_PRESENT`] set when tagged.
+    pub vlan_tci: u16,
+    /// IP protocol (or low byte of the ARP opcode).
+    pub nw_proto: u8,
+    /// IP TOS / IPv6 traffic class (DSCP << 2 | ECN).
+    pub nw_tos: u8,
+    /// IP TTL / IPv6 hop limit.
+    pub nw_ttl: u8,
+    /// Fragment bits ([`FRAG_ANY`], [`FRAG_LATER`]).
+    pub nw_frag: u8,
+    // --- L3 (w17..w22)
+    /// IPv4 source (or ARP sender protocol address).
+    pub nw_src: u32,
+    /// IPv4 destination (or ARP target protocol address).
+    pub nw_dst: u32,
+    /// IPv6 source.
+    pub ipv6_src: u128,
+    /// IPv6 destination.
+    pub ipv6_dst: u128,
+    /// IPv6 flow label (20 bits).
+    pub ipv6_label: u32,
+    // --- L4 (w22..w23)
+    /// TCP/UDP/SCTP source port, or ICMP type.
+    pub tp_src: u16,
+    /// TCP/UDP/SCTP destination port, or ICMP code.
+    pub tp_dst: u16,
+    /// TCP flags (12 bits).
+    pub tcp_flags: u16,
+    /// Connection tracking zone.
+    pub ct_zone: u16,
+    /// Connection tracking mark.
+    pub ct_mark: u32,
+    // --- ARP / ND (w24..w27)
+    /// ARP sender hardware address, or ND source link-layer address.
+    pub arp_sha: u64,
+    /// ARP target hardware address, or ND target link-layer address.
+    pub arp_tha: u64,
+    /// IPv6 ND target address.
+    pub nd_target: u128,
+}
+
+const _: () = assert!(std::mem::size_of::<FlowKey>() == FLOW_WORDS * 8);
+
+/// A mask over a [`FlowKey`]: a set bit means the key's bit matters.
+pub type FlowMask = FlowKey;
+
+impl Default for FlowKey {
+    fn default() -> Self {
+        Self::zeroed()
+    }
+}
+
+/// Word indexes of the key's stages, for staged lookups and diagnostics.
+pub mod words {
+    /// First word of the L2 stage (`dl_dst`).
+    pub const L2: usize = 14;
+    /// First word of the L3 stage (`nw_src`/`nw_dst`).
+    pub const L3: usize = 17;
+    /// The word holding `tp_src`/`tp_dst` (and `ipv6_label`).
+    pub const L4: usize = 22;
+}
+
+impl FlowKey {
+    /// The all-zero key, or the mask that matches everything.
+    pub const ZERO: FlowKey = unsafe { std::mem::transmute([0u64; FLOW_WORDS]) };
+
+    /// The mask with every bit set (exact match).
+    pub fn exact() -> FlowMask {
+        bytemuck::cast([u64::MAX; FLOW_WORDS])
+    }
+
+    /// The key as words.
+    #[inline(always)]
+    pub fn words(&self) -> &[u64; FLOW_WORDS] {
+        bytemuck::cast_ref(self)
+    }
+
+    /// The key as words, writable.
+    #[inline(always)]
+    pub fn words_mut(&mut self) -> &mut [u64; FLOW_WORDS] {
+        bytemuck::cast_mut(self)
+    }
+
+    /// The key as bytes (native layout).
+    #[inline(always)]
+    pub fn as_bytes(&self) -> &[u8] {
+        bytemuck::bytes_of(self)
+    }
+
+    /// The key as bytes, writable.
+    #[inline(always)]
+    pub fn as_bytes_mut(&mut self) -> &mut [u8] {
+        bytemuck::bytes_of_mut(self)
+    }
+
+    /// Bitmap of the words that are non-zero.
+    #[inline]
+    pub fn nonzero_map(&self) -> u32 {
+        let mut m = 0;
+        for (i, w) in self.words().iter().enumerate() {
+            m |= ((*w != 0) as u32) << i;
+        }
+        m
+    }
+
+    /// `self & mask`, word by word.
+    #[inline]
+    pub fn masked(&self, mask: &FlowMask) -> FlowKey {
+        let mut out = FlowKey::ZERO;
+        for ((o, k), m) in out.words_mut().iter_mut().zip(self.words()).zip(mask.words()) {
+            *o = k & m;
+        }
+        out
+    }
+
+    /// ORs `other` into `self` (mask union).
+    #[inline]
+    pub fn or_assign(&mut self, other: &FlowMask) {
+        for (a, b) in self.words_mut().iter_mut().zip(other.words()) {
+            *a |= b;
+        }
+    }
+
+    /// True if `self` and `other` agree on every bit of `mask`.
+    #[inline]
+    pub fn equal_under(&self, other: &FlowKey, mask: &FlowMask) -> bool {
+        let mut diff = 0;
+        for ((a, b), m) in self.words().iter().zip(other.words()).zip(mask.words()) {
+            diff |= (a ^ b) & m;
+        }
+        diff == 0
+    }
+
+    /// True if every bit set in `self` (a mask) is also set in `other`.
+    pub fn is_subset_of(&self, other: &FlowMask) -> bool {
+        self.words().iter().zip(other.words()).all(|(a, b)| a & !b == 0)
+    }
+
+    /// True for the mask that matches everything.
+    pub fn is_zero(&self) -> bool {
+        self.words().iter().all(|w| *w == 0)
+    }
+
+    /// Hash of the words in `map` (a bitmap of word indexes), seeded with `basis`.
+    /// Equal keys give equal hashes for the same `map`; words outside `map` are not read.
+    #[inline]
+    pub fn hash_words(&self, map: u32, basis: u32) -> u32 {
+        let w = self.words();
+        let mut h = basis as u64;
+        let mut m = map;
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            h = hash_add(h, w[i]);
+            m &= m - 1;
+        }
+        hash_finish(h)
+    }
+
+    /// Hash of `self & mask` over the words in `map`, which must cover every non-zero word of
+    /// `mask`. Equal to `self.masked(mask).hash_words(map, basis)`, without building the copy.
+    #[inline]
+    pub fn hash_masked(&self, mask: &FlowMask, map: u32, basis: u32) -> u32 {
+        let w = self.words();
+        let mw = mask.words();
+        let mut h = basis as u64;
+        let mut m = map;
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            h = hash_add(h, w[i] & mw[i]);
+            m &= m - 1;
+        }
+        hash_finish(h)
+    }
+
+    /// Whether the frame carried a VLAN tag.
+    #[inline]
+    pub fn has_vlan(&self) -> bool {
+        self.vlan_tci & VLAN_PRESENT != 0
+    }
+
+    /// True for IPv4 packets.
+    #[inline]
+    pub fn is_ipv4(&self) -> bool {
+        self.dl_type == EtherType::IPV4
+    }
+
+    /// True for IPv6 packets.
+    #[inline]
+    pub fn is_ipv6(&self) -> bool {
+        self.dl_type == EtherType::IPV6
+    }
+
+    /// True for IPv4 or IPv6.
+    #[inline]
+    pub fn is_ip_any(&self) -> bool {
+        self.is_ipv4() || self.is_ipv6()
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse4.2"))]
+#[inline(always)]
+fn hash_add(h: u64, w: u64) -> u64 {
+    // SAFETY: the target feature is enabled at compile time (see .cargo/config.toml).
+    unsafe { std::arch::x86_64::_mm_crc32_u64(h, w) }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse4.2")))]
+#[inline(always)]
+fn hash_add(h: u64, w: u64) -> u64 {
+    (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29)
+}
+
+#[inline(always)]
+fn hash_finish(h: u64) -> u32 {
+    let h = (h ^ (h >> 31)).wrapping_mul(0x7fb5_d329_728e_a185);
+    (h ^ (h >> 27)) as u32
+}
+
+impl std::fmt::Debug for FlowKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Only the non-zero fields, by name, so that test failures are readable.
+        let mut d = f.debug_struct("FlowKey");
+        for field in crate::field::Field::ALL {
+            let v = field.get(self);
+            if v != 0 && !field.desc().is_subfield {
+                d.field(field.name(), &format_args!("{v:#x}"));
+            }
+        }
+        d.finish()
+    }
+}
+
+/// Why a frame was not forwarded: its headers are truncated or inconsistent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Malformed {
+    /// Shorter than an Ethernet header.
+    EthTruncated,
+    /// A VLAN tag is cut off.
+    VlanTruncated,
+    /// An ARP packet shorter than 28 bytes.
+    ArpTruncated,
+    /// IPv4 header shorter than 20 bytes.
+    Ipv4Truncated,
+    /// IPv4 version field is not 4.
+    Ipv4BadVersion,
+    /// IPv4 IHL below 5.
+    Ipv4BadIhl,
+    /// IPv4 header (IHL) longer than the frame.
+    Ipv4HeaderBeyondFrame,
+    /// IPv4 total length shorter than its header.
+    Ipv4TotalLenTooShort,
+    /// IPv4 total length beyond the frame.
+    Ipv4TotalLenBeyondFrame,
+    /// IPv6 header cut off or not version 6.
+    Ipv6Truncated,
+    /// IPv6 payload length beyond the frame.
+    Ipv6PayloadBeyondFrame,
+    /// An IPv6 extension header cut off (or too many of them).
+    Ipv6ExtTruncated,
+    /// TCP header cut off, or its data offset below 5 or beyond the segment.
+    TcpTruncated,
+    /// UDP header cut off, or its length field inconsistent with the IP payload.
+    UdpTruncated,
+    /// SCTP common header cut off.
+    SctpTruncated,
+    /// ICMP header cut off.
+    IcmpTruncated,
+    /// ICMPv6 header cut off, or a neighbour discovery message malformed.
+    Icmpv6Truncated,
+}
+
+impl Malformed {
+    /// Number of reasons.
+    pub const COUNT: usize = 17;
+
+    /// All reasons, in counter order.
+    pub const ALL: [Malformed; Self::COUNT] = [
+        Malformed::EthTruncated,
+        Malformed::VlanTruncated,
+        Malformed::ArpTruncated,
+        Malformed::Ipv4Truncated,
+        Malformed::Ipv4BadVersion,
+        Malformed::Ipv4BadIhl,
+        Malformed::Ipv4HeaderBeyondFrame,
+        Malformed::Ipv4TotalLenTooShort,
+        Malformed::Ipv4TotalLenBeyondFrame,
+        Malformed::Ipv6Truncated,
+        Malformed::Ipv6PayloadBeyondFrame,
+        Malformed::Ipv6ExtTruncated,
+        Malformed::TcpTruncated,
+        Malformed::UdpTruncated,
+        Malformed::SctpTruncated,
+        Malformed::IcmpTruncated,
+        Malformed::Icmpv6Truncated,
+    ];
+
+    /// Short name, for counters (`rvs-appctl dpif-netdev/pmd-stats-show`, `coverage/show`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Malformed::EthTruncated => "eth_truncated",
+            Malformed::VlanTruncated => "vlan_truncated",
+            Malformed::ArpTruncated => "arp_truncated",
+            Malformed::Ipv4Truncated => "ipv4_truncated",
+            Malformed::Ipv4BadVersion => "ipv4_bad_version",
+            Malformed::Ipv4BadIhl => "ipv4_bad_ihl",
+            Malformed::Ipv4HeaderBeyondFrame => "ipv4_header_beyond_frame",
+            Malformed::Ipv4TotalLenTooShort => "ipv4_total_len_too_short",
+            Malformed::Ipv4TotalLenBeyondFrame => "ipv4_total_len_beyond_frame",
+            Malformed::Ipv6Truncated => "ipv6_truncated",
+            Malformed::Ipv6PayloadBeyondFrame => "ipv6_payload_beyond_frame",
+            Malformed::Ipv6ExtTruncated => "ipv6_ext_truncated",
+            Malformed::TcpTruncated => "tcp_truncated",
+            Malformed::UdpTruncated => "udp_truncated",
+            Malformed::SctpTruncated => "sctp_truncated",
+            Malformed::IcmpTruncated => "icmp_truncated",
+            Malformed::Icmpv6Truncated => "icmpv6_truncated",
+        }
+    }
+}
+
+/// Header offsets found during extraction ([`rvs_packet::PacketMeta::NO_OFFSET`] if absent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderOffsets {
+    /// Offset of the L3 header (IP or ARP).
+    pub l3: u16,
+    /// Offset of the L4 header.
+    pub l4: u16,
+}
+
+const NO: u16 = rvs_packet::PacketMeta::NO_OFFSET;
+
+#[inline(always)]
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+#[inline(always)]
+fn mac_at(b: &[u8], at: usize) -> u64 {
+    u64::from_be_bytes([0, 0, b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5]])
+}
+
+impl FlowKey {
+    /// Extracts the key of `frame` received on `in_port` into `self`, which is overwritten.
+    /// Returns the header offsets, or why the frame is malformed (the key is then partial and
+    /// must not be used).
+    pub fn extract(&mut self, frame: &[u8], in_port: u32) -> Result<HeaderOffsets, Malformed> {
+        *self = FlowKey::ZERO;
+        self.in_port = in_port;
+        let mut off = HeaderOffsets { l3: NO, l4: NO };
+        if frame.len() < ethernet::HEADER_LEN {
+            return Err(Malformed::EthTruncated);
+        }
+        self.dl_dst = mac_at(frame, 0);
+        self.dl_src = mac_at(frame, 6);
+        let mut at = 12;
+        let mut ethertype = be16(frame, at);
+        at += 2;
+        if ethertype == EtherType::VLAN || ethertype == EtherType::QINQ {
+            if frame.len() < at + 4 {
+                return Err(Malformed::VlanTruncated);
+            }
+            self.vlan_tci = (be16(frame, at) & !wire::vlan::DEI) | VLAN_PRESENT;
+            ethertype = be16(frame, at + 2);
+            at += 4;
+            // An inner (customer) tag behind a service tag: skip it, as OVS does without
+            // double-tag matching.
+            if ethertype == EtherType::VLAN || ethertype == EtherType::QINQ {
+                if frame.len() < at + 4 {
+                    return Err(Malformed::VlanTruncated);
+                }
+                ethertype = be16(frame, at + 2);
+                at += 4;
+            }
+        }
+        if ethertype < EtherType::MIN {
+            self.dl_type = DL_TYPE_NONE;
+            return Ok(off);
+        }
+        self.dl_type = ethertype;
+        let l3 = &frame[at..];
+        match ethertype {
+            EtherType::IPV4 => {
+                off.l3 = at as u16;
+                let ip = wire::Ipv4Packet::new_validated(l3).map_err(|e| match e {
+                    ipv4::Ipv4Error::Truncated => Malformed::Ipv4Truncated,
+                    ipv4::Ipv4Error::BadVersion => Malformed::Ipv4BadVersion,
+                    ipv4::Ipv4Error::BadIhl => Malformed::Ipv4BadIhl,
+                    ipv4::Ipv4Error::HeaderBeyondFrame => Malformed::Ipv4HeaderBeyondFrame,
+                    ipv4::Ipv4Error::TotalLenTooShort => Malformed::Ipv4TotalLenTooShort,
+                    ipv4::Ipv4Error::TotalLenBeyondFrame => Malformed::Ipv4TotalLenBeyondFrame,
+                })?;
+                self.nw_src = ip.src();
+                self.nw_dst = ip.dst();
+                self.nw_proto = ip.protocol();
+                self.nw_tos = ip.tos();
+                self.nw_ttl = ip.ttl();
+                let hlen = ip.header_len();
+                let total = ip.total_len() as usize;
+                if ip.is_fragment() {
+                    self.nw_frag = FRAG_ANY;
+                    if ip.is_later_fragment() {
+                        self.nw_frag |= FRAG_LATER;
+                        return Ok(off);
+                    }
+                }
+                let l4_at = at + hlen;
+                self.extract_l4(&frame[l4_at..at + total], l4_at, true, &mut off)?;
+            }
+            EtherType::IPV6 => {
+                off.l3 = at as u16;
+                if l3.len() < wire::ipv6::HEADER_LEN || l3[0] >> 4 != 6 {
+                    return Err(Malformed::Ipv6Truncated);
+                }
+                let ip = wire::Ipv6Packet::new_checked(l3).map_err(|_| Malformed::Ipv6PayloadBeyondFrame)?;
+                self.ipv6_src = ip.src();
+                self.ipv6_dst = ip.dst();
+                self.ipv6_label = ip.flow_label();
+                self.nw_tos = ip.traffic_class();
+                self.nw_ttl = ip.hop_limit();
+                let ext = ip.walk_extensions().map_err(|_| Malformed::Ipv6ExtTruncated)?;
+                self.nw_proto = ext.protocol;
+                if ext.fragment {
+                    self.nw_frag = FRAG_ANY;
+                    if ext.later_fragment {
+                        self.nw_frag |= FRAG_LATER;
+                        return Ok(off);
+                    }
+                }
+                let end = at + wire::ipv6::HEADER_LEN + ip.payload_len() as usize;
+                let l4_at = at + ext.offset;
+                self.extract_l4(&frame[l4_at..end], l4_at, false, &mut off)?;
+            }
+            EtherType::ARP | EtherType::RARP => {
+                off.l3 = at as u16;
+                if l3.len() < wire::arp::HEADER_LEN {
+                    return Err(Malformed::ArpTruncated);
+                }
+                // Only Ethernet/IPv4 ARP has fields in the key; others match on dl_type only.
+                if let Ok(arp) = wire::ArpPacket::new_checked(l3) {
+                    if arp.htype() == 1 && arp.ptype() == EtherType::IPV4 {
+                        let op = arp.oper();
+                        if op <= 0xff {
+                            self.nw_proto = op as u8;
+                        }
+                        self.nw_src = arp.spa();
+                        self.nw_dst = arp.tpa();
+                        self.arp_sha = arp.sha().to_u64();
+                        self.arp_tha = arp.tha().to_u64();
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(off)
+    }
+
+    /// L4 of a non-fragment or first fragment. `l4` runs to the end of the IP payload.
+    fn extract_l4(&mut self, l4: &[u8], l4_at: usize, is_v4: bool, off: &mut HeaderOffsets) -> Result<(), Malformed> {
+        let first_fragment = self.nw_frag & FRAG_ANY != 0;
+        // A first fragment may legitimately carry only part of the L4 header: leave L4 empty.
+        let short = |need: usize, reason: Malformed| -> Result<bool, Malformed> {
+            if l4.len() >= need {
+                Ok(false)
+            } else if first_fragment {
+                Ok(true)
+            } else {
+                Err(reason)
+            }
+        };
+        match self.nw_proto {
+            ip_proto::TCP => {
+                if short(wire::tcp::MIN_HEADER_LEN, Malformed::TcpTruncated)? {
+                    return Ok(());
+                }
+                let tcp = wire::TcpHeader::new_unchecked(l4);
+                let hl = tcp.header_len();
+                if hl < wire::tcp::MIN_HEADER_LEN || hl > l4.len() {
+                    if first_fragment {
+                        return Ok(());
+                    }
+                    return Err(Malformed::TcpTruncated);
+                }
+                self.tp_src = tcp.src_port();
+                self.tp_dst = tcp.dst_port();
+                self.tcp_flags = tcp.flags();
+            }
+            ip_proto::UDP => {
+                if short(wire::udp::HEADER_LEN, Malformed::UdpTruncated)? {
+                    return Ok(());
+                }
+                let udp = wire::UdpHeader::new_unchecked(l4);
+                let ulen = udp.length() as usize;
+                // UDP length 0 is allowed for IPv6 jumbograms only; otherwise it must fit.
+                if !first_fragment && (ulen < wire::udp::HEADER_LEN || ulen > l4.len()) && !(ulen == 0 && !is_v4) {
+                    return Err(Malformed::UdpTruncated);
+                }
+                self.tp_src = udp.src_port();
+                self.tp_dst = udp.dst_port();
+            }
+            ip_proto::SCTP => {
+                if short(12, Malformed::SctpTruncated)? {
+                    return Ok(());
+                }
+                self.tp_src = be16(l4, 0);
+                self.tp_dst = be16(l4, 2);
+            }
+            ip_proto::ICMP if is_v4 => {
+                if short(wire::icmp::HEADER_LEN, Malformed::IcmpTruncated)? {
+                    return Ok(());
+                }
+                self.tp_src = l4[0] as u16;
+                self.tp_dst = l4[1] as u16;
+            }
+            ip_proto::ICMPV6 if !is_v4 => {
+                if short(wire::icmpv6::HEADER_LEN, Malformed::Icmpv6Truncated)? {
+                    return Ok(());
+                }
+                let (ty, code) = (l4[0], l4[1]);
+                self.tp_src = ty as u16;
+                self.tp_dst = code as u16;
+                if code == 0 && (ty == wire::icmpv6::ND_NEIGHBOR_SOLICIT || ty == wire::icmpv6::ND_NEIGHBOR_ADVERT) {
+                    let nd = wire::NdMessage::parse(l4).map_err(|_| Malformed::Icmpv6Truncated)?;
+                    self.nd_target = nd.target;
+                    if ty == wire::icmpv6::ND_NEIGHBOR_SOLICIT {
+                        self.arp_sha = nd.sll.map_or(0, |m| m.to_u64());
+                    } else {
+                        self.arp_tha = nd.tll.map_or(0, |m| m.to_u64());
+                    }
+                }
+            }
+            _ => return Ok(()),
+        }
+        off.l4 = l4_at as u16;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn eth(dst: u8, src: u8, ethertype: u16) -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, dst, 2, 0, 0, 0, 0, src];
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f
+    }
+
+    fn ipv4(proto: u8, l4: &[u8], frag: u16) -> Vec<u8> {
+        let total = (20 + l4.len()) as u16;
+        let mut f = eth(2, 1, 0x0800);
+        f.extend_from_slice(&[0x45, 0xb8]);
+        f.extend_from_slice(&total.to_be_bytes());
+        f.extend_from_slice(&[0, 1]);
+        f.extend_from_slice(&frag.to_be_bytes());
+        f.extend_from_slice(&[63, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(l4);
+        f
+    }
+
+    #[test]
+    fn udp_over_ipv4() {
+        let f = ipv4(17, &[0x04, 0x00, 0x13, 0x88, 0, 12, 0, 0, 1, 2, 3, 4], 0);
+        let mut k = FlowKey::ZERO;
+        let off = k.extract(&f, 3).unwrap();
+        assert_eq!(off, HeaderOffsets { l3: 14, l4: 34 });
+        assert_eq!(k.in_port, 3);
+        assert_eq!(k.dl_dst, 0x0200_0000_0002);
+        assert_eq!(k.dl_src, 0x0200_0000_0001);
+        assert_eq!(k.dl_type, 0x0800);
+        assert_eq!((k.nw_src, k.nw_dst, k.nw_proto, k.nw_tos, k.nw_ttl), (0x0a000001, 0x0a000002, 17, 0xb8, 63));
+        assert_eq!((k.tp_src, k.tp_dst, k.nw_frag), (1024, 5000, 0));
+        assert!(!k.has_vlan());
+    }
+
+    #[test]
+    fn tcp_flags_and_vlan() {
+        let l4 = [0x9c, 0x40, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x12, 0xff, 0xff, 0, 0, 0, 0];
+        let mut f = ipv4(6, &l4, 0);
+        // insert a tag with PCP 3, DEI set, VID 10
+        let tag = [0x81, 0x00, 0x70, 0x0a];
+        f.splice(12..12, tag);
+        let mut k = FlowKey::ZERO;
+        let off = k.extract(&f, 1).unwrap();
+        assert_eq!(off.l3, 18);
+        assert_eq!(k.vlan_tci, 0x600a | VLAN_PRESENT);
+        assert_eq!((k.tp_src, k.tp_dst, k.tcp_flags), (40000, 80, 0x12));
+    }
+
+    #[test]
+    fn fragments() {
+        let f = ipv4(17, &[0; 16], 0x0002); // offset 2*8: later fragment
+        let mut k = FlowKey::ZERO;
+        let off = k.extract(&f, 1).unwrap();
+        assert_eq!(k.nw_frag, FRAG_ANY | FRAG_LATER);
+        assert_eq!((k.tp_src, off.l4), (0, NO));
+        let f = ipv4(6, &[0x9c, 0x40], 0x2000); // first fragment, TCP header cut short
+        let off = k.extract(&f, 1).unwrap();
+        assert_eq!(k.nw_frag, FRAG_ANY);
+        assert_eq!((k.tp_src, off.l4), (0, NO));
+    }
+
+    #[test]
+    fn arp() {
+        let mut f = eth(0xff, 1, 0x0806);
+        f.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2]);
+        let mut k = FlowKey::ZERO;
+        k.extract(&f, 1).unwrap();
+        assert_eq!((k.nw_proto, k.nw_src, k.nw_dst), (1, 0x0a000001, 0x0a000002));
+        assert_eq!((k.arp_sha, k.arp_tha), (0x0200_0000_0001, 0));
+        assert_eq!(k.extract(&f[..40], 1), Err(Malformed::ArpTruncated));
+    }
+
+    fn ipv6(next: u8, payload: &[u8]) -> Vec<u8> {
+        let mut f = eth(2, 1, 0x86dd);
+        f.extend_from_slice(&[0x60, 0x00, 0x00, 0x07]);
+        f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        f.extend_from_slice(&[next, 255]);
+        f.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        f.extend_from_slice(&[0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 2]);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    #[test]
+    fn ipv6_neighbour_solicitation() {
+        let mut icmp = vec![135, 0, 0, 0, 0, 0, 0, 0];
+        icmp.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        icmp.extend_from_slice(&[1, 1, 2, 0, 0, 0, 0, 1]);
+        let f = ipv6(58, &icmp);
+        let mut k = FlowKey::ZERO;
+        let off = k.extract(&f, 1).unwrap();
+        assert_eq!(off, HeaderOffsets { l3: 14, l4: 54 });
+        assert_eq!((k.nw_proto, k.tp_src, k.tp_dst, k.nw_ttl, k.ipv6_label), (58, 135, 0, 255, 7));
+        assert_eq!(k.nd_target, 0xfe80_0000_0000_0000_0000_0000_0000_0002);
+        assert_eq!(k.arp_sha, 0x0200_0000_0001);
+        assert_eq!(k.ipv6_src, 0xfe80_0000_0000_0000_0000_0000_0000_0001);
+    }
+
+    #[test]
+    fn malformed_frames_name_their_reason() {
+        let mut k = FlowKey::ZERO;
+        assert_eq!(k.extract(&[0; 13], 1), Err(Malformed::EthTruncated));
+        let good = ipv4(17, &[0x04, 0x00, 0x13, 0x88, 0, 8, 0, 0], 0);
+        let mut bad = good.clone();
+        bad[14] = 0x44;
+        assert_eq!(k.extract(&bad, 1), Err(Malformed::Ipv4BadIhl));
+        let mut bad = good.clone();
+        bad[17] = 200;
+        assert_eq!(k.extract(&bad, 1), Err(Malformed::Ipv4TotalLenBeyondFrame));
+        assert_eq!(k.extract(&good[..30], 1), Err(Malformed::Ipv4Truncated));
+        let mut bad = good.clone();
+        bad[39] = 9; // UDP length 9 > 8 bytes present
+        assert_eq!(k.extract(&bad, 1), Err(Malformed::UdpTruncated));
+        let tcp = ipv4(6, &[0; 12], 0);
+        assert_eq!(k.extract(&tcp, 1), Err(Malformed::TcpTruncated));
+        let mut tagged = good.clone();
+        tagged.truncate(12);
+        tagged.extend_from_slice(&[0x81, 0x00, 0x00]);
+        assert_eq!(k.extract(&tagged, 1), Err(Malformed::VlanTruncated));
+        let v6 = ipv6(17, &[0; 8]);
+        assert_eq!(k.extract(&v6[..50], 1), Err(Malformed::Ipv6Truncated));
+        assert_eq!(k.extract(&v6[..60], 1), Err(Malformed::Ipv6PayloadBeyondFrame));
+        // Ethernet padding after the IP total length is fine.
+        let mut padded = good.clone();
+        padded.extend_from_slice(&[0; 10]);
+        assert!(k.extract(&padded, 1).is_ok());
+    }
+
+    #[test]
+    fn masks_hashes_and_maps() {
+        let f = ipv4(17, &[0x04, 0x00, 0x13, 0x88, 0, 8, 0, 0], 0);
+        let mut k = FlowKey::ZERO;
+        k.extract(&f, 1).unwrap();
+        let mut mask = FlowKey::ZERO;
+        mask.nw_dst = 0xffff_ff00;
+        mask.dl_type = 0xffff;
+        let m = k.masked(&mask);
+        assert_eq!((m.nw_dst, m.nw_src, m.dl_type), (0x0a000000, 0, 0x0800));
+        let map = mask.nonzero_map();
+        assert_eq!(k.hash_masked(&mask, map, 7), m.hash_words(map, 7));
+        let mut other = k;
+        other.nw_src = 1;
+        assert!(other.equal_under(&k, &mask));
+        other.nw_dst ^= 0x100;
+        assert!(!other.equal_under(&k, &mask));
+        assert!(mask.is_subset_of(&FlowKey::exact()));
+        assert!(!FlowKey::exact().is_subset_of(&mask));
+        assert_eq!(k.nonzero_map() & (1 << words::L3), 1 << words::L3);
+    }
+}

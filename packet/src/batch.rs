@@ -1,0 +1,141 @@
+//! Fixed-capacity packet batches.
+
+use arrayvec::ArrayVec;
+
+use crate::buf::PacketBuf;
+
+/// Packets per batch: what one `rx_burst` returns at most and what every stage handles at once.
+pub const BURST_SIZE: usize = 32;
+
+/// Up to [`BURST_SIZE`] packets. Capacity is fixed; nothing here allocates.
+#[derive(Default)]
+pub struct PacketBatch {
+    packets: ArrayVec<PacketBuf, BURST_SIZE>,
+}
+
+impl PacketBatch {
+    /// An empty batch.
+    #[inline]
+    pub fn new() -> Self {
+        PacketBatch { packets: ArrayVec::new() }
+    }
+
+    /// Number of packets held.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.packets.len()
+    }
+
+    /// True when the batch holds no packet.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.packets.is_empty()
+    }
+
+    /// True when no more packets fit.
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.packets.is_full()
+    }
+
+    /// How many more packets fit.
+    #[inline]
+    pub fn room(&self) -> usize {
+        BURST_SIZE - self.packets.len()
+    }
+
+    /// Appends a packet; gives it back if the batch is full.
+    #[inline]
+    pub fn push(&mut self, packet: PacketBuf) -> Result<(), PacketBuf> {
+        self.packets.try_push(packet).map_err(|e| e.element())
+    }
+
+    /// Removes and returns the last packet.
+    #[inline]
+    pub fn pop(&mut self) -> Option<PacketBuf> {
+        self.packets.pop()
+    }
+
+    /// The packets, in order.
+    #[inline]
+    pub fn as_slice(&self) -> &[PacketBuf] {
+        &self.packets
+    }
+
+    /// The packets, in order, writable.
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [PacketBuf] {
+        &mut self.packets
+    }
+
+    /// Iterates over the packets.
+    #[inline]
+    pub fn iter(&self) -> std::slice::Iter<'_, PacketBuf> {
+        self.packets.iter()
+    }
+
+    /// Iterates mutably over the packets.
+    #[inline]
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, PacketBuf> {
+        self.packets.iter_mut()
+    }
+
+    /// Removes all packets and yields them in order.
+    #[inline]
+    pub fn drain(&mut self) -> arrayvec::Drain<'_, PacketBuf, BURST_SIZE> {
+        self.packets.drain(..)
+    }
+
+    /// Removes the first `n` packets (e.g. the ones a transmit call took) and drops them.
+    #[inline]
+    pub fn remove_front(&mut self, n: usize) {
+        let n = n.min(self.packets.len());
+        self.packets.drain(..n);
+    }
+
+    /// Drops all packets.
+    #[inline]
+    pub fn clear(&mut self) {
+        self.packets.clear();
+    }
+
+    /// Keeps only the packets for which `keep` returns true, in order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&mut PacketBuf) -> bool) {
+        self.packets.retain(|p| keep(p));
+    }
+}
+
+impl std::ops::Index<usize> for PacketBatch {
+    type Output = PacketBuf;
+    fn index(&self, i: usize) -> &PacketBuf {
+        &self.packets[i]
+    }
+}
+
+impl std::ops::IndexMut<usize> for PacketBatch {
+    fn index_mut(&mut self, i: usize) -> &mut PacketBuf {
+        &mut self.packets[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_at_most_a_burst() {
+        let mut b = PacketBatch::new();
+        for i in 0..BURST_SIZE {
+            assert!(b.push(PacketBuf::from_slice(&[i as u8])).is_ok());
+        }
+        assert!(b.is_full());
+        let back = b.push(PacketBuf::from_slice(&[99])).unwrap_err();
+        assert_eq!(back.data(), &[99]);
+        b.remove_front(30);
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[0].data(), &[30]);
+        b.retain(|p| p.data()[0] == 31);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b.room(), BURST_SIZE - 1);
+    }
+}

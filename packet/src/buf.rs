@@ -1,0 +1,349 @@
+//! The packet buffer.
+//!
+//! # Layout
+//! A buffer is one contiguous byte array: `[headroom | data | tailroom]`. A freshly taken buffer
+//! has [`HEADROOM`] bytes in front of the data, so pushing a VLAN tag (4 bytes) or a tunnel's
+//! outer headers (up to about 100 bytes) only moves `start` backwards.
+//!
+//! # Size classes and recycling
+//! Two storage classes: standard buffers ([`STD_DATA_ROOM`] bytes of data room, enough for a
+//! 1500-byte MTU frame with tags and tunnel headers) and large ones ([`LARGE_DATA_ROOM`], for
+//! jumbo frames and segmentation-offload super-frames of up to 64 KiB). Dropped storage goes
+//! back to a free list of the dropping thread, bounded per class; taking a buffer pops from that
+//! list. A PMD thread that receives and transmits its own packets therefore allocates only
+//! while its free list warms up.
+//!
+//! # Invariants
+//! `start + len <= storage.len()` always; `start` may be anywhere in the storage.
+
+use std::cell::RefCell;
+
+use crate::meta::PacketMeta;
+
+/// Bytes of headroom in front of the data of a freshly taken buffer.
+pub const HEADROOM: usize = 128;
+/// Data room of a standard buffer (after the headroom).
+pub const STD_DATA_ROOM: usize = 2048;
+/// Data room of a large buffer: a 64 KiB GSO frame plus its link headers.
+pub const LARGE_DATA_ROOM: usize = 65536 + 256;
+
+const STD_STORAGE: usize = HEADROOM + STD_DATA_ROOM;
+const LARGE_STORAGE: usize = HEADROOM + LARGE_DATA_ROOM;
+
+/// Free storage kept per thread and class; beyond this, dropped storage is freed.
+const STD_POOL_MAX: usize = 8192;
+const LARGE_POOL_MAX: usize = 64;
+
+struct Pools {
+    std: Vec<Box<[u8]>>,
+    large: Vec<Box<[u8]>>,
+}
+
+thread_local! {
+    static POOLS: RefCell<Pools> = const { RefCell::new(Pools { std: Vec::new(), large: Vec::new() }) };
+}
+
+fn take_storage(data_room: usize) -> Box<[u8]> {
+    let large = HEADROOM + data_room > STD_STORAGE;
+    if HEADROOM + data_room > LARGE_STORAGE {
+        // Larger than any class: a one-off allocation (never on the fast path).
+        return vec![0u8; HEADROOM + data_room].into_boxed_slice();
+    }
+    let pooled = POOLS
+        .try_with(|p| {
+            let mut p = p.borrow_mut();
+            if large {
+                p.large.pop()
+            } else {
+                p.std.pop()
+            }
+        })
+        .ok()
+        .flatten();
+    pooled.unwrap_or_else(|| {
+        let size = if large { LARGE_STORAGE } else { STD_STORAGE };
+        vec![0u8; size].into_boxed_slice()
+    })
+}
+
+fn give_storage(storage: Box<[u8]>) {
+    let _ = POOLS.try_with(|p| {
+        let mut p = p.borrow_mut();
+        match storage.len() {
+            STD_STORAGE if p.std.len() < STD_POOL_MAX => p.std.push(storage),
+            LARGE_STORAGE if p.large.len() < LARGE_POOL_MAX => p.large.push(storage),
+            _ => {}
+        }
+    });
+}
+
+/// One frame, its headroom and its metadata.
+pub struct PacketBuf {
+    storage: Box<[u8]>,
+    start: u32,
+    len: u32,
+    /// Per-packet metadata (input port, offload state, header offsets).
+    pub meta: PacketMeta,
+}
+
+impl PacketBuf {
+    /// An empty packet with [`HEADROOM`] bytes of headroom and at least `data_room` bytes of
+    /// tailroom. Comes from the thread's free list when one is available.
+    pub fn with_room(data_room: usize) -> Self {
+        let storage = take_storage(data_room);
+        PacketBuf { storage, start: HEADROOM as u32, len: 0, meta: PacketMeta::default() }
+    }
+
+    /// An empty standard-size packet.
+    pub fn new() -> Self {
+        Self::with_room(STD_DATA_ROOM)
+    }
+
+    /// A packet holding a copy of `frame`.
+    pub fn from_slice(frame: &[u8]) -> Self {
+        let mut p = Self::with_room(frame.len());
+        p.storage[HEADROOM..HEADROOM + frame.len()].copy_from_slice(frame);
+        p.len = frame.len() as u32;
+        p
+    }
+
+    /// A copy of this packet (data and metadata) in a fresh buffer with full headroom.
+    pub fn duplicate(&self) -> Self {
+        let mut p = Self::from_slice(self.data());
+        p.meta = self.meta;
+        p
+    }
+
+    /// The frame bytes.
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        &self.storage[self.start as usize..(self.start + self.len) as usize]
+    }
+
+    /// The frame bytes, writable.
+    #[inline]
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.storage[self.start as usize..(self.start + self.len) as usize]
+    }
+
+    /// Frame length in bytes.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// True for a zero-length frame.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Free bytes in front of the frame.
+    #[inline]
+    pub fn headroom(&self) -> usize {
+        self.start as usize
+    }
+
+    /// Free bytes after the frame.
+    #[inline]
+    pub fn tailroom(&self) -> usize {
+        self.storage.len() - (self.start + self.len) as usize
+    }
+
+    /// Grows the frame at the front by `n` bytes and returns them (contents unspecified).
+    /// `None` when the headroom is too small; the packet is then unchanged.
+    #[inline]
+    pub fn prepend(&mut self, n: usize) -> Option<&mut [u8]> {
+        if n > self.start as usize {
+            return None;
+        }
+        self.start -= n as u32;
+        self.len += n as u32;
+        let s = self.start as usize;
+        Some(&mut self.storage[s..s + n])
+    }
+
+    /// Removes `n` bytes from the front of the frame (clamped to the length).
+    #[inline]
+    pub fn trim_front(&mut self, n: usize) {
+        let n = n.min(self.len as usize) as u32;
+        self.start += n;
+        self.len -= n;
+    }
+
+    /// Grows the frame at the back by `n` bytes and returns them (contents unspecified).
+    /// `None` when the tailroom is too small.
+    #[inline]
+    pub fn append(&mut self, n: usize) -> Option<&mut [u8]> {
+        if n > self.tailroom() {
+            return None;
+        }
+        let end = (self.start + self.len) as usize;
+        self.len += n as u32;
+        Some(&mut self.storage[end..end + n])
+    }
+
+    /// Appends a copy of `bytes`; `false` (and no change) when the tailroom is too small.
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) -> bool {
+        match self.append(bytes.len()) {
+            Some(room) => {
+                room.copy_from_slice(bytes);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Shortens the frame to `len` bytes (no effect if it is already shorter).
+    #[inline]
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len as u32);
+    }
+
+    /// Sets the frame length to `len` bytes, which must fit the buffer: used by receive paths
+    /// that write straight into [`PacketBuf::spare_mut`]. Returns `false` if it does not fit.
+    #[inline]
+    pub fn set_len(&mut self, len: usize) -> bool {
+        if self.start as usize + len > self.storage.len() {
+            return false;
+        }
+        self.len = len as u32;
+        true
+    }
+
+    /// All bytes from the frame start to the end of the buffer, for receive paths that copy a
+    /// frame in and then call [`PacketBuf::set_len`].
+    #[inline]
+    pub fn spare_mut(&mut self) -> &mut [u8] {
+        let s = self.start as usize;
+        &mut self.storage[s..]
+    }
+
+    /// Resets to an empty frame with full headroom and default metadata, keeping the storage.
+    pub fn reset(&mut self) {
+        self.start = HEADROOM.min(self.storage.len()) as u32;
+        self.len = 0;
+        self.meta = PacketMeta::default();
+    }
+
+    /// Moves the first `n` bytes of the frame `by` bytes towards the front (into the headroom)
+    /// and grows the frame by `by` bytes at the front; the `by` bytes right after the moved
+    /// region are left for the caller to fill. Used to open a gap inside the headers, e.g. for
+    /// a VLAN tag after the MAC addresses. `None` if headroom or length are short.
+    pub fn open_gap(&mut self, n: usize, by: usize) -> Option<&mut [u8]> {
+        if n > self.len as usize || by > self.start as usize {
+            return None;
+        }
+        let s = self.start as usize;
+        self.storage.copy_within(s..s + n, s - by);
+        self.start -= by as u32;
+        self.len += by as u32;
+        let gap = s - by + n;
+        Some(&mut self.storage[gap..gap + by])
+    }
+
+    /// Removes `by` bytes that follow the first `n` bytes of the frame, moving those `n` bytes
+    /// towards the back. The inverse of [`PacketBuf::open_gap`]. `false` if the frame is short.
+    pub fn close_gap(&mut self, n: usize, by: usize) -> bool {
+        if n + by > self.len as usize {
+            return false;
+        }
+        let s = self.start as usize;
+        self.storage.copy_within(s..s + n, s + by);
+        self.start += by as u32;
+        self.len -= by as u32;
+        true
+    }
+}
+
+impl Default for PacketBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for PacketBuf {
+    fn drop(&mut self) {
+        let storage = std::mem::take(&mut self.storage);
+        give_storage(storage);
+    }
+}
+
+impl std::fmt::Debug for PacketBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PacketBuf")
+            .field("len", &self.len)
+            .field("headroom", &self.start)
+            .field("meta", &self.meta)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_buffer_has_headroom_and_room() {
+        let p = PacketBuf::new();
+        assert_eq!(p.headroom(), HEADROOM);
+        assert!(p.tailroom() >= STD_DATA_ROOM);
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn prepend_and_trim_move_the_start() {
+        let mut p = PacketBuf::from_slice(&[1, 2, 3]);
+        p.prepend(2).unwrap().copy_from_slice(&[8, 9]);
+        assert_eq!(p.data(), &[8, 9, 1, 2, 3]);
+        p.trim_front(3);
+        assert_eq!(p.data(), &[2, 3]);
+        assert!(p.prepend(HEADROOM + 100).is_none());
+        assert_eq!(p.data(), &[2, 3]);
+    }
+
+    #[test]
+    fn gap_opens_and_closes_inside_the_frame() {
+        let mut p = PacketBuf::from_slice(&[1, 2, 3, 4, 5, 6]);
+        p.open_gap(2, 3).unwrap().copy_from_slice(&[7, 7, 7]);
+        assert_eq!(p.data(), &[1, 2, 7, 7, 7, 3, 4, 5, 6]);
+        assert!(p.close_gap(2, 3));
+        assert_eq!(p.data(), &[1, 2, 3, 4, 5, 6]);
+        assert!(!p.close_gap(5, 5));
+    }
+
+    #[test]
+    fn large_frames_get_large_storage() {
+        let big = vec![0xabu8; 60000];
+        let p = PacketBuf::from_slice(&big);
+        assert_eq!(p.len(), 60000);
+        assert_eq!(p.headroom(), HEADROOM);
+        assert!(p.data().iter().all(|&b| b == 0xab));
+    }
+
+    #[test]
+    fn dropped_storage_is_reused() {
+        let p = PacketBuf::from_slice(&[1; 64]);
+        let addr = p.data().as_ptr() as usize;
+        drop(p);
+        let q = PacketBuf::new();
+        assert_eq!(q.spare_mut_addr(), addr);
+    }
+
+    impl PacketBuf {
+        fn spare_mut_addr(&self) -> usize {
+            self.storage[self.start as usize..].as_ptr() as usize
+        }
+    }
+
+    #[test]
+    fn append_respects_tailroom() {
+        let mut p = PacketBuf::new();
+        assert!(p.append(STD_DATA_ROOM).is_some());
+        assert!(p.append(1).is_none());
+        p.truncate(10);
+        assert_eq!(p.len(), 10);
+        assert!(p.set_len(20));
+        assert!(!p.set_len(STD_DATA_ROOM + 1));
+    }
+}
