@@ -304,6 +304,19 @@ fields! {
     NdTll => "nd_tll" [] bits 48 at offset_of!(FlowKey, arp_tha), 8, 0, Bitwise, NdAdvert, true, Mac, true;
 }
 
+impl serde::Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Field {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Field, D::Error> {
+        let s = String::deserialize(d)?;
+        Field::from_name(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown field {s:?}")))
+    }
+}
+
 impl Field {
     /// Canonical name.
     pub fn name(self) -> &'static str {

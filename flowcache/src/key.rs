@@ -589,7 +589,8 @@ impl FlowKey {
                 let udp = wire::UdpHeader::new_unchecked(l4);
                 let ulen = udp.length() as usize;
                 // UDP length 0 is allowed for IPv6 jumbograms only; otherwise it must fit.
-                if !first_fragment && (ulen < wire::udp::HEADER_LEN || ulen > l4.len()) && !(ulen == 0 && !is_v4) {
+                let jumbogram = ulen == 0 && !is_v4;
+                if !first_fragment && !jumbogram && (ulen < wire::udp::HEADER_LEN || ulen > l4.len()) {
                     return Err(Malformed::UdpTruncated);
                 }
                 self.tp_src = udp.src_port();

@@ -11,13 +11,15 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::field::Field;
 use crate::key::{FlowKey, FlowMask};
 use rvs_packet::wire::MacAddr;
 
 /// An OpenFlow port number in the 32-bit (OpenFlow 1.1+) space. OpenFlow 1.0's 16-bit
 /// reserved ports (0xfff8..0xffff) map to the 32-bit ones (0xfffffff8..0xffffffff).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
 pub struct OfPort(pub u32);
 
 impl OfPort {
@@ -188,7 +190,7 @@ impl Match {
 
 /// A contiguous range of bits of a field, as `load` and `move` address them
 /// (`NXM_NX_REG0[8..15]`, `reg0[]`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SubField {
     /// The field.
     pub field: Field,
@@ -212,7 +214,7 @@ impl SubField {
 }
 
 /// Why a packet goes to the controller.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum PacketInReason {
     /// No matching rule (table miss).
     NoMatch,
@@ -224,7 +226,7 @@ pub enum PacketInReason {
 }
 
 /// An action or instruction. See the module documentation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OfAction {
     /// Send to a port (physical or reserved: `IN_PORT`, `NORMAL`, `FLOOD`, `ALL`, `LOCAL`,
     /// `CONTROLLER`, `TABLE`). `max_len` limits the bytes sent to the controller.
@@ -274,9 +276,9 @@ pub enum OfAction {
         ethertype: u16,
     },
     /// Set the Ethernet source (`mod_dl_src`).
-    SetEthSrc(MacAddr),
+    SetEthSrc(#[serde(with = "mac_serde")] MacAddr),
     /// Set the Ethernet destination (`mod_dl_dst`).
-    SetEthDst(MacAddr),
+    SetEthDst(#[serde(with = "mac_serde")] MacAddr),
     /// Set the IPv4 source (`mod_nw_src`).
     SetIpv4Src(u32),
     /// Set the IPv4 destination (`mod_nw_dst`).
@@ -505,6 +507,54 @@ impl FlowMod {
     }
 }
 
+/// Serde for MAC addresses as `aa:bb:cc:dd:ee:ff` strings.
+mod mac_serde {
+    use rvs_packet::wire::MacAddr;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(m: &MacAddr, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(m)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<MacAddr, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(|_| serde::de::Error::custom(format!("bad MAC address {s:?}")))
+    }
+}
+
+/// A match as a list of `(field name, value, mask)`, for storage: independent of the key's
+/// memory layout. Values and masks are hexadecimal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredMatch(pub Vec<(String, String, String)>);
+
+impl From<&Match> for StoredMatch {
+    fn from(m: &Match) -> Self {
+        let mut v = Vec::new();
+        for f in Field::ALL {
+            if f.desc().is_subfield {
+                continue;
+            }
+            if let Some((val, mask)) = m.get(*f) {
+                v.push((f.name().to_string(), format!("{val:#x}"), format!("{mask:#x}")));
+            }
+        }
+        StoredMatch(v)
+    }
+}
+
+impl TryFrom<&StoredMatch> for Match {
+    type Error = String;
+    fn try_from(s: &StoredMatch) -> Result<Match, String> {
+        let mut m = Match::catchall();
+        let num = |t: &str| u128::from_str_radix(t.trim_start_matches("0x"), 16).map_err(|_| format!("bad number {t:?}"));
+        for (name, val, mask) in &s.0 {
+            let f = Field::from_name(name).ok_or_else(|| format!("unknown field {name:?}"))?;
+            m.set_masked(f, num(val)?, num(mask)?);
+        }
+        Ok(m)
+    }
+}
+
 /// `OFP_DEFAULT_PRIORITY`.
 pub const DEFAULT_PRIORITY: u16 = 0x8000;
 /// `OFPG_ANY`.
@@ -552,5 +602,27 @@ mod tests {
         let sf = SubField { field: Field::Reg0, ofs: 8, n_bits: 8 };
         assert_eq!(sf.mask(), 0xff00);
         assert_eq!(SubField::whole(Field::Reg1).mask(), 0xffff_ffff);
+    }
+}
+
+#[cfg(test)]
+mod storage_tests {
+    use super::*;
+
+    #[test]
+    fn matches_and_actions_survive_storage() {
+        let mut m = Match::catchall();
+        m.set(Field::EthType, 0x86dd).set_masked(Field::Ipv6Dst, 0xfe80 << 112 | 1, u128::MAX << 64).set(Field::Reg3, 7);
+        let stored = StoredMatch::from(&m);
+        assert_eq!(Match::try_from(&stored).unwrap(), m);
+        let acts = vec![
+            OfAction::SetField { field: Field::Ipv6Src, value: u128::MAX - 5, mask: u128::MAX },
+            OfAction::SetEthSrc(MacAddr([2, 0, 0, 0, 0, 9])),
+            OfAction::RegMove { src: SubField::whole(Field::Reg0), dst: SubField { field: Field::Reg1, ofs: 4, n_bits: 8 } },
+            OfAction::WriteActions(vec![OfAction::Output { port: OfPort::LOCAL, max_len: 0 }]),
+        ];
+        let text = serde_json::to_string(&acts).unwrap();
+        assert_eq!(serde_json::from_str::<Vec<OfAction>>(&text).unwrap(), acts);
+        assert!(Match::try_from(&StoredMatch(vec![("nope".into(), "0x1".into(), "0x1".into())])).is_err());
     }
 }

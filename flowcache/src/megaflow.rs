@@ -1,0 +1,401 @@
+//! Megaflows and the megaflow cache (OVS's "dpcls").
+//!
+//! # What
+//! A [`Megaflow`] is the result of one translation, cached: a masked key, its mask, the
+//! datapath actions, counters, and what the translation depended on (rules hit, pipeline
+//! version, whether `NORMAL` was used). Every packet whose key agrees with the megaflow's key
+//! on the mask gets the same actions: that is the soundness translation guarantees.
+//!
+//! # The cache: tuple space search
+//! [`MegaflowCache`] keeps one subtable per distinct mask. A subtable is a hash table of
+//! megaflows keyed by the hash of the masked key over the mask's non-zero words. A lookup
+//! probes subtables in order until one matches; subtables are re-ranked by hit count
+//! ([`MegaflowCache::rank`], called from PMD housekeeping) so the busiest are probed first.
+//! Megaflows never need priorities: translation is deterministic, so any megaflow that
+//! matches a key carries the actions a fresh translation of that key would produce (as long
+//! as the revalidator removes the ones the pipeline has outgrown).
+//!
+//! # Ownership and concurrency
+//! Each PMD thread owns its cache (`&mut self` everywhere). A megaflow lives in an `Arc`
+//! shared with the exact-match cache and with the revalidator's registry. Its counters are
+//! written only by the owning PMD (plain load/store of atomics, no read-modify-write) and read
+//! by anyone. A megaflow being deleted is first marked [`Megaflow::dead`], which the
+//! exact-match cache checks on every hit.
+//!
+//! # Cost
+//! Lookup: one masked hash and one probe per subtable visited. Insert and remove: O(1)
+//! amortised. Nothing allocates on lookup.
+
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+
+use crate::dpaction::DpAction;
+use crate::key::{FlowKey, FlowMask};
+use crate::ofp::Rule;
+
+/// Traffic counters of a megaflow. Written by the owning PMD only.
+#[derive(Debug, Default)]
+pub struct MegaflowStats {
+    /// Packets.
+    pub packets: AtomicU64,
+    /// Bytes.
+    pub bytes: AtomicU64,
+    /// Last hit, monotonic ms.
+    pub used_ms: AtomicU64,
+    /// OR of the TCP flags seen.
+    pub tcp_flags: AtomicU16,
+}
+
+impl MegaflowStats {
+    /// Adds traffic. Must only be called by the owning PMD thread (single writer).
+    #[inline]
+    pub fn add(&self, packets: u64, bytes: u64, now_ms: u64, tcp_flags: u16) {
+        let r = Ordering::Relaxed;
+        self.packets.store(self.packets.load(r) + packets, r);
+        self.bytes.store(self.bytes.load(r) + bytes, r);
+        if self.used_ms.load(r) != now_ms {
+            self.used_ms.store(now_ms, r);
+        }
+        if tcp_flags != 0 {
+            let f = self.tcp_flags.load(r);
+            if f | tcp_flags != f {
+                self.tcp_flags.store(f | tcp_flags, r);
+            }
+        }
+    }
+
+    /// (packets, bytes, used_ms, tcp_flags).
+    pub fn read(&self) -> (u64, u64, u64, u16) {
+        let r = Ordering::Relaxed;
+        (self.packets.load(r), self.bytes.load(r), self.used_ms.load(r), self.tcp_flags.load(r))
+    }
+}
+
+/// What a megaflow's translation depended on, for revalidation and crediting.
+///
+/// The versions are atomics so that the revalidator can record "still valid as of version
+/// N" on a megaflow it keeps; `u64::MAX` in `mac_generation` means `NORMAL` was not used.
+#[derive(Debug)]
+pub struct XlateDeps {
+    /// OpenFlow rules hit, credited with the megaflow's traffic.
+    pub rules: Box<[Arc<Rule>]>,
+    /// Pipeline version the translation saw.
+    pub pipeline_version: AtomicU64,
+    /// MAC table generation the translation saw, or `u64::MAX` when `NORMAL` was not used.
+    pub mac_generation: AtomicU64,
+    /// Bridge configuration generation the translation saw.
+    pub config_generation: AtomicU64,
+}
+
+impl XlateDeps {
+    /// Dependencies of a translation.
+    pub fn new(rules: Vec<Arc<Rule>>, pipeline_version: u64, mac_generation: Option<u64>, config_generation: u64) -> Self {
+        XlateDeps {
+            rules: rules.into_boxed_slice(),
+            pipeline_version: AtomicU64::new(pipeline_version),
+            mac_generation: AtomicU64::new(mac_generation.unwrap_or(u64::MAX)),
+            config_generation: AtomicU64::new(config_generation),
+        }
+    }
+
+    /// True if the translation is older than any of the given current versions.
+    pub fn is_stale(&self, pipeline_version: u64, mac_generation: u64, config_generation: u64) -> bool {
+        let r = Ordering::Relaxed;
+        let mac = self.mac_generation.load(r);
+        self.pipeline_version.load(r) != pipeline_version
+            || (mac != u64::MAX && mac != mac_generation)
+            || self.config_generation.load(r) != config_generation
+    }
+
+    /// Records that the translation is valid as of these versions.
+    pub fn refresh(&self, pipeline_version: u64, mac_generation: u64, config_generation: u64) {
+        let r = Ordering::Relaxed;
+        self.pipeline_version.store(pipeline_version, r);
+        if self.mac_generation.load(r) != u64::MAX {
+            self.mac_generation.store(mac_generation, r);
+        }
+        self.config_generation.store(config_generation, r);
+    }
+}
+
+/// A cached translation. See the module documentation.
+#[derive(Debug)]
+pub struct Megaflow {
+    /// Unique id (OVS's ufid, as a number).
+    pub id: u64,
+    /// Key, masked (datapath port in `in_port`).
+    pub key: FlowKey,
+    /// Mask.
+    pub mask: FlowMask,
+    /// Non-zero words of `mask`.
+    pub map: u32,
+    /// Datapath actions (empty = drop).
+    pub actions: Box<[DpAction]>,
+    /// Counters.
+    pub stats: MegaflowStats,
+    /// Set when the megaflow is being removed; caches treat it as absent.
+    pub dead: AtomicBool,
+    /// When it was installed (monotonic ms).
+    pub created_ms: u64,
+    /// What its translation depended on.
+    pub deps: XlateDeps,
+}
+
+impl Megaflow {
+    /// A megaflow for `key` (unmasked, datapath `in_port`) under `mask`.
+    pub fn new(id: u64, key: &FlowKey, mask: &FlowMask, actions: Vec<DpAction>, deps: XlateDeps, now_ms: u64) -> Megaflow {
+        let stats = MegaflowStats::default();
+        stats.used_ms.store(now_ms, Ordering::Relaxed);
+        Megaflow {
+            id,
+            key: key.masked(mask),
+            mask: *mask,
+            map: mask.nonzero_map(),
+            actions: actions.into_boxed_slice(),
+            stats,
+            dead: AtomicBool::new(false),
+            created_ms: now_ms,
+            deps,
+        }
+    }
+
+    /// True once marked for removal.
+    #[inline]
+    pub fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Relaxed)
+    }
+
+    /// True if `key` falls under this megaflow.
+    #[inline]
+    pub fn matches(&self, key: &FlowKey) -> bool {
+        matches_words(key, &self.key, &self.mask, self.map)
+    }
+}
+
+#[inline(always)]
+fn matches_words(key: &FlowKey, masked: &FlowKey, mask: &FlowMask, map: u32) -> bool {
+    let (k, f, m) = (key.words(), masked.words(), mask.words());
+    let mut bits = map;
+    let mut diff = 0;
+    while bits != 0 {
+        let i = bits.trailing_zeros() as usize;
+        diff |= (k[i] & m[i]) ^ f[i];
+        bits &= bits - 1;
+    }
+    diff == 0
+}
+
+struct Subtable {
+    mask: FlowMask,
+    map: u32,
+    flows: HashTable<(u32, Arc<Megaflow>)>,
+    hits: u64,
+}
+
+/// Seed of megaflow subtable hashes.
+const BASIS: u32 = 0x5eed_1234;
+
+/// The per-PMD megaflow cache. See the module documentation.
+#[derive(Default)]
+pub struct MegaflowCache {
+    subtables: Vec<Subtable>,
+    n_flows: usize,
+}
+
+impl MegaflowCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of megaflows.
+    pub fn len(&self) -> usize {
+        self.n_flows
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.n_flows == 0
+    }
+
+    /// Number of subtables (distinct masks).
+    pub fn n_subtables(&self) -> usize {
+        self.subtables.len()
+    }
+
+    /// The megaflow covering `key`, if any. Counts a hit on the subtable that answered.
+    #[inline]
+    pub fn lookup(&mut self, key: &FlowKey) -> Option<&Arc<Megaflow>> {
+        let mut found = None;
+        for (i, st) in self.subtables.iter().enumerate() {
+            let h = key.hash_masked(&st.mask, st.map, BASIS);
+            if st
+                .flows
+                .find(h as u64, |(fh, f)| *fh == h && matches_words(key, &f.key, &st.mask, st.map) && !f.is_dead())
+                .is_some()
+            {
+                found = Some((i, h));
+                break;
+            }
+        }
+        let (i, h) = found?;
+        let st = &mut self.subtables[i];
+        st.hits += 1;
+        let (map, mask) = (st.map, st.mask);
+        st.flows
+            .find(h as u64, |(fh, f)| *fh == h && matches_words(key, &f.key, &mask, map) && !f.is_dead())
+            .map(|(_, f)| f)
+    }
+
+    fn subtable_index(&self, mask: &FlowMask) -> Option<usize> {
+        self.subtables.iter().position(|s| s.mask == *mask)
+    }
+
+    /// The megaflow with exactly this masked key and mask.
+    pub fn find_exact(&self, masked_key: &FlowKey, mask: &FlowMask) -> Option<&Arc<Megaflow>> {
+        let st = &self.subtables[self.subtable_index(mask)?];
+        let h = masked_key.hash_words(st.map, BASIS);
+        st.flows.find(h as u64, |(fh, f)| *fh == h && f.key == *masked_key).map(|(_, f)| f)
+    }
+
+    /// Inserts a megaflow. Returns `false` (and does nothing) if a live one with the same key
+    /// and mask is already there; a dead one is replaced.
+    pub fn insert(&mut self, flow: Arc<Megaflow>) -> bool {
+        if let Some(old) = self.find_exact(&flow.key, &flow.mask) {
+            if !old.is_dead() {
+                return false;
+            }
+            let old = old.clone();
+            self.remove(&old);
+        }
+        let idx = match self.subtable_index(&flow.mask) {
+            Some(i) => i,
+            None => {
+                self.subtables.push(Subtable { mask: flow.mask, map: flow.map, flows: HashTable::new(), hits: 0 });
+                self.subtables.len() - 1
+            }
+        };
+        let st = &mut self.subtables[idx];
+        let h = flow.key.hash_words(st.map, BASIS);
+        st.flows.insert_unique(h as u64, (h, flow), |(fh, _)| *fh as u64);
+        self.n_flows += 1;
+        true
+    }
+
+    /// Removes `flow` (by identity). Empty subtables are dropped. Returns whether it was there.
+    pub fn remove(&mut self, flow: &Arc<Megaflow>) -> bool {
+        let Some(idx) = self.subtable_index(&flow.mask) else { return false };
+        let st = &mut self.subtables[idx];
+        let h = flow.key.hash_words(st.map, BASIS);
+        let Ok(entry) = st.flows.find_entry(h as u64, |(_, f)| Arc::ptr_eq(f, flow)) else { return false };
+        entry.remove();
+        self.n_flows -= 1;
+        if st.flows.is_empty() {
+            self.subtables.remove(idx);
+        }
+        true
+    }
+
+    /// Every megaflow.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Megaflow>> {
+        self.subtables.iter().flat_map(|s| s.flows.iter().map(|(_, f)| f))
+    }
+
+    /// Orders subtables by hits since the last ranking (busiest first) and restarts counting.
+    pub fn rank(&mut self) {
+        self.subtables.sort_by_key(|s| std::cmp::Reverse(s.hits));
+        for s in &mut self.subtables {
+            s.hits = 0;
+        }
+    }
+
+    /// Removes every megaflow, returning them.
+    pub fn clear(&mut self) -> Vec<Arc<Megaflow>> {
+        let all: Vec<Arc<Megaflow>> = self.iter().cloned().collect();
+        self.subtables.clear();
+        self.n_flows = 0;
+        all
+    }
+}
+
+/// What the revalidator should do with a megaflow after re-translating its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revalidation {
+    /// Still right: same actions, and the new translation needs no bit the mask lacks.
+    Keep,
+    /// The actions changed, or the translation now depends on bits outside the mask (some
+    /// packets it covers would be treated differently): delete it.
+    Delete,
+}
+
+/// Decides whether `flow` survives a re-translation of its masked key that produced
+/// `actions` under mask `wc`, hitting `rules`.
+///
+/// Keeping is sound: every key the megaflow covers agrees with its key on `flow.mask`, which
+/// includes `wc`, so by soundness of the new translation all of them get `actions`. The rules
+/// must be the same (by id: a modified rule keeps its id and counters) so that the
+/// megaflow's traffic is still credited to the right rules.
+pub fn revalidate(flow: &Megaflow, actions: &[DpAction], wc: &FlowMask, rules: &[Arc<Rule>]) -> Revalidation {
+    let same_rules = flow.deps.rules.len() == rules.len() && flow.deps.rules.iter().zip(rules).all(|(a, b)| a.id == b.id);
+    if same_rules && wc.is_subset_of(&flow.mask) && *flow.actions == *actions {
+        Revalidation::Keep
+    } else {
+        Revalidation::Delete
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deps() -> XlateDeps {
+        XlateDeps::new(vec![], 0, None, 0)
+    }
+
+    fn key(in_port: u32, nw_dst: u32, tp_dst: u16) -> FlowKey {
+        let mut k = FlowKey::ZERO;
+        k.in_port = in_port;
+        k.dl_type = 0x0800;
+        k.nw_proto = 17;
+        k.nw_dst = nw_dst;
+        k.tp_dst = tp_dst;
+        k
+    }
+
+    #[test]
+    fn finds_by_mask_and_removes() {
+        let mut c = MegaflowCache::new();
+        let mut m1 = FlowKey::ZERO;
+        m1.in_port = u32::MAX;
+        let mut m2 = m1;
+        m2.nw_dst = 0xffff_ff00;
+        let f1 = Arc::new(Megaflow::new(1, &key(1, 0, 0), &m1, vec![DpAction::Output(2)], deps(), 0));
+        let f2 = Arc::new(Megaflow::new(2, &key(2, 0x0a00_0001, 0), &m2, vec![DpAction::Output(3)], deps(), 0));
+        assert!(c.insert(f1.clone()));
+        assert!(c.insert(f2.clone()));
+        assert!(!c.insert(Arc::new(Megaflow::new(3, &key(1, 9, 9), &m1, vec![], deps(), 0))), "same key and mask");
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.n_subtables(), 2);
+        assert_eq!(c.lookup(&key(1, 77, 5)).map(|f| f.id), Some(1));
+        assert_eq!(c.lookup(&key(2, 0x0a00_0042, 5)).map(|f| f.id), Some(2));
+        assert!(c.lookup(&key(2, 0x0a00_0142, 5)).is_none());
+        assert!(c.lookup(&key(3, 0, 0)).is_none());
+        c.rank();
+        assert!(c.remove(&f1));
+        assert!(!c.remove(&f1));
+        assert_eq!(c.n_subtables(), 1);
+        assert!(c.lookup(&key(1, 77, 5)).is_none());
+        assert_eq!(c.clear().len(), 1);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn stats_accumulate() {
+        let s = MegaflowStats::default();
+        s.add(2, 120, 5, 0x02);
+        s.add(1, 60, 9, 0x10);
+        assert_eq!(s.read(), (3, 180, 9, 0x12));
+    }
+}

@@ -1,0 +1,625 @@
+//! Translation ("xlate"): running a packet's flow key through the OpenFlow pipeline to get
+//! the datapath actions of a megaflow, and the mask that makes the megaflow sound.
+//!
+//! # What
+//! [`xlate`] takes a flow key (with the OpenFlow input port), a consistent snapshot of the
+//! bridge's tables ([`Pipeline`]) and its port configuration ([`XlateBridge`]), and returns the
+//! datapath actions ([`DpAction`]), the megaflow mask ("wildcards", `wc`), the rules that
+//! were hit (whose counters the megaflow's traffic is credited to) and, on request, a trace.
+//!
+//! # Un-wildcarding by construction
+//! Translation never reads the key directly. It reads through [`Ctx::read`] and
+//! [`Ctx::check`], which OR the bits read into `wc`, and through classifier lookups, which do
+//! the same. So any key that agrees with the packet on `wc` takes exactly the same path and
+//! gets the same actions (the megaflow soundness invariant, checked by property tests). A bit
+//! wrongly left out of `wc` would forward other packets the wrong way; an extra bit only costs
+//! cache hit rate. `in_port` and `recirc_id` are always exact, as in Open vSwitch.
+//!
+//! # Flow, base and commits
+//! `flow` is the packet as the OpenFlow pipeline sees it (actions such as `set_field` modify
+//! it); `base` is the packet as the datapath will have left it after the actions emitted so
+//! far. Before every output (and packet-in) [`Ctx::commit`] emits the header rewrites that
+//! bring `base` to `flow`: only fields the pipeline wrote (`dirty`), and without comparing
+//! against the packet's own values (which would make the actions depend on them), unless an
+//! earlier commit made `base` known. VLAN changes become `pop_vlan`/`push_vlan`.
+//!
+//! # Limits
+//! Resubmits nest at most [`MAX_DEPTH`] deep and at most [`MAX_RESUBMITS`] per packet, as in
+//! OVS; beyond that the packet is dropped and the error reported.
+//!
+//! # Side effects and time
+//! The only side effect is MAC learning by `NORMAL`, and only when `may_learn`. Time is a
+//! parameter (`now_ms`).
+
+mod commit;
+mod normal;
+pub mod trace;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use crate::dpaction::{ControllerAction, DpAction};
+use crate::field::{Field, Prereq};
+use crate::key::{FlowKey, FlowMask, FRAG_LATER, VLAN_PRESENT};
+use crate::mac_learning::MacTable;
+use crate::ofp::{OfAction, OfPort, PacketInReason, Rule};
+use crate::pipeline::Pipeline;
+pub use normal::{VlanConfig, VlanMode};
+pub use trace::TraceEvent;
+
+/// Deepest resubmit nesting (OVS's `MAX_DEPTH`).
+pub const MAX_DEPTH: u32 = 64;
+/// Most resubmits for one packet (OVS's `MAX_RESUBMITS`).
+pub const MAX_RESUBMITS: u32 = 4096;
+
+/// What translation needs to know about one port of the bridge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XPort {
+    /// OpenFlow port number.
+    pub ofport: OfPort,
+    /// Datapath port number.
+    pub dp_port: u32,
+    /// Name.
+    pub name: String,
+    /// VLAN configuration for `NORMAL`.
+    pub vlan: VlanConfig,
+    /// Excluded from `FLOOD` (OpenFlow `OFPPC_NO_FLOOD`).
+    pub no_flood: bool,
+    /// Packets are not sent to it at all (`OFPPC_NO_FWD`).
+    pub no_fwd: bool,
+}
+
+/// A bridge as translation sees it: its ports and switching options.
+#[derive(Clone, Debug, Default)]
+pub struct XlateBridge {
+    /// Bridge name.
+    pub name: String,
+    /// Ports by OpenFlow number (the LOCAL port under [`OfPort::LOCAL`]).
+    pub ports: BTreeMap<OfPort, XPort>,
+    /// Forward reserved multicast (01:80:c2:00:00:0x) with `NORMAL` (OVS `forward-bpdu`).
+    pub forward_bpdu: bool,
+    /// On a table miss at the top of the pipeline, send to the controller (OpenFlow 1.0
+    /// semantics) rather than drop.
+    pub miss_to_controller: bool,
+}
+
+/// Input of one translation.
+pub struct XlateInput<'a> {
+    /// The tables, one consistent version.
+    pub pipeline: &'a Pipeline,
+    /// The bridge.
+    pub bridge: &'a XlateBridge,
+    /// The bridge's MAC learning table (for `NORMAL`).
+    pub macs: &'a Mutex<MacTable>,
+    /// The packet's flow key, with the OpenFlow input port in `in_port`.
+    pub key: FlowKey,
+    /// Now, in monotonic milliseconds.
+    pub now_ms: u64,
+    /// May `NORMAL` learn source addresses?
+    pub may_learn: bool,
+    /// Record a trace?
+    pub trace: bool,
+}
+
+/// Why translation gave up (the packet is dropped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XlateError {
+    /// Resubmits nested deeper than [`MAX_DEPTH`].
+    RecursionTooDeep,
+    /// More than [`MAX_RESUBMITS`] resubmits.
+    TooManyResubmits,
+}
+
+impl std::fmt::Display for XlateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            XlateError::RecursionTooDeep => "over max translation depth",
+            XlateError::TooManyResubmits => "over max resubmits",
+        })
+    }
+}
+
+/// Result of one translation.
+#[derive(Debug)]
+pub struct XlateOutput {
+    /// Datapath actions (empty = drop).
+    pub actions: Vec<DpAction>,
+    /// Megaflow mask.
+    pub wc: FlowMask,
+    /// Rules hit, in order, without repeats.
+    pub rules: Vec<Arc<Rule>>,
+    /// The flow as the pipeline left it.
+    pub final_flow: FlowKey,
+    /// Trace events, when requested.
+    pub trace: Vec<TraceEvent>,
+    /// Set when translation gave up.
+    pub error: Option<XlateError>,
+    /// `NORMAL` was used (the megaflow depends on the MAC table).
+    pub used_normal: bool,
+}
+
+/// Translates a packet. See the module documentation.
+pub fn xlate(input: &XlateInput<'_>) -> XlateOutput {
+    let mut ctx = Ctx::new(input);
+    ctx.wc.in_port = u32::MAX;
+    ctx.wc.recirc_id = u32::MAX;
+    ctx.run_table(0, Entry::Start);
+    if ctx.error.is_none() && !ctx.action_set.is_empty() {
+        let set = std::mem::take(&mut ctx.action_set);
+        ctx.trace_note("executing action set".to_string());
+        ctx.do_actions(&set);
+    }
+    if ctx.error.is_some() {
+        ctx.out.clear();
+    }
+    XlateOutput {
+        actions: ctx.out,
+        wc: ctx.wc,
+        rules: ctx.rules,
+        final_flow: ctx.flow,
+        trace: ctx.trace,
+        error: ctx.error,
+        used_normal: ctx.used_normal,
+    }
+}
+
+/// How a table was reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Entry {
+    /// The start of the pipeline, or `goto_table`: a miss ends the pipeline.
+    Start,
+    /// `resubmit`: a miss does nothing.
+    Resubmit,
+}
+
+pub(crate) struct Ctx<'a> {
+    inp: &'a XlateInput<'a>,
+    pub(crate) flow: FlowKey,
+    pub(crate) base: FlowKey,
+    pub(crate) wc: FlowMask,
+    /// Bits of `flow` written by actions and not yet committed.
+    pub(crate) dirty: FlowMask,
+    /// Bits of `base` whose value an earlier commit set (independent of the packet).
+    pub(crate) base_known: FlowMask,
+    /// TPID of the outer tag as the pipeline sees it, and as the datapath left it.
+    pub(crate) flow_tpid: u16,
+    pub(crate) base_tpid: u16,
+    pub(crate) out: Vec<DpAction>,
+    rules: Vec<Arc<Rule>>,
+    trace: Vec<TraceEvent>,
+    depth: u32,
+    resubmits: u32,
+    table_id: u8,
+    cookie: u64,
+    action_set: Vec<OfAction>,
+    error: Option<XlateError>,
+    used_normal: bool,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(inp: &'a XlateInput<'a>) -> Self {
+        Ctx {
+            inp,
+            flow: inp.key,
+            base: inp.key,
+            wc: FlowKey::ZERO,
+            dirty: FlowKey::ZERO,
+            base_known: FlowKey::ZERO,
+            flow_tpid: rvs_packet::wire::EtherType::VLAN,
+            base_tpid: rvs_packet::wire::EtherType::VLAN,
+            out: Vec::new(),
+            rules: Vec::new(),
+            trace: Vec::new(),
+            depth: 0,
+            resubmits: 0,
+            table_id: 0,
+            cookie: 0,
+            action_set: Vec::new(),
+            error: None,
+            used_normal: false,
+        }
+    }
+
+    /// Reads a field of the flow, un-wildcarding it.
+    pub(crate) fn read(&mut self, f: Field) -> u128 {
+        f.or_mask(&mut self.wc, u128::MAX);
+        f.get(&self.flow)
+    }
+
+    /// Reads the bits of a field selected by `mask`, un-wildcarding only those.
+    pub(crate) fn read_masked(&mut self, f: Field, mask: u128) -> u128 {
+        f.or_mask(&mut self.wc, mask);
+        f.get(&self.flow) & mask
+    }
+
+    /// Tests a prerequisite, un-wildcarding what the test reads.
+    pub(crate) fn check(&mut self, p: Prereq) -> bool {
+        for f in p.fields_read() {
+            f.or_mask(&mut self.wc, u128::MAX);
+        }
+        p.holds(&self.flow)
+    }
+
+    /// Writes a field of the flow (bits in `mask`), marking it for the next commit.
+    pub(crate) fn write(&mut self, f: Field, value: u128, mask: u128) {
+        f.set_masked(&mut self.flow, value, mask);
+        f.or_mask(&mut self.dirty, mask);
+    }
+
+    pub(crate) fn trace_on(&self) -> bool {
+        self.inp.trace
+    }
+
+    pub(crate) fn trace_note(&mut self, text: String) {
+        if self.inp.trace {
+            self.trace.push(TraceEvent::Note { depth: self.depth, text });
+        }
+    }
+
+    pub(crate) fn bridge(&self) -> &'a XlateBridge {
+        self.inp.bridge
+    }
+
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.inp.now_ms
+    }
+
+    pub(crate) fn may_learn(&self) -> bool {
+        self.inp.may_learn
+    }
+
+    pub(crate) fn macs(&self) -> &'a Mutex<MacTable> {
+        self.inp.macs
+    }
+
+    fn run_table(&mut self, table: u8, entry: Entry) {
+        let prev_table = self.table_id;
+        self.table_id = table;
+        let mut wc = self.wc;
+        let rule = self.inp.pipeline.lookup(table, &self.flow, &mut wc).cloned();
+        self.wc = wc;
+        if self.inp.trace {
+            self.trace.push(TraceEvent::Table {
+                depth: self.depth,
+                table,
+                rule: rule.clone(),
+                resubmit: entry == Entry::Resubmit,
+            });
+        }
+        match rule {
+            Some(rule) => {
+                if !self.rules.iter().any(|r| Arc::ptr_eq(r, &rule)) {
+                    self.rules.push(rule.clone());
+                }
+                let prev_cookie = self.cookie;
+                self.cookie = rule.cookie;
+                self.do_actions(&rule.actions);
+                self.cookie = prev_cookie;
+            }
+            None if entry == Entry::Start && self.inp.bridge.miss_to_controller => {
+                self.cookie = u64::MAX;
+                self.controller(PacketInReason::NoMatch, u16::MAX, 0);
+            }
+            None => {}
+        }
+        self.table_id = prev_table;
+    }
+
+    fn do_actions(&mut self, actions: &[OfAction]) {
+        for a in actions {
+            if self.error.is_some() {
+                return;
+            }
+            if self.inp.trace && !matches!(a, OfAction::Note(_)) {
+                self.trace.push(TraceEvent::Action { depth: self.depth, action: a.clone() });
+            }
+            if self.do_action(a) == Flow::Stop {
+                return;
+            }
+        }
+    }
+
+    fn do_action(&mut self, a: &OfAction) -> Flow {
+        use OfAction::*;
+        match a {
+            Output { port, max_len } => self.output(*port, *max_len),
+            Controller { max_len, reason, controller_id } => self.controller(*reason, *max_len, *controller_id),
+            Enqueue { port, .. } => self.output(*port, 0),
+            SetVlanVid { vid, push_if_needed } => {
+                let tci = self.read_masked(Field::VlanTci, VLAN_PRESENT as u128) as u16;
+                if tci & VLAN_PRESENT != 0 {
+                    self.write(Field::VlanTci, *vid as u128, 0x0fff);
+                } else if *push_if_needed {
+                    self.write(Field::VlanTci, (VLAN_PRESENT | (vid & 0x0fff)) as u128, 0xffff);
+                }
+            }
+            SetVlanPcp { pcp, push_if_needed } => {
+                let tci = self.read_masked(Field::VlanTci, VLAN_PRESENT as u128) as u16;
+                if tci & VLAN_PRESENT != 0 {
+                    self.write(Field::VlanPcp, *pcp as u128, 0x7);
+                } else if *push_if_needed {
+                    self.write(Field::VlanTci, (VLAN_PRESENT | ((*pcp as u16 & 7) << 13)) as u128, 0xffff);
+                }
+            }
+            StripVlan => {
+                if self.check(Prereq::Vlan) {
+                    self.write(Field::VlanTci, 0, 0xffff);
+                }
+            }
+            PushVlan { ethertype } => self.push_vlan(*ethertype),
+            SetEthSrc(m) => self.write(Field::EthSrc, m.to_u64() as u128, u128::MAX),
+            SetEthDst(m) => self.write(Field::EthDst, m.to_u64() as u128, u128::MAX),
+            SetIpv4Src(a) => {
+                if self.check(Prereq::Ipv4) {
+                    self.write(Field::IpSrc, *a as u128, u128::MAX);
+                }
+            }
+            SetIpv4Dst(a) => {
+                if self.check(Prereq::Ipv4) {
+                    self.write(Field::IpDst, *a as u128, u128::MAX);
+                }
+            }
+            SetIpDscp(tos) => {
+                if self.check(Prereq::IpAny) {
+                    self.write(Field::NwTos, *tos as u128, 0xfc);
+                }
+            }
+            SetIpEcn(ecn) => {
+                if self.check(Prereq::IpAny) {
+                    self.write(Field::IpEcn, *ecn as u128, 0x3);
+                }
+            }
+            SetIpTtl(ttl) => {
+                if self.check(Prereq::IpAny) {
+                    self.write(Field::NwTtl, *ttl as u128, 0xff);
+                }
+            }
+            SetL4SrcPort(p) => self.set_l4_port(Field::TcpSrc, *p),
+            SetL4DstPort(p) => self.set_l4_port(Field::TcpDst, *p),
+            SetField { field, value, mask } => self.set_field(*field, *value, *mask),
+            RegLoad { dst, value } => {
+                let d = dst.field.desc();
+                if self.check(d.prereq) {
+                    self.write(dst.field, value << dst.ofs, dst.mask());
+                }
+            }
+            RegMove { src, dst } => {
+                let (sp, dp) = (src.field.desc().prereq, dst.field.desc().prereq);
+                if self.check(sp) && self.check(dp) {
+                    let v = self.read_masked(src.field, src.mask()) >> src.ofs;
+                    self.write(dst.field, v << dst.ofs, dst.mask());
+                }
+            }
+            DecTtl { controller_ids } => return self.dec_ttl(controller_ids),
+            Resubmit { in_port, table } => self.resubmit(*in_port, *table),
+            GotoTable(t) => {
+                self.run_table(*t, Entry::Start);
+                return Flow::Stop;
+            }
+            WriteMetadata { value, mask } => {
+                self.write(Field::Metadata, *value as u128, *mask as u128);
+            }
+            ClearActions => self.action_set.clear(),
+            WriteActions(acts) => self.write_actions(acts),
+            Note(_) => {}
+        }
+        Flow::Continue
+    }
+
+    fn push_vlan(&mut self, tpid: u16) {
+        let tagged = self.check(Prereq::Vlan);
+        if tagged {
+            // A second tag: the new outer tag copies the current one; the key keeps only the
+            // outer tag, so commit what we have and push at the datapath level.
+            self.commit();
+            let tci = self.read(Field::VlanTci) as u16 & !VLAN_PRESENT;
+            self.out.push(DpAction::PushVlan { tpid, tci });
+            self.base_tpid = tpid;
+            self.flow_tpid = tpid;
+        } else {
+            self.flow_tpid = tpid;
+            self.write(Field::VlanTci, VLAN_PRESENT as u128, 0xffff);
+        }
+    }
+
+    fn set_l4_port(&mut self, f: Field, port: u16) {
+        if !self.check(Prereq::IpAny) {
+            return;
+        }
+        let proto = self.read(Field::IpProto) as u8;
+        if !matches!(proto, 6 | 17 | 132) {
+            return;
+        }
+        if self.read(Field::IpFrag) as u8 & FRAG_LATER != 0 {
+            self.trace_note("not a first fragment: L4 rewrite skipped".to_string());
+            return;
+        }
+        self.write(f, port as u128, 0xffff);
+    }
+
+    fn set_field(&mut self, f: Field, value: u128, mask: u128) {
+        use Field::*;
+        if f == VlanVid || f == DlVlan {
+            // Only rewrites an existing tag (OpenFlow 1.2+ set_field on an untagged packet does
+            // nothing; mod_vlan_vid is the pushing variant).
+            if !self.check(Prereq::Vlan) {
+                self.trace_note(format!("unmet prerequisites for {}, set_field ignored", f.name()));
+                return;
+            }
+            self.write(VlanTci, value & 0x0fff, mask & 0x0fff);
+            return;
+        }
+        if !self.check(f.desc().prereq) {
+            self.trace_note(format!("unmet prerequisites for {}, set_field ignored", f.name()));
+            return;
+        }
+        if matches!(f, TcpSrc | TcpDst | UdpSrc | UdpDst | SctpSrc | SctpDst)
+            && self.read(IpFrag) as u8 & FRAG_LATER != 0
+        {
+            return;
+        }
+        self.write(f, value, mask);
+    }
+
+    fn dec_ttl(&mut self, controller_ids: &[u16]) -> Flow {
+        if !self.check(Prereq::IpAny) {
+            return Flow::Continue;
+        }
+        let ttl = self.read(Field::NwTtl) as u8;
+        if ttl > 1 {
+            self.write(Field::NwTtl, (ttl - 1) as u128, 0xff);
+            return Flow::Continue;
+        }
+        self.trace_note(format!("IPv{} decrement TTL exception", if self.flow.is_ipv4() { 4 } else { 6 }));
+        if controller_ids.is_empty() {
+            self.controller(PacketInReason::InvalidTtl, u16::MAX, 0);
+        } else {
+            for id in controller_ids {
+                self.controller(PacketInReason::InvalidTtl, u16::MAX, *id);
+            }
+        }
+        Flow::Stop
+    }
+
+    fn resubmit(&mut self, in_port: Option<OfPort>, table: Option<u8>) {
+        if self.depth >= MAX_DEPTH {
+            self.error = Some(XlateError::RecursionTooDeep);
+            self.trace_note("over max translation depth".to_string());
+            return;
+        }
+        self.resubmits += 1;
+        if self.resubmits > MAX_RESUBMITS {
+            self.error = Some(XlateError::TooManyResubmits);
+            self.trace_note("over max resubmits".to_string());
+            return;
+        }
+        let table = table.unwrap_or(self.table_id);
+        let saved_in_port = self.flow.in_port;
+        if let Some(p) = in_port {
+            if p != OfPort::IN_PORT {
+                self.flow.in_port = p.0;
+            }
+        }
+        self.depth += 1;
+        self.run_table(table, Entry::Resubmit);
+        self.depth -= 1;
+        self.flow.in_port = saved_in_port;
+    }
+
+    /// OpenFlow 1.3 action set: at most one action of each type; `write_actions` replaces
+    /// same-type actions already in the set. Executed in the specification's order.
+    fn write_actions(&mut self, acts: &[OfAction]) {
+        for a in acts {
+            self.action_set.retain(|b| !same_slot(a, b));
+            self.action_set.push(a.clone());
+        }
+        self.action_set.sort_by_key(action_set_rank);
+    }
+
+    /// Sends the packet (as modified so far) to the controller.
+    pub(crate) fn controller(&mut self, reason: PacketInReason, max_len: u16, controller_id: u16) {
+        self.commit();
+        // The packet-in carries these values, so the megaflow depends on them: read them
+        // through the tracked accessor. (They are zero on ingress unless actions set them.)
+        let mut pipeline_fields = vec![(Field::InPort, self.read(Field::InPort))];
+        let regs = (0..16).map(|n| Field::reg(n).expect("16 registers"));
+        for f in [Field::Metadata, Field::TunId].into_iter().chain(regs) {
+            let v = self.read(f);
+            if v != 0 {
+                pipeline_fields.push((f, v));
+            }
+        }
+        self.out.push(DpAction::Controller(Box::new(ControllerAction {
+            reason,
+            max_len,
+            controller_id,
+            table_id: self.table_id,
+            cookie: self.cookie,
+            pipeline_fields,
+        })));
+    }
+
+    /// Outputs to an OpenFlow port (physical or reserved).
+    pub(crate) fn output(&mut self, port: OfPort, max_len: u16) {
+        let in_port = OfPort(self.flow.in_port);
+        match port {
+            OfPort::NORMAL => self.normal(),
+            OfPort::FLOOD | OfPort::ALL => {
+                let bridge = self.bridge();
+                for (p, xp) in &bridge.ports {
+                    if *p == in_port || xp.no_fwd || (port == OfPort::FLOOD && xp.no_flood) {
+                        continue;
+                    }
+                    self.commit();
+                    self.out.push(DpAction::Output(xp.dp_port));
+                }
+            }
+            OfPort::CONTROLLER => self.controller(PacketInReason::Action, max_len, 0),
+            OfPort::IN_PORT => self.output_to(in_port, true),
+            OfPort::TABLE | OfPort::ANY => {
+                self.trace_note(format!("output to {port} is not allowed in a flow"));
+            }
+            p => {
+                if p == in_port {
+                    self.trace_note(format!("skipping output to input port {p}"));
+                } else {
+                    self.output_to(p, false);
+                }
+            }
+        }
+    }
+
+    /// Commits and emits an output to one bridge port.
+    pub(crate) fn output_to(&mut self, port: OfPort, allow_in_port: bool) {
+        let Some(xp) = self.bridge().ports.get(&port) else {
+            self.trace_note(format!("output to nonexistent port {port}"));
+            return;
+        };
+        if xp.no_fwd {
+            self.trace_note(format!("{port} is not forwarding"));
+            return;
+        }
+        if !allow_in_port && port.0 == self.flow.in_port {
+            return;
+        }
+        let dp = xp.dp_port;
+        self.commit();
+        self.out.push(DpAction::Output(dp));
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Execution order of action-set members (OpenFlow 1.3 section 5.10).
+fn action_set_rank(a: &OfAction) -> u8 {
+    use OfAction::*;
+    match a {
+        StripVlan => 1,
+        PushVlan { .. } => 2,
+        DecTtl { .. } => 3,
+        SetVlanVid { .. } | SetVlanPcp { .. } | SetEthSrc(_) | SetEthDst(_) | SetIpv4Src(_) | SetIpv4Dst(_)
+        | SetIpDscp(_) | SetIpEcn(_) | SetIpTtl(_) | SetL4SrcPort(_) | SetL4DstPort(_) | SetField { .. }
+        | RegLoad { .. } | RegMove { .. } => 4,
+        Enqueue { .. } => 5,
+        Output { .. } | Controller { .. } => 6,
+        _ => 7,
+    }
+}
+
+/// True if `a` written into the action set replaces `b` (same action type; for field
+/// rewrites, the same field).
+fn same_slot(a: &OfAction, b: &OfAction) -> bool {
+    match (a, b) {
+        (OfAction::SetField { field: f1, .. }, OfAction::SetField { field: f2, .. }) => f1 == f2,
+        (OfAction::RegLoad { dst: d1, .. }, OfAction::RegLoad { dst: d2, .. }) => d1.field == d2.field,
+        (OfAction::Output { .. } | OfAction::Controller { .. }, OfAction::Output { .. } | OfAction::Controller { .. }) => true,
+        _ => std::mem::discriminant(a) == std::mem::discriminant(b),
+    }
+}
+
+#[cfg(test)]
+mod tests;
