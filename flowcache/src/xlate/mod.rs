@@ -188,6 +188,9 @@ pub(crate) struct Ctx<'a> {
     rules: Vec<Arc<Rule>>,
     trace: Vec<TraceEvent>,
     depth: u32,
+    /// Nesting shown in traces: a resubmit in tail position (the last action) continues at
+    /// the same level, as OVS prints it.
+    trace_depth: u32,
     resubmits: u32,
     table_id: u8,
     cookie: u64,
@@ -211,6 +214,7 @@ impl<'a> Ctx<'a> {
             rules: Vec::new(),
             trace: Vec::new(),
             depth: 0,
+            trace_depth: 0,
             resubmits: 0,
             table_id: 0,
             cookie: 0,
@@ -252,7 +256,7 @@ impl<'a> Ctx<'a> {
 
     pub(crate) fn trace_note(&mut self, text: String) {
         if self.inp.trace {
-            self.trace.push(TraceEvent::Note { depth: self.depth, text });
+            self.trace.push(TraceEvent::Note { depth: self.trace_depth, text });
         }
     }
 
@@ -280,7 +284,7 @@ impl<'a> Ctx<'a> {
         self.wc = wc;
         if self.inp.trace {
             self.trace.push(TraceEvent::Table {
-                depth: self.depth,
+                depth: self.trace_depth,
                 table,
                 rule: rule.clone(),
                 resubmit: entry == Entry::Resubmit,
@@ -306,20 +310,20 @@ impl<'a> Ctx<'a> {
     }
 
     fn do_actions(&mut self, actions: &[OfAction]) {
-        for a in actions {
+        for (i, a) in actions.iter().enumerate() {
             if self.error.is_some() {
                 return;
             }
             if self.inp.trace && !matches!(a, OfAction::Note(_)) {
-                self.trace.push(TraceEvent::Action { depth: self.depth, action: a.clone() });
+                self.trace.push(TraceEvent::Action { depth: self.trace_depth, action: a.clone() });
             }
-            if self.do_action(a) == Flow::Stop {
+            if self.do_action(a, i + 1 == actions.len()) == Flow::Stop {
                 return;
             }
         }
     }
 
-    fn do_action(&mut self, a: &OfAction) -> Flow {
+    fn do_action(&mut self, a: &OfAction, last: bool) -> Flow {
         use OfAction::*;
         match a {
             Output { port, max_len } => self.output(*port, *max_len),
@@ -391,7 +395,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             DecTtl { controller_ids } => return self.dec_ttl(controller_ids),
-            Resubmit { in_port, table } => self.resubmit(*in_port, *table),
+            Resubmit { in_port, table } => self.resubmit(*in_port, *table, last),
             GotoTable(t) => {
                 self.run_table(*t, Entry::Start);
                 return Flow::Stop;
@@ -481,7 +485,7 @@ impl<'a> Ctx<'a> {
         Flow::Stop
     }
 
-    fn resubmit(&mut self, in_port: Option<OfPort>, table: Option<u8>) {
+    fn resubmit(&mut self, in_port: Option<OfPort>, table: Option<u8>, tail: bool) {
         if self.depth >= MAX_DEPTH {
             self.error = Some(XlateError::RecursionTooDeep);
             self.trace_note("over max translation depth".to_string());
@@ -500,8 +504,11 @@ impl<'a> Ctx<'a> {
                 self.flow.in_port = p.0;
             }
         }
+        let nest = u32::from(!tail);
         self.depth += 1;
+        self.trace_depth += nest;
         self.run_table(table, Entry::Resubmit);
+        self.trace_depth -= nest;
         self.depth -= 1;
         self.flow.in_port = saved_in_port;
     }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what building and testing rvs needs on Debian 12 (run as root).
+# Rust itself is expected (rustup); everything else comes from Debian.
+set -euo pipefail
+need=()
+for p in iproute2 iputils-ping iperf3 tcpdump python3 ethtool jq openvswitch-switch openvswitch-common; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "ci/setup.sh: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+# The Debian package starts nothing here (no systemd in containers), but make sure no
+# system ovs-vswitchd holds veths we create.
+if pgrep -x ovs-vswitchd >/dev/null 2>&1; then
+    echo "ci/setup.sh: note: a system ovs-vswitchd is running; rvs tests use private namespaces and do not touch it"
+fi
+command -v cargo >/dev/null || { echo "ci/setup.sh: cargo not found: install Rust (rustup) first" >&2; exit 1; }

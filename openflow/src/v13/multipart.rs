@@ -1,0 +1,456 @@
+//! OpenFlow 1.3 multipart (statistics) requests and replies, and the port structure.
+//!
+//! A multipart message is the OpenFlow header, then `type(2) flags(2) pad(4)`, then a body
+//! whose layout depends on the type. Replies that hold arrays (flows, tables, ports) can
+//! exceed the 64 kB message limit; [`encode_reply_split`] spreads the entries over several
+//! messages, each with the `OFPMPF_REPLY_MORE` flag except the last, never splitting an entry.
+//! A receiver concatenates the parts ([`crate::msg::OfMessage::MultipartReply`] carries one).
+//!
+//! Supported types: `DESC` (0), `FLOW` (1), `AGGREGATE` (2), `TABLE` (3), `PORT_STATS` (4) and
+//! `PORT_DESC` (13). Any other type is `OFPBRC_BAD_STAT` (Open vSwitch's name for
+//! `OFPBRC_BAD_MULTIPART`).
+
+use super::{actions, begin, finish};
+use crate::check::FlowState;
+use crate::codec::{c_string, put_c_string, Put, Reader};
+use crate::error::{BadAction, BadRequest, DecodeError, EncodeError};
+use crate::msg::{MultipartReply, MultipartRequest, OfMessage, MULTIPART_MORE};
+use crate::oxm;
+use crate::stats::{AggregateStats, FlowStats, FlowStatsRequest, PortDesc, PortStats, SwitchDesc, TableStats};
+use rvs_flowcache::ofp::OfPort;
+use rvs_packet::wire::MacAddr;
+
+/// `OFPMP_*` multipart types.
+pub mod mp_type {
+    /// Switch description.
+    pub const DESC: u16 = 0;
+    /// Flow statistics.
+    pub const FLOW: u16 = 1;
+    /// Aggregate flow statistics.
+    pub const AGGREGATE: u16 = 2;
+    /// Table statistics.
+    pub const TABLE: u16 = 3;
+    /// Port statistics.
+    pub const PORT_STATS: u16 = 4;
+    /// Port descriptions.
+    pub const PORT_DESC: u16 = 13;
+}
+
+const DESC_LEN: usize = 1056;
+const PORT_LEN: usize = 64;
+const PORT_STATS_LEN: usize = 112;
+const TABLE_STATS_LEN: usize = 24;
+const FLOW_STATS_FIXED: usize = 48;
+
+fn bad_len(detail: &'static str) -> DecodeError {
+    DecodeError::new(BadRequest::BadLen, detail)
+}
+
+/// Writes an `ofp_port`.
+pub(crate) fn put_port(out: &mut Vec<u8>, p: &PortDesc) {
+    out.put_u32(p.port_no.0);
+    out.put_zeros(4);
+    out.extend_from_slice(&p.hw_addr.0);
+    out.put_zeros(2);
+    put_c_string(out, &p.name, 16);
+    for v in [p.config, p.state, p.curr, p.advertised, p.supported, p.peer, p.curr_speed, p.max_speed] {
+        out.put_u32(v);
+    }
+}
+
+/// Reads an `ofp_port`.
+pub(crate) fn pull_port(r: &mut Reader<'_>) -> Result<PortDesc, DecodeError> {
+    let port_no = OfPort(r.u32()?);
+    r.skip(4)?;
+    let hw_addr = MacAddr(r.array()?);
+    r.skip(2)?;
+    let name = c_string(r.bytes(16)?);
+    Ok(PortDesc {
+        port_no,
+        hw_addr,
+        name,
+        config: r.u32()?,
+        state: r.u32()?,
+        curr: r.u32()?,
+        advertised: r.u32()?,
+        supported: r.u32()?,
+        peer: r.u32()?,
+        curr_speed: r.u32()?,
+        max_speed: r.u32()?,
+    })
+}
+
+fn put_flow_stats_request(out: &mut Vec<u8>, f: &FlowStatsRequest) -> Result<(), EncodeError> {
+    out.put_u8(f.table_id);
+    out.put_zeros(3);
+    out.put_u32(f.out_port.0);
+    out.put_u32(f.out_group);
+    out.put_zeros(4);
+    out.put_u64(f.cookie);
+    out.put_u64(f.cookie_mask);
+    oxm::put_match(out, &f.match_)
+}
+
+/// Writes the multipart header and body of a request.
+pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest) -> Result<(), EncodeError> {
+    let ty = match req {
+        MultipartRequest::Desc => mp_type::DESC,
+        MultipartRequest::Flow(_) => mp_type::FLOW,
+        MultipartRequest::Aggregate(_) => mp_type::AGGREGATE,
+        MultipartRequest::Table => mp_type::TABLE,
+        MultipartRequest::PortStats { .. } => mp_type::PORT_STATS,
+        MultipartRequest::PortDesc => mp_type::PORT_DESC,
+    };
+    out.put_u16(ty);
+    out.put_u16(flags);
+    out.put_zeros(4);
+    match req {
+        MultipartRequest::Flow(f) | MultipartRequest::Aggregate(f) => put_flow_stats_request(out, f)?,
+        MultipartRequest::PortStats { port_no } => {
+            out.put_u32(port_no.0);
+            out.put_zeros(4);
+        }
+        MultipartRequest::Desc | MultipartRequest::Table | MultipartRequest::PortDesc => {}
+    }
+    Ok(())
+}
+
+fn reply_type(reply: &MultipartReply) -> u16 {
+    match reply {
+        MultipartReply::Desc(_) => mp_type::DESC,
+        MultipartReply::Flow(_) => mp_type::FLOW,
+        MultipartReply::Aggregate(_) => mp_type::AGGREGATE,
+        MultipartReply::Table(_) => mp_type::TABLE,
+        MultipartReply::PortStats(_) => mp_type::PORT_STATS,
+        MultipartReply::PortDesc(_) => mp_type::PORT_DESC,
+    }
+}
+
+fn put_flow_stats(out: &mut Vec<u8>, f: &FlowStats) -> Result<(), EncodeError> {
+    let start = out.len();
+    out.put_u16(0);
+    out.put_u8(f.table_id);
+    out.put_zeros(1);
+    out.put_u32(f.duration_sec);
+    out.put_u32(f.duration_nsec);
+    out.put_u16(f.priority);
+    out.put_u16(f.idle_timeout);
+    out.put_u16(f.hard_timeout);
+    out.put_u16(f.flags);
+    out.put_zeros(4);
+    out.put_u64(f.cookie);
+    out.put_u64(f.packet_count);
+    out.put_u64(f.byte_count);
+    oxm::put_match(out, &f.match_)?;
+    actions::put_instructions(out, &f.actions, FlowState::from_match(&f.match_))?;
+    let len = out.len() - start;
+    if len > u16::MAX as usize {
+        return Err(EncodeError::TooLong(len));
+    }
+    out.set_u16(start, len as u16);
+    Ok(())
+}
+
+fn put_port_stats(out: &mut Vec<u8>, p: &PortStats) {
+    out.put_u32(p.port_no.0);
+    out.put_zeros(4);
+    for v in [
+        p.rx_packets,
+        p.tx_packets,
+        p.rx_bytes,
+        p.tx_bytes,
+        p.rx_dropped,
+        p.tx_dropped,
+        p.rx_errors,
+        p.tx_errors,
+        p.rx_frame_err,
+        p.rx_over_err,
+        p.rx_crc_err,
+        p.collisions,
+    ] {
+        out.put_u64(v);
+    }
+    out.put_u32(p.duration_sec);
+    out.put_u32(p.duration_nsec);
+}
+
+/// The body entries of a reply, each encoded on its own (arrays), or the single body.
+fn reply_entries(reply: &MultipartReply) -> Result<Vec<Vec<u8>>, EncodeError> {
+    let mut entries = Vec::new();
+    match reply {
+        MultipartReply::Desc(d) => {
+            let mut b = Vec::with_capacity(DESC_LEN);
+            put_c_string(&mut b, &d.mfr_desc, 256);
+            put_c_string(&mut b, &d.hw_desc, 256);
+            put_c_string(&mut b, &d.sw_desc, 256);
+            put_c_string(&mut b, &d.serial_num, 32);
+            put_c_string(&mut b, &d.dp_desc, 256);
+            entries.push(b);
+        }
+        MultipartReply::Aggregate(a) => {
+            let mut b = Vec::with_capacity(24);
+            b.put_u64(a.packet_count);
+            b.put_u64(a.byte_count);
+            b.put_u32(a.flow_count);
+            b.put_zeros(4);
+            entries.push(b);
+        }
+        MultipartReply::Flow(flows) => {
+            for f in flows {
+                let mut b = Vec::with_capacity(128);
+                put_flow_stats(&mut b, f)?;
+                entries.push(b);
+            }
+        }
+        MultipartReply::Table(tables) => {
+            for t in tables {
+                let mut b = Vec::with_capacity(TABLE_STATS_LEN);
+                b.put_u8(t.table_id);
+                b.put_zeros(3);
+                b.put_u32(t.active_count);
+                b.put_u64(t.lookup_count);
+                b.put_u64(t.matched_count);
+                entries.push(b);
+            }
+        }
+        MultipartReply::PortStats(ports) => {
+            for p in ports {
+                let mut b = Vec::with_capacity(PORT_STATS_LEN);
+                put_port_stats(&mut b, p);
+                entries.push(b);
+            }
+        }
+        MultipartReply::PortDesc(ports) => {
+            for p in ports {
+                let mut b = Vec::with_capacity(PORT_LEN);
+                put_port(&mut b, p);
+                entries.push(b);
+            }
+        }
+    }
+    Ok(entries)
+}
+
+/// Writes the multipart header and body of one reply message.
+pub(crate) fn put_reply_part(out: &mut Vec<u8>, more: bool, reply: &MultipartReply) -> Result<(), EncodeError> {
+    out.put_u16(reply_type(reply));
+    out.put_u16(if more { MULTIPART_MORE } else { 0 });
+    out.put_zeros(4);
+    for e in reply_entries(reply)? {
+        out.extend_from_slice(&e);
+    }
+    Ok(())
+}
+
+/// Encodes a reply as as many messages as needed, each at most `max_len` bytes.
+pub fn encode_reply_split(xid: u32, reply: &MultipartReply, max_len: usize) -> Result<Vec<Vec<u8>>, EncodeError> {
+    let max_len = max_len.min(crate::framing::MAX_MESSAGE_LEN);
+    let entries = reply_entries(reply)?;
+    let start_msg = || {
+        let mut m = Vec::new();
+        begin(&mut m, super::msg_type::MULTIPART_REPLY, xid);
+        m.put_u16(reply_type(reply));
+        m.put_u16(0);
+        m.put_zeros(4);
+        m
+    };
+    let mut msgs = Vec::new();
+    let mut cur = start_msg();
+    let mut in_cur = 0;
+    for e in entries {
+        if 16 + e.len() > max_len {
+            return Err(EncodeError::TooLong(16 + e.len()));
+        }
+        if cur.len() + e.len() > max_len && in_cur > 0 {
+            msgs.push(std::mem::replace(&mut cur, start_msg()));
+            in_cur = 0;
+        }
+        cur.extend_from_slice(&e);
+        in_cur += 1;
+    }
+    msgs.push(cur);
+    let n = msgs.len();
+    msgs.into_iter()
+        .enumerate()
+        .map(|(i, mut m)| {
+            if i + 1 < n {
+                m.set_u16(10, MULTIPART_MORE);
+            }
+            finish(m)
+        })
+        .collect()
+}
+
+fn pull_flow_stats_request(r: &mut Reader<'_>) -> Result<FlowStatsRequest, DecodeError> {
+    let table_id = r.u8()?;
+    r.skip(3)?;
+    let out_port = r.u32()?;
+    if (0xff00..0xffff_ff00).contains(&out_port) {
+        return Err(DecodeError::new(BadAction::BadOutPort, "out_port out of range"));
+    }
+    let out_group = r.u32()?;
+    r.skip(4)?;
+    let cookie = r.u64()?;
+    let cookie_mask = r.u64()?;
+    let match_ = oxm::pull_match(r)?;
+    if !r.is_empty() {
+        return Err(bad_len("bytes after the flow stats request match"));
+    }
+    Ok(FlowStatsRequest { table_id, out_port: OfPort(out_port), out_group, cookie: cookie & cookie_mask, cookie_mask, match_ })
+}
+
+/// Decodes a multipart request body (after the OpenFlow header).
+pub(crate) fn decode_request(body: &[u8]) -> Result<OfMessage, DecodeError> {
+    let mut r = Reader::new(body, bad_len("truncated multipart request"));
+    let ty = r.u16()?;
+    let flags = r.u16()?;
+    r.skip(4)?;
+    let no_body = |r: &Reader<'_>| if r.is_empty() { Ok(()) } else { Err(bad_len("multipart request has an unexpected body")) };
+    let request = match ty {
+        mp_type::DESC => {
+            no_body(&r)?;
+            MultipartRequest::Desc
+        }
+        mp_type::FLOW => MultipartRequest::Flow(pull_flow_stats_request(&mut r)?),
+        mp_type::AGGREGATE => MultipartRequest::Aggregate(pull_flow_stats_request(&mut r)?),
+        mp_type::TABLE => {
+            no_body(&r)?;
+            MultipartRequest::Table
+        }
+        mp_type::PORT_STATS => {
+            let port_no = OfPort(r.u32()?);
+            r.skip(4)?;
+            no_body(&r)?;
+            MultipartRequest::PortStats { port_no }
+        }
+        mp_type::PORT_DESC => {
+            no_body(&r)?;
+            MultipartRequest::PortDesc
+        }
+        _ => return Err(DecodeError::new(BadRequest::BadMultipart, "unsupported multipart type")),
+    };
+    Ok(OfMessage::MultipartRequest { flags, request })
+}
+
+fn array<T>(r: &mut Reader<'_>, size: usize, mut one: impl FnMut(&mut Reader<'_>) -> Result<T, DecodeError>) -> Result<Vec<T>, DecodeError> {
+    if !r.remaining().is_multiple_of(size) {
+        return Err(bad_len("multipart reply body is not a whole number of entries"));
+    }
+    let mut v = Vec::with_capacity(r.remaining() / size);
+    while !r.is_empty() {
+        v.push(one(r)?);
+    }
+    Ok(v)
+}
+
+fn pull_flow_stats(r: &mut Reader<'_>) -> Result<FlowStats, DecodeError> {
+    if r.remaining() < FLOW_STATS_FIXED {
+        return Err(bad_len("truncated flow stats entry"));
+    }
+    let len = u16::from_be_bytes([r.peek()[0], r.peek()[1]]) as usize;
+    if len < FLOW_STATS_FIXED || len > r.remaining() {
+        return Err(bad_len("flow stats entry length out of range"));
+    }
+    let mut e = Reader::new(r.bytes(len)?, bad_len("truncated flow stats entry"));
+    e.skip(2)?;
+    let table_id = e.u8()?;
+    e.skip(1)?;
+    let duration_sec = e.u32()?;
+    let duration_nsec = e.u32()?;
+    let priority = e.u16()?;
+    let idle_timeout = e.u16()?;
+    let hard_timeout = e.u16()?;
+    let flags = e.u16()?;
+    e.skip(4)?;
+    let cookie = e.u64()?;
+    let packet_count = e.u64()?;
+    let byte_count = e.u64()?;
+    let match_ = oxm::pull_match(&mut e)?;
+    let actions = actions::pull_instructions(e.rest())?;
+    Ok(FlowStats {
+        table_id,
+        duration_sec,
+        duration_nsec,
+        priority,
+        idle_timeout,
+        hard_timeout,
+        flags,
+        importance: 0,
+        cookie,
+        packet_count,
+        byte_count,
+        match_,
+        actions,
+    })
+}
+
+fn pull_port_stats(r: &mut Reader<'_>) -> Result<PortStats, DecodeError> {
+    let port_no = OfPort(r.u32()?);
+    r.skip(4)?;
+    let mut c = [0u64; 12];
+    for v in c.iter_mut() {
+        *v = r.u64()?;
+    }
+    Ok(PortStats {
+        port_no,
+        rx_packets: c[0],
+        tx_packets: c[1],
+        rx_bytes: c[2],
+        tx_bytes: c[3],
+        rx_dropped: c[4],
+        tx_dropped: c[5],
+        rx_errors: c[6],
+        tx_errors: c[7],
+        rx_frame_err: c[8],
+        rx_over_err: c[9],
+        rx_crc_err: c[10],
+        collisions: c[11],
+        duration_sec: r.u32()?,
+        duration_nsec: r.u32()?,
+    })
+}
+
+/// Decodes a multipart reply body (after the OpenFlow header).
+pub(crate) fn decode_reply(body: &[u8]) -> Result<OfMessage, DecodeError> {
+    let mut r = Reader::new(body, bad_len("truncated multipart reply"));
+    let ty = r.u16()?;
+    let flags = r.u16()?;
+    r.skip(4)?;
+    let reply = match ty {
+        mp_type::DESC => {
+            if r.remaining() != DESC_LEN {
+                return Err(bad_len("description reply has the wrong size"));
+            }
+            MultipartReply::Desc(SwitchDesc {
+                mfr_desc: c_string(r.bytes(256)?),
+                hw_desc: c_string(r.bytes(256)?),
+                sw_desc: c_string(r.bytes(256)?),
+                serial_num: c_string(r.bytes(32)?),
+                dp_desc: c_string(r.bytes(256)?),
+            })
+        }
+        mp_type::FLOW => {
+            let mut flows = Vec::new();
+            while !r.is_empty() {
+                flows.push(pull_flow_stats(&mut r)?);
+            }
+            MultipartReply::Flow(flows)
+        }
+        mp_type::AGGREGATE => {
+            if r.remaining() != 24 {
+                return Err(bad_len("aggregate reply has the wrong size"));
+            }
+            let a = AggregateStats { packet_count: r.u64()?, byte_count: r.u64()?, flow_count: r.u32()? };
+            MultipartReply::Aggregate(a)
+        }
+        mp_type::TABLE => MultipartReply::Table(array(&mut r, TABLE_STATS_LEN, |r| {
+            let table_id = r.u8()?;
+            r.skip(3)?;
+            Ok(TableStats { table_id, active_count: r.u32()?, lookup_count: r.u64()?, matched_count: r.u64()? })
+        })?),
+        mp_type::PORT_STATS => MultipartReply::PortStats(array(&mut r, PORT_STATS_LEN, pull_port_stats)?),
+        mp_type::PORT_DESC => MultipartReply::PortDesc(array(&mut r, PORT_LEN, pull_port)?),
+        _ => return Err(DecodeError::new(BadRequest::BadMultipart, "unsupported multipart type")),
+    };
+    Ok(OfMessage::MultipartReply { more: flags & MULTIPART_MORE != 0, reply })
+}
