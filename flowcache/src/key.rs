@@ -787,3 +787,32 @@ mod tests {
         assert_eq!(k.nonzero_map() & (1 << words::L3), 1 << words::L3);
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+        /// Extraction never panics and never reports offsets beyond the frame, whatever
+        /// the bytes (the same property the fuzz target `flow_key_extract` explores).
+        #[test]
+        fn extraction_of_arbitrary_bytes_is_total(
+            bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            ethertype in prop_oneof![Just(0x0800u16), Just(0x86dd), Just(0x0806), Just(0x8100), any::<u16>()],
+        ) {
+            let mut frame = bytes;
+            if frame.len() >= 14 {
+                frame[12..14].copy_from_slice(&ethertype.to_be_bytes());
+            }
+            let mut k = FlowKey::ZERO;
+            if let Ok(off) = k.extract(&frame, 1) {
+                for o in [off.l3, off.l4] {
+                    prop_assert!(o == NO || (o as usize) <= frame.len());
+                }
+            }
+        }
+    }
+}
