@@ -31,6 +31,7 @@ use rvs_flowcache::ofp::DEFAULT_PRIORITY;
 use rvs_flowcache::xlate::{xlate, TraceEvent, XlateInput};
 use rvs_flowcache::{Field, FlowKey, Match, OfPort};
 use rvs_openflow::msg::Version;
+use rvs_openflow::text::fields::set_in_match;
 use rvs_openflow::text::{format_actions, format_match, parse_flow_stats_request, PortNames};
 
 use crate::switch::{Bridge, Switch};
@@ -68,7 +69,7 @@ fn flow_match(k: &FlowKey) -> Match {
     }
     let mut m = Match::catchall();
     for f in fields {
-        m.set_masked(f, f.get(k), f.full_mask());
+        set_in_match(&mut m, f, f.get(k), f.full_mask());
     }
     // Pipeline metadata shows when set.
     let regs = (0..16).map(|n| Field::reg(n).expect("16 registers"));
@@ -120,7 +121,8 @@ pub fn run(sw: &Switch, args: &[String]) -> Result<String, String> {
                 indent(&mut s, 4 * depth);
                 match rule {
                     Some(r) => {
-                        let m = format_match(&r.match_, DEFAULT_PRIORITY, Some(&names));
+                        // Port numbers, not names, as OVS's trace prints them.
+                        let m = format_match(&r.match_, DEFAULT_PRIORITY, None);
                         let _ = write!(s, "{table:>2}. ");
                         if !m.is_empty() {
                             let _ = write!(s, "{m}, ");
@@ -140,7 +142,7 @@ pub fn run(sw: &Switch, args: &[String]) -> Result<String, String> {
             }
             TraceEvent::Action { depth, action } => {
                 indent(&mut s, 8 * depth + 4);
-                let _ = writeln!(s, "{}", format_actions(std::slice::from_ref(action), Version::V1_0, Some(&names)));
+                let _ = writeln!(s, "{}", format_actions(std::slice::from_ref(action), Version::V1_0, None));
             }
             TraceEvent::Note { depth, text } => {
                 indent(&mut s, 8 * depth + 4);
@@ -154,7 +156,7 @@ pub fn run(sw: &Switch, args: &[String]) -> Result<String, String> {
     let final_text = if out.final_flow == key { "unchanged".to_string() } else { format_match(&flow_match(&out.final_flow), DEFAULT_PRIORITY, None) };
     let _ = writeln!(s, "\nFinal flow: {final_text}");
     let mega = Match { key: key.masked(&out.wc), mask: out.wc };
-    let mega_text = format_match(&mega, DEFAULT_PRIORITY, Some(&names));
+    let mega_text = format_match(&mega, DEFAULT_PRIORITY, None);
     let _ = writeln!(s, "Megaflow: recirc_id=0,eth{}{mega_text}", if mega_text.is_empty() { "" } else { "," });
     let _ = writeln!(s, "Datapath actions: {}", format_dp_actions(&out.actions));
     Ok(s)
