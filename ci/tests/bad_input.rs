@@ -120,7 +120,8 @@ fn malformed_flows_in_ofctl_name_the_bad_field() {
     let sw = Switchd::start(&p);
     sw.vsctl(&["add-br", "br0"]);
     for (flow, needle) in [
-        ("ip,nw_dst=10.0.0.300,actions=drop", "10.0.0.300"),
+        // (ovs-ofctl takes 10.0.0.300 as 10.0.0.44, so rvs-ofctl does too.)
+        ("ip,nw_dst=10.0.0.1/33,actions=drop", "10.0.0.1/33"),
         ("in_port=1,actions=output:2,bogus_action", "bogus_action"),
         ("in_port=1,frobnicate=3,actions=drop", "frobnicate"),
         ("tcp,tp_dst=99999,actions=drop", "99999"),

@@ -30,10 +30,10 @@ fn trace_shows_tables_actions_and_megaflow() {
 
     sw.ofctl(&["del-flows", "br0"]);
     sw.ofctl(&["add-flow", "br0", "priority=100,in_port=1,ip,actions=load:5->NXM_NX_REG0[],mod_nw_dst:10.0.0.9,resubmit(,1)"]);
-    sw.ofctl(&["add-flow", "br0", "table=1,reg0=5,cookie=0x42,actions=dec_ttl,output:2"]);
+    sw.ofctl(&["add-flow", "br0", "table=1,ip,reg0=5,cookie=0x42,actions=dec_ttl,output:2"]);
     let t = sw.appctl(&["ofproto/trace", "br0", "in_port=1,udp,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,udp_dst=53"]);
     assert!(t.contains(" 0. ip,in_port=1, priority 100\n"), "{t}");
-    assert!(t.contains("    resubmit(,1)\n 1. reg0=0x5, priority 32768, cookie 0x42\n    dec_ttl\n    output:2\n"), "{t}");
+    assert!(t.contains("    resubmit(,1)\n 1. ip,reg0=0x5, priority 32768, cookie 0x42\n    dec_ttl\n    output:2\n"), "{t}");
     // The datapath port of the second veth is 3 (1 is br0's own port, 2 the first veth).
     assert!(t.contains("Datapath actions: set(ipv4(dst=10.0.0.9,ttl=63)),3\n"), "{t}");
     assert!(t.contains("Megaflow: recirc_id=0,"), "{t}");

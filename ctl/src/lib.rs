@@ -7,9 +7,11 @@
 //!
 //! * `rvs-vsctl`: `ovs-vsctl` — bridges, ports, interfaces and the configuration database.
 //! * `rvs-appctl`: `ovs-appctl` — runtime commands of the daemon.
+//! * `rvs-ofctl`: `ovs-ofctl` — an OpenFlow client of the bridge sockets ([`ofctl`]). Unlike
+//!   the other two it speaks OpenFlow itself, so that it also works against Open vSwitch.
 //!
-//! [`mgmt`] holds the protocol (one JSON line each way) and [`mgmt::call`]. A further client
-//! (`rvs-ofctl`) is meant to live here too, with its own [`mgmt::Tool`].
+//! [`mgmt`] holds the protocol (one JSON line each way) and [`mgmt::call`].
 #![warn(missing_docs)]
 
 pub mod mgmt;
+pub mod ofctl;

@@ -30,9 +30,11 @@ use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
 use rvs_flowcache::ofp::{FlowModCommand, N_TABLES};
 use rvs_flowcache::{FlowModError, OfAction, OfPort, Rule};
-use rvs_openflow::error::{BadAction, BadInstruction, BadRequest, FlowModFailed, HelloFailed};
+use rvs_openflow::error::{BadAction, BadInstruction, BadRequest, FlowModFailed, HelloFailed, TableFeaturesFailed};
 use rvs_openflow::framing::Framer;
-use rvs_openflow::msg::{encode_multipart_reply, negotiate, ErrorMsg, Hello, MultipartReply, MultipartRequest, OfMessage, Version, VersionSet};
+use rvs_openflow::msg::{
+    encode_multipart_reply, negotiate, ErrorMsg, Hello, MultipartReply, MultipartRequest, OfMessage, Version, VersionSet, MULTIPART_MORE,
+};
 use rvs_openflow::stats::{
     port_features, port_state, AggregateStats, FlowStats, FlowStatsRequest, PortDesc, PortStats, SwitchConfig, SwitchDesc,
     SwitchFeatures, TableStats,
@@ -47,6 +49,8 @@ use crate::vlog;
 const CAPABILITIES: u32 = 0x1 | 0x2 | 0x4;
 /// Tables announced in features (OVS announces 254: table 254 is reserved).
 const N_TABLES_ANNOUNCED: u8 = 254;
+/// The table OVS reserves for itself (flow-mods to it are refused with `OFPBRC_EPERM`).
+const RESERVED_TABLE: u8 = 254;
 /// Largest multipart reply message we send.
 const MAX_REPLY: usize = 65535;
 
@@ -223,8 +227,11 @@ impl OfServer {
         }
     }
 
+    /// Sends an error carrying the whole failed request (as OVS does; OpenFlow asks for at
+    /// least 64 bytes), so that `ovs-ofctl` can print the request back.
     fn send_error(&mut self, t: Token, error: OfError, request: &[u8], xid: u32) {
-        self.send(t, &OfMessage::Error(ErrorMsg::for_request(error, request)), xid);
+        let data = request[..request.len().min(MAX_REPLY - 12)].to_vec();
+        self.send(t, &OfMessage::Error(ErrorMsg { error, data }), xid);
     }
 
     /// Handles one message. Returns true if the connection must close.
@@ -291,6 +298,11 @@ impl OfServer {
                     self.send_error(t, OfError::BadRequest(BadRequest::BufferUnknown), bytes, xid);
                     return false;
                 }
+                if flow_mod.table_id == RESERVED_TABLE {
+                    // Table 254 is reserved for the switch, as in OVS.
+                    self.send_error(t, OfError::BadRequest(BadRequest::Eperm), bytes, xid);
+                    return false;
+                }
                 if let Err(e) = validate_actions(&flow_mod.actions, flow_mod.table_id, flow_mod.command) {
                     self.send_error(t, e, bytes, xid);
                     return false;
@@ -307,6 +319,12 @@ impl OfServer {
                         self.send_error(t, err, bytes, xid);
                     }
                 }
+            }
+            // A table features request with a body reconfigures tables; rvs tables are fixed.
+            OfMessage::MultipartRequest { flags, request: MultipartRequest::TableFeatures(ref tables) }
+                if !tables.is_empty() || flags & MULTIPART_MORE != 0 =>
+            {
+                self.send_error(t, OfError::TableFeaturesFailed(TableFeaturesFailed::Eperm), bytes, xid);
             }
             OfMessage::MultipartRequest { request, .. } => self.multipart(sw, t, &bridge, version, xid, request),
             OfMessage::Error(e) => vlog::warn("ofserver", &format!("{bridge}: peer reported {}", e.error)),
@@ -348,6 +366,9 @@ impl OfServer {
             }
             MultipartRequest::PortStats { port_no } => MultipartReply::PortStats(port_stats(sw, bridge, port_no)),
             MultipartRequest::PortDesc => MultipartReply::PortDesc(port_descs(sw, bridge)),
+            MultipartRequest::TableFeatures(_) => {
+                MultipartReply::TableFeatures(rvs_openflow::table_features::rvs_table_features(N_TABLES_ANNOUNCED))
+            }
         };
         match encode_multipart_reply(version, xid, &reply, MAX_REPLY) {
             Ok(parts) => {
@@ -492,8 +513,8 @@ fn port_stats(sw: &Switch, bridge: &str, port_no: OfPort) -> Vec<PortStats> {
         .filter(|p| port_no == OfPort::ANY || p.ofport == port_no)
         .map(|p| {
             let s = p.port.stats();
+            // Counters a port does not keep stay "unknown" (all ones), as OVS reports them.
             PortStats {
-                port_no: p.ofport,
                 rx_packets: s.rx_packets,
                 tx_packets: s.tx_packets,
                 rx_bytes: s.rx_bytes,
@@ -502,12 +523,9 @@ fn port_stats(sw: &Switch, bridge: &str, port_no: OfPort) -> Vec<PortStats> {
                 tx_dropped: s.tx_dropped,
                 rx_errors: s.rx_errors,
                 tx_errors: s.tx_errors,
-                rx_frame_err: u64::MAX,
-                rx_over_err: u64::MAX,
-                rx_crc_err: u64::MAX,
-                collisions: u64::MAX,
                 duration_sec: 0,
                 duration_nsec: 0,
+                ..PortStats::unknown(p.ofport)
             }
         })
         .collect()

@@ -242,6 +242,24 @@ codes! {
     }
 }
 
+codes! {
+    /// `OFPET_TABLE_FEATURES_FAILED` codes.
+    TableFeaturesFailed {
+        /// No such table.
+        BadTable = 0, "OFPTFFC_BAD_TABLE";
+        /// Bad metadata mask.
+        BadMetadata = 1, "OFPTFFC_BAD_METADATA";
+        /// Unknown property type (Open vSwitch's name in OpenFlow 1.3).
+        BadPropType = 2, "OFPBPC_BAD_TYPE";
+        /// Length problem in a property (Open vSwitch's name in OpenFlow 1.3).
+        BadPropLen = 3, "OFPBPC_BAD_LEN";
+        /// Unsupported property value (Open vSwitch's name in OpenFlow 1.3).
+        BadPropValue = 4, "OFPBPC_BAD_VALUE";
+        /// Permissions error (the switch does not let its tables be reconfigured).
+        Eperm = 5, "OFPTFFC_EPERM";
+    }
+}
+
 /// The ONF experimenter id, used by ONF extension errors and OXMs.
 pub const ONF_EXPERIMENTER: u32 = 0x4f4e_4600;
 
@@ -266,6 +284,8 @@ pub enum OfError {
     TableModFailed(TableModFailed),
     /// `OFPET_SWITCH_CONFIG_FAILED`.
     SwitchConfigFailed(SwitchConfigFailed),
+    /// `OFPET_TABLE_FEATURES_FAILED`.
+    TableFeaturesFailed(TableFeaturesFailed),
     /// A standard error type and code this crate does not name (received from a peer).
     Other {
         /// Error type.
@@ -321,6 +341,7 @@ impl OfError {
             OfError::PortModFailed(c) => std(7, c.code()),
             OfError::TableModFailed(c) => std(8, c.code()),
             OfError::SwitchConfigFailed(c) => std(10, c.code()),
+            OfError::TableFeaturesFailed(c) => std(13, c.code()),
             OfError::Other { type_, code } => std(type_, code),
             OfError::Experimenter { experimenter, exp_type } => WireError::Experimenter { exp_type, experimenter },
         }
@@ -340,6 +361,7 @@ impl OfError {
                     7 => PortModFailed::from_code(code).map(OfError::PortModFailed),
                     8 => TableModFailed::from_code(code).map(OfError::TableModFailed),
                     10 => SwitchConfigFailed::from_code(code).map(OfError::SwitchConfigFailed),
+                    13 => TableFeaturesFailed::from_code(code).map(OfError::TableFeaturesFailed),
                     _ => None,
                 };
                 known.unwrap_or(OfError::Other { type_, code })
@@ -366,6 +388,7 @@ impl OfError {
             OfError::PortModFailed(c) => c.name().into(),
             OfError::TableModFailed(c) => c.name().into(),
             OfError::SwitchConfigFailed(c) => c.name().into(),
+            OfError::TableFeaturesFailed(c) => c.name().into(),
             OfError::Other { type_, code } => format!("OFPET({type_},{code})"),
             OfError::Experimenter { experimenter, exp_type } => format!("OFPET_EXPERIMENTER({experimenter:#x},{exp_type})"),
         }
@@ -403,6 +426,11 @@ impl From<BadMatch> for OfError {
 impl From<FlowModFailed> for OfError {
     fn from(c: FlowModFailed) -> Self {
         OfError::FlowModFailed(c)
+    }
+}
+impl From<TableFeaturesFailed> for OfError {
+    fn from(c: TableFeaturesFailed) -> Self {
+        OfError::TableFeaturesFailed(c)
     }
 }
 impl From<HelloFailed> for OfError {

@@ -43,6 +43,7 @@ pub mod msg;
 pub mod nx;
 pub mod oxm;
 pub mod stats;
+pub mod table_features;
 pub mod text;
 pub mod v13;
 

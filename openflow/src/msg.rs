@@ -16,6 +16,7 @@ use crate::stats::{
     AggregateStats, FlowStats, FlowStatsRequest, PortDesc, PortStats, SwitchConfig, SwitchDesc, SwitchFeatures,
     TableStats,
 };
+use crate::table_features::TableFeatures;
 use rvs_flowcache::ofp::{FlowMod, Match, OfAction, OfPort, PacketInReason};
 
 /// An OpenFlow wire version.
@@ -273,6 +274,9 @@ pub enum MultipartRequest {
     },
     /// Port descriptions.
     PortDesc,
+    /// Table features: empty to ask for them, else a request to reconfigure the tables
+    /// (see [`crate::table_features`]).
+    TableFeatures(Vec<TableFeatures>),
 }
 
 /// A multipart (statistics) reply body; one OpenFlow message holds a part of it.
@@ -290,6 +294,8 @@ pub enum MultipartReply {
     PortStats(Vec<PortStats>),
     /// Port descriptions.
     PortDesc(Vec<PortDesc>),
+    /// Table features, one entry per table.
+    TableFeatures(Vec<TableFeatures>),
 }
 
 /// `OFPMPF_REQ_MORE` / `OFPMPF_REPLY_MORE`.

@@ -14,6 +14,7 @@
 
 pub mod actions;
 pub mod multipart;
+pub mod table_features;
 #[cfg(test)]
 mod tests;
 

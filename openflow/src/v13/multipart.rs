@@ -6,9 +6,9 @@
 //! messages, each with the `OFPMPF_REPLY_MORE` flag except the last, never splitting an entry.
 //! A receiver concatenates the parts ([`crate::msg::OfMessage::MultipartReply`] carries one).
 //!
-//! Supported types: `DESC` (0), `FLOW` (1), `AGGREGATE` (2), `TABLE` (3), `PORT_STATS` (4) and
-//! `PORT_DESC` (13). Any other type is `OFPBRC_BAD_STAT` (Open vSwitch's name for
-//! `OFPBRC_BAD_MULTIPART`).
+//! Supported types: `DESC` (0), `FLOW` (1), `AGGREGATE` (2), `TABLE` (3), `PORT_STATS` (4),
+//! `TABLE_FEATURES` (12, see [`super::table_features`]) and `PORT_DESC` (13). Any other type
+//! is `OFPBRC_BAD_STAT` (Open vSwitch's name for `OFPBRC_BAD_MULTIPART`).
 
 use super::{actions, begin, finish};
 use crate::check::FlowState;
@@ -32,6 +32,8 @@ pub mod mp_type {
     pub const TABLE: u16 = 3;
     /// Port statistics.
     pub const PORT_STATS: u16 = 4;
+    /// Table features.
+    pub const TABLE_FEATURES: u16 = 12;
     /// Port descriptions.
     pub const PORT_DESC: u16 = 13;
 }
@@ -100,6 +102,7 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
         MultipartRequest::Table => mp_type::TABLE,
         MultipartRequest::PortStats { .. } => mp_type::PORT_STATS,
         MultipartRequest::PortDesc => mp_type::PORT_DESC,
+        MultipartRequest::TableFeatures(_) => mp_type::TABLE_FEATURES,
     };
     out.put_u16(ty);
     out.put_u16(flags);
@@ -109,6 +112,11 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
         MultipartRequest::PortStats { port_no } => {
             out.put_u32(port_no.0);
             out.put_zeros(4);
+        }
+        MultipartRequest::TableFeatures(tables) => {
+            for tf in tables {
+                super::table_features::put_table_features(out, tf);
+            }
         }
         MultipartRequest::Desc | MultipartRequest::Table | MultipartRequest::PortDesc => {}
     }
@@ -123,6 +131,7 @@ fn reply_type(reply: &MultipartReply) -> u16 {
         MultipartReply::Table(_) => mp_type::TABLE,
         MultipartReply::PortStats(_) => mp_type::PORT_STATS,
         MultipartReply::PortDesc(_) => mp_type::PORT_DESC,
+        MultipartReply::TableFeatures(_) => mp_type::TABLE_FEATURES,
     }
 }
 
@@ -227,6 +236,13 @@ fn reply_entries(reply: &MultipartReply) -> Result<Vec<Vec<u8>>, EncodeError> {
                 entries.push(b);
             }
         }
+        MultipartReply::TableFeatures(tables) => {
+            for tf in tables {
+                let mut b = Vec::with_capacity(1024);
+                super::table_features::put_table_features(&mut b, tf);
+                entries.push(b);
+            }
+        }
     }
     Ok(entries)
 }
@@ -327,6 +343,7 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<OfMessage, DecodeError> {
             no_body(&r)?;
             MultipartRequest::PortDesc
         }
+        mp_type::TABLE_FEATURES => MultipartRequest::TableFeatures(super::table_features::pull_all(&mut r)?),
         _ => return Err(DecodeError::new(BadRequest::BadMultipart, "unsupported multipart type")),
     };
     Ok(OfMessage::MultipartRequest { flags, request })
@@ -450,6 +467,7 @@ pub(crate) fn decode_reply(body: &[u8]) -> Result<OfMessage, DecodeError> {
         })?),
         mp_type::PORT_STATS => MultipartReply::PortStats(array(&mut r, PORT_STATS_LEN, pull_port_stats)?),
         mp_type::PORT_DESC => MultipartReply::PortDesc(array(&mut r, PORT_LEN, pull_port)?),
+        mp_type::TABLE_FEATURES => MultipartReply::TableFeatures(super::table_features::pull_all(&mut r)?),
         _ => return Err(DecodeError::new(BadRequest::BadMultipart, "unsupported multipart type")),
     };
     Ok(OfMessage::MultipartReply { more: flags & MULTIPART_MORE != 0, reply })

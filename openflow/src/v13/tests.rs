@@ -188,9 +188,12 @@ fn multipart_requests() {
     fixture(MP_PORT_STATS_ALL_REQUEST, req(MultipartRequest::PortStats { port_no: OfPort::ANY }), 8..24);
     fixture(MP_PORT_DESC_REQUEST, req(MultipartRequest::PortDesc), 8..16);
     fixture(MP_DESC_REQUEST, req(MultipartRequest::Desc), 8..16);
-    // Table features (type 12) is not supported.
+    // An empty table features request (what ovs-ofctl sends) asks for the tables' features.
     let tf = unhex("0412001000000002000c000000000000");
-    assert_eq!(decode(&tf).unwrap_err().error, OfError::BadRequest(BadRequest::BadMultipart));
+    assert_eq!(decode(&tf).unwrap().1, req(MultipartRequest::TableFeatures(Vec::new())));
+    // Queue statistics (type 5) are not supported.
+    let queue = unhex("04120018000000020005000000000000ffffffffffffffff");
+    assert_eq!(decode(&queue).unwrap_err().error, OfError::BadRequest(BadRequest::BadMultipart));
 }
 
 #[test]

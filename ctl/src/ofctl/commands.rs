@@ -1,0 +1,330 @@
+//! The commands of `rvs-ofctl` that read a switch's state (`show`, `dump-desc`,
+//! `dump-tables`, `dump-table-features`, `dump-ports`, `dump-ports-desc`), the command table,
+//! and the transaction helper they share with the flow commands ([`super::flows`]).
+//!
+//! Each command follows its `ovs-ofctl` counterpart step by step, connections and xids
+//! included (see [`super::session`]), so that what it prints is byte for byte what
+//! `ovs-ofctl -O OpenFlow13` prints. Output goes to the writers given; a [`Fatal`] is printed
+//! by the caller after the program name.
+
+use std::io::Write;
+
+use rvs_openflow::msg::{decode, MultipartRequest, OfMessage};
+use rvs_openflow::OfPort;
+
+use super::conn::{fatal_io, multipart_more, type_of, xid_of, Connection, Fatal};
+use super::flows;
+use super::names::parse_port;
+use super::print::features::{Features, TablePrinter};
+use super::print::ofp_to_string;
+use super::session::Session;
+
+const OFPT_ERROR: u8 = 1;
+const OFPT_MULTIPART_REPLY: u8 = 19;
+
+/// Where a command writes.
+pub struct Io<'a> {
+    /// Standard output.
+    pub out: &'a mut dyn Write,
+    /// Standard error.
+    pub err: &'a mut dyn Write,
+}
+
+/// Writes to an output stream; a failed write (a closed pipe) ends the command.
+pub(crate) fn emit(w: &mut dyn Write, text: &str) -> Result<(), Fatal> {
+    w.write_all(text.as_bytes()).map_err(|e| fatal_io("write failed", &e))
+}
+
+type Handler = fn(&mut Session, &[String], &mut Io<'_>) -> Result<i32, Fatal>;
+
+/// `(name, least and most arguments after the command, handler)`.
+const COMMANDS: &[(&str, usize, usize, Handler)] = &[
+    ("show", 1, 1, show),
+    ("dump-desc", 1, 1, dump_desc),
+    ("dump-tables", 1, 1, dump_tables),
+    ("dump-table-features", 1, 1, dump_table_features),
+    ("dump-flows", 1, 2, flows::dump_flows),
+    ("dump-aggregate", 1, 2, flows::dump_aggregate),
+    ("add-flow", 2, 2, flows::add_flow),
+    ("add-flows", 2, 2, flows::add_flows),
+    ("mod-flows", 2, 2, flows::mod_flows),
+    ("del-flows", 1, 2, flows::del_flows),
+    ("dump-ports", 1, 2, dump_ports),
+    ("dump-ports-desc", 1, 2, dump_ports_desc),
+    ("parse-flow", 1, 1, flows::parse_flow),
+    ("parse-flows", 1, 1, flows::parse_flows),
+];
+
+/// `ovs-ofctl` commands rvs-ofctl does not implement.
+const NOT_IMPLEMENTED: &[&str] = &[
+    "monitor",
+    "snoop",
+    "dump-table-desc",
+    "queue-stats",
+    "queue-get-config",
+    "replace-flows",
+    "diff-flows",
+    "add-meter",
+    "mod-meter",
+    "del-meter",
+    "del-meters",
+    "dump-meter",
+    "dump-meters",
+    "meter-stats",
+    "meter-features",
+    "packet-out",
+    "mod-port",
+    "mod-table",
+    "get-frags",
+    "set-frags",
+    "probe",
+    "ping",
+    "benchmark",
+    "dump-ipfix-bridge",
+    "dump-ipfix-flow",
+    "ct-flush-zone",
+    "ct-flush",
+    "ofp-parse",
+    "ofp-parse-pcap",
+    "add-group",
+    "add-groups",
+    "mod-group",
+    "del-groups",
+    "insert-buckets",
+    "remove-buckets",
+    "dump-groups",
+    "dump-group-stats",
+    "dump-group-features",
+    "bundle",
+    "add-tlv-map",
+    "del-tlv-map",
+    "dump-tlv-map",
+    "parse-nx-match",
+    "parse-nxm",
+    "parse-oxm",
+    "parse-actions",
+    "parse-instructions",
+    "parse-ofp10-match",
+    "parse-ofp11-match",
+    "parse-pcap",
+    "check-vlan",
+    "print-error",
+    "encode-error-reply",
+    "ofp-print",
+    "encode-hello",
+    "parse-key-value",
+    "list-commands",
+    "help",
+];
+
+/// Runs the command `args[0]` with its arguments; returns the exit status.
+pub fn run(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Result<i32, Fatal> {
+    let Some(name) = args.first() else {
+        return Err(Fatal("missing command name; use --help for help".into()));
+    };
+    let Some(&(_, min, max, handler)) = COMMANDS.iter().find(|c| c.0 == name) else {
+        if NOT_IMPLEMENTED.contains(&name.as_str()) {
+            return Err(Fatal(format!("'{name}' command is not supported by rvs-ofctl")));
+        }
+        return Err(Fatal(format!("unknown command '{name}'; use --help for help")));
+    };
+    let n = args.len() - 1;
+    if n < min {
+        return Err(Fatal(format!("'{name}' command requires at least {min} arguments")));
+    }
+    if n > max {
+        return Err(Fatal(format!("'{name}' command takes at most {max} arguments")));
+    }
+    handler(s, args, io)
+}
+
+/// `dump_transaction`: sends `request` and prints its replies. A multipart request's replies
+/// are printed until one without the "more" flag or an error; anything else with the
+/// request's xid is printed and ends the run as a bad reply.
+pub(crate) fn dump_transaction(
+    s: &mut Session,
+    conn: &mut Connection,
+    request: &OfMessage,
+    io: &mut Io<'_>,
+) -> Result<(), Fatal> {
+    let verbosity = s.opts.verbosity + 1;
+    if let OfMessage::MultipartRequest { .. } = request {
+        let sent = conn.send(request, &mut s.xids)?;
+        let (xid, mp_type) = (xid_of(&sent), [sent[8], sent[9]]);
+        loop {
+            let reply = conn.recv_xid(xid).map_err(|e| fatal_io("OpenFlow packet receive failed", &e))?;
+            let ports = s.maps_to_show(conn.name())?;
+            emit(io.out, &ofp_to_string(&reply, ports.as_ref(), verbosity))?;
+            if type_of(&reply) == OFPT_ERROR {
+                return Ok(());
+            }
+            if type_of(&reply) == OFPT_MULTIPART_REPLY && reply.len() >= 16 && [reply[8], reply[9]] == mp_type {
+                if !multipart_more(&reply) {
+                    return Ok(());
+                }
+                continue;
+            }
+            return Err(Fatal(format!("received bad reply: {}", ofp_to_string(&reply, ports.as_ref(), verbosity))));
+        }
+    }
+    let name = conn.name().to_string();
+    let reply = conn.transact(request, &mut s.xids, &name)?;
+    let ports = s.maps_to_show(&name)?;
+    emit(io.out, &ofp_to_string(&reply, ports.as_ref(), verbosity))
+}
+
+/// `dump_trivial_transaction`: a new connection to `target` for one request.
+fn dump_trivial(s: &mut Session, target: &str, request: &OfMessage, io: &mut Io<'_>) -> Result<(), Fatal> {
+    let mut conn = s.open(target)?;
+    dump_transaction(s, &mut conn, request, io)
+}
+
+fn mp(request: MultipartRequest) -> OfMessage {
+    OfMessage::MultipartRequest { flags: 0, request }
+}
+
+/// `show`: features, then (OpenFlow 1.3 has no ports in features) port descriptions, then
+/// the switch configuration over a second connection.
+fn show(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Result<i32, Fatal> {
+    let target = &args[1];
+    let mut conn = s.open(target)?;
+    let features = conn.transact(&OfMessage::FeaturesRequest, &mut s.xids, target)?;
+    emit(io.out, &ofp_to_string(&features, None, s.opts.verbosity + 1))?;
+    dump_transaction(s, &mut conn, &mp(MultipartRequest::PortDesc), io)?;
+    dump_trivial(s, target, &OfMessage::GetConfigRequest, io)?;
+    Ok(0)
+}
+
+fn dump_desc(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Result<i32, Fatal> {
+    dump_trivial(s, &args[1], &mp(MultipartRequest::Desc), io)?;
+    Ok(0)
+}
+
+fn dump_tables(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Result<i32, Fatal> {
+    dump_trivial(s, &args[1], &mp(MultipartRequest::Table), io)?;
+    Ok(0)
+}
+
+/// `dump-table-features`: the tables of every reply message are compared with the previous
+/// table across messages, so runs of identical tables print once.
+fn dump_table_features(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Result<i32, Fatal> {
+    let target = &args[1];
+    let mut conn = s.open(target)?;
+    let sent = conn.send(&mp(MultipartRequest::TableFeatures(Vec::new())), &mut s.xids)?;
+    let xid = xid_of(&sent);
+    let mut printer = TablePrinter::new();
+    let mut text = String::new();
+    loop {
+        let reply = conn.recv_xid(xid).map_err(|e| fatal_io("OpenFlow packet receive failed", &e))?;
+        if type_of(&reply) == OFPT_ERROR {
+            emit(io.out, &ofp_to_string(&reply, None, s.opts.verbosity + 1))?;
+            break;
+        }
+        match decode(&reply) {
+            Ok((
+                _,
+                OfMessage::MultipartReply { reply: rvs_openflow::msg::MultipartReply::TableFeatures(tables), .. },
+            )) if tables.is_empty() => {
+                return Err(Fatal("decode error: OFPBRC_BAD_LEN".into()));
+            }
+            Ok((
+                _,
+                OfMessage::MultipartReply { more, reply: rvs_openflow::msg::MultipartReply::TableFeatures(tables) },
+            )) => {
+                for tf in &tables {
+                    let f = Features::from_wire(tf).map_err(|e| Fatal(format!("decode error: {e}")))?;
+                    printer.table(&mut text, f);
+                }
+                if !more {
+                    break;
+                }
+            }
+            Err(e) => return Err(Fatal(format!("decode error: {}", e.error))),
+            Ok(_) => {
+                let ports = s.maps_to_show(target)?;
+                return Err(Fatal(format!(
+                    "received bad reply: {}",
+                    ofp_to_string(&reply, ports.as_ref(), s.opts.verbosity + 1)
+                )));
+            }
+        }
+    }
+    printer.finish(&mut text);
+    emit(io.out, text.strip_prefix('\n').unwrap_or(&text))?;
+    emit(io.out, "\n")?;
+    Ok(0)
+}
+
+/// `str_to_port_no`: a port number or reserved name, or a name from the switch's ports.
+fn port_arg(s: &mut Session, target: &str, arg: &str) -> Result<OfPort, Fatal> {
+    if let Some(p) = parse_port(arg, None) {
+        return Ok(p);
+    }
+    let map = s.ports_to_accept(target)?;
+    parse_port(arg, map.as_ref()).ok_or_else(|| Fatal(format!("{target}: unknown port `{arg}'")))
+}
+
+fn dump_ports(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Result<i32, Fatal> {
+    let target = &args[1];
+    let mut conn = s.open(target)?;
+    let port_no = match args.get(2) {
+        Some(a) => port_arg(s, target, a)?,
+        None => OfPort::ANY,
+    };
+    dump_transaction(s, &mut conn, &mp(MultipartRequest::PortStats { port_no }), io)?;
+    Ok(0)
+}
+
+/// `dump-ports-desc [PORT]`: OpenFlow 1.3 cannot ask for one port, so every port is listed
+/// (the argument is still checked), as with `ovs-ofctl`.
+fn dump_ports_desc(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Result<i32, Fatal> {
+    let target = &args[1];
+    let mut conn = s.open(target)?;
+    if let Some(a) = args.get(2) {
+        port_arg(s, target, a)?;
+    }
+    dump_transaction(s, &mut conn, &mp(MultipartRequest::PortDesc), io)?;
+    Ok(0)
+}
+
+/// The text of `rvs-ofctl --help`.
+pub const USAGE: &str = "\
+rvs-ofctl: OpenFlow switch management utility
+usage: rvs-ofctl [OPTIONS] COMMAND [ARG...]
+
+For OpenFlow switches:
+  show SWITCH                 show OpenFlow information
+  dump-desc SWITCH            print switch description
+  dump-tables SWITCH          print table stats
+  dump-table-features SWITCH  print table features
+  dump-ports SWITCH [PORT]    print port statistics
+  dump-ports-desc SWITCH [PORT]  print port descriptions
+  dump-flows SWITCH           print all flow entries
+  dump-flows SWITCH FLOW      print matching FLOWs
+  dump-aggregate SWITCH       print aggregate flow statistics
+  dump-aggregate SWITCH FLOW  print aggregate stats for FLOWs
+  add-flow SWITCH FLOW        add flow described by FLOW
+  add-flows SWITCH FILE       add flows from FILE
+  mod-flows SWITCH FLOW       modify actions of matching FLOWs
+  del-flows SWITCH [FLOW]     delete matching FLOWs
+SWITCH is a bridge name (its socket $RVS_RUNDIR/SWITCH.mgmt), the path of a
+socket, unix:PATH, or tcp:IP[:PORT].
+
+Other commands:
+  parse-flow FLOW             print FLOW as it would be sent
+  parse-flows FILE            print the flows in FILE as they would be sent
+
+Options:
+  -O, --protocols=VERSIONS    OpenFlow versions to allow (OpenFlow13, the default,
+                              is the only one rvs-ofctl speaks so far)
+  --strict                    use strict match for flow commands
+  -m, --more                  be more verbose printing OpenFlow
+  -t, --timeout=SECS          give up after SECS seconds
+  --sort[=field]              sort in ascending order
+  --rsort[=field]             sort in descending order
+  --names                     show port names instead of numbers
+  --no-names                  show port numbers, and accept only numbers
+  --no-stats                  do not show statistics in flow dumps
+  -h, --help                  display this help message
+  -V, --version               display version information
+";
