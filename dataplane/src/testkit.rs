@@ -53,7 +53,7 @@ use rvs_flowcache::megaflow::Megaflow;
 use rvs_flowcache::ofp::ALL_TABLES;
 use rvs_flowcache::xlate::{VlanConfig, XPort, XlateBridge};
 use rvs_flowcache::{FlowMod, FlowModCommand, FlowModError, FlowModOutcome, FlowTableWriter, OfPort};
-use rvs_packet::{PacketBatch, PacketBuf};
+use rvs_packet::PacketBuf;
 use rvs_pmd::memory::MemoryOptions;
 use rvs_pmd::{MemoryHandle, MemoryPort, MemoryRx, MemoryTx, Port, PortStats};
 
@@ -245,7 +245,6 @@ impl TestSwitchBuilder {
             pmd_shared,
             revalidator,
             revalidator_stats: RevalidatorStats::default(),
-            batch: PacketBatch::new(),
             packet_in_rx,
         };
         sw.refresh_xlate();
@@ -264,7 +263,6 @@ pub struct TestSwitch {
     pmd_shared: Arc<PmdShared>,
     revalidator: RevalidatorCore,
     revalidator_stats: RevalidatorStats,
-    batch: PacketBatch,
     packet_in_rx: Receiver<PacketIn>,
 }
 
@@ -392,7 +390,7 @@ impl TestSwitch {
     #[inline]
     pub fn run(&mut self, iterations: u64) {
         for _ in 0..iterations {
-            self.pmd.iteration(&mut self.batch);
+            self.pmd.iteration();
         }
     }
 
@@ -401,7 +399,7 @@ impl TestSwitch {
     pub fn run_until_idle(&mut self) -> u64 {
         for n in 1..=IDLE_LIMIT {
             let before = self.pmd.counters().rx_packets;
-            self.pmd.iteration(&mut self.batch);
+            self.pmd.iteration();
             if self.pmd.counters().rx_packets == before {
                 return n;
             }

@@ -313,6 +313,43 @@ fn field_rewrites_keep_checksums_valid() {
     }
 }
 
+#[test]
+fn each_flow_keeps_its_order_through_shared_and_full_transmit_buffers() {
+    let mut sw = TestSwitch::new(4);
+    sw.flows(&[
+        "priority=10,in_port=1,udp,tp_dst=1,actions=output:3",
+        "priority=10,in_port=1,udp,tp_dst=2,actions=output:4",
+        "priority=10,in_port=2,actions=output:3",
+    ]);
+    let frame = |sport: u16, dport: u16| Frame::udp(MAC_A, MAC_B).ports(sport, dport).build();
+    // Port 1: two flows interleaved in one batch. Port 2: a whole batch for the port that
+    // port 1's first flow also uses, so that its transmit buffer is not empty; then more than
+    // a buffer holds.
+    for i in 0..32 {
+        sw.port(0).inject(&frame(i, 1 + i % 2));
+    }
+    for i in 0..40 {
+        sw.port(1).inject(&frame(100 + i, 7));
+    }
+    sw.run(1);
+    let sports = |packets: Vec<PacketBuf>| packets.iter().map(|p| u16::from_be_bytes([p.data()[34], p.data()[35]])).collect::<Vec<_>>();
+    let mut want3: Vec<u16> = (0..32).step_by(2).collect();
+    want3.extend(100..132);
+    assert_eq!(sports(sw.captured(2)), want3);
+    assert_eq!(sports(sw.captured(3)), (1..32).step_by(2).collect::<Vec<_>>());
+
+    // The 8 left in port 2's queue, then 32 more: two more bursts, order kept.
+    for i in 0..32 {
+        sw.port(1).inject(&frame(200 + i, 7));
+    }
+    sw.run_until_idle();
+    let mut want = (132..140).collect::<Vec<u16>>();
+    want.extend(200..232);
+    assert_eq!(sports(sw.captured(2)), want);
+    assert_eq!(sw.counters().total_drops(), 0);
+    assert_eq!(sw.counters().tx_packets, 32 + 40 + 32);
+}
+
 // ---------------------------------------------------------------- caches
 
 #[test]

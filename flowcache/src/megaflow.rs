@@ -16,16 +16,22 @@
 //! as the revalidator removes the ones the pipeline has outgrown).
 //!
 //! # Ownership and concurrency
-//! Each PMD thread owns its cache (`&mut self` everywhere). A megaflow lives in an `Arc`
+//! Each PMD thread owns its cache (`&mut self` for changes; lookups take `&self` and count
+//! subtable hits in cells, so the PMD can hold several answers while it works on a batch). A megaflow lives in an `Arc`
 //! shared with the exact-match cache and with the revalidator's registry. Its counters are
 //! written only by the owning PMD (plain load/store of atomics, no read-modify-write) and read
 //! by anyone. A megaflow being deleted is first marked [`Megaflow::dead`], which the
 //! exact-match cache checks on every hit.
 //!
+//! Each slot of a subtable keeps, beside the megaflow's `Arc`, its hash and (for masks of up
+//! to six words, nearly all) the masked key's words, so that a probe compares without
+//! following the pointer.
+//!
 //! # Cost
 //! Lookup: one masked hash and one probe per subtable visited. Insert and remove: O(1)
 //! amortised. Nothing allocates on lookup.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -187,11 +193,99 @@ fn matches_words(key: &FlowKey, masked: &FlowKey, mask: &FlowMask, map: u32) -> 
     diff == 0
 }
 
+/// Words of a megaflow's masked key kept in its subtable slot, so that a probe compares them
+/// without following the pointer to the megaflow (a cache miss per probe otherwise). Masks
+/// with more words compare through the megaflow.
+const SLOT_WORDS: usize = 6;
+
+/// One megaflow in a subtable.
+struct Slot {
+    hash: u32,
+    /// The masked key's words of the subtable's map, in index order (if they fit).
+    words: [u64; SLOT_WORDS],
+    flow: Arc<Megaflow>,
+}
+
 struct Subtable {
     mask: FlowMask,
     map: u32,
-    flows: HashTable<(u32, Arc<Megaflow>)>,
-    hits: u64,
+    /// The map's word indexes and the mask's words there, packed (when the map has at most
+    /// [`SLOT_WORDS`] words; `n_words` is 0 otherwise).
+    word_index: [u8; SLOT_WORDS],
+    mask_words: [u64; SLOT_WORDS],
+    n_words: usize,
+    flows: HashTable<Slot>,
+    /// Hits since the last ranking. A `Cell` so that lookups take `&self` (the owning PMD is
+    /// the only user of the cache, so there is no sharing to guard against).
+    hits: Cell<u64>,
+}
+
+impl Subtable {
+    fn new(mask: &FlowMask, map: u32) -> Subtable {
+        let mut st = Subtable {
+            mask: *mask,
+            map,
+            word_index: [0; SLOT_WORDS],
+            mask_words: [0; SLOT_WORDS],
+            n_words: 0,
+            flows: HashTable::new(),
+            hits: Cell::new(0),
+        };
+        if map.count_ones() as usize <= SLOT_WORDS {
+            let mut m = map;
+            while m != 0 {
+                let i = m.trailing_zeros() as usize;
+                st.word_index[st.n_words] = i as u8;
+                st.mask_words[st.n_words] = mask.words()[i];
+                st.n_words += 1;
+                m &= m - 1;
+            }
+        }
+        st
+    }
+
+    /// Hash of `key` under the mask (equal to the masked key's `hash_words(map, BASIS)`).
+    #[inline(always)]
+    fn hash(&self, key: &FlowKey) -> u32 {
+        if self.n_words == 0 {
+            return key.hash_masked(&self.mask, self.map, BASIS);
+        }
+        let w = key.words();
+        let mut h = BASIS as u64;
+        for j in 0..self.n_words {
+            h = crate::key::hash_add(h, w[self.word_index[j] as usize] & self.mask_words[j]);
+        }
+        crate::key::hash_finish(h)
+    }
+
+    /// A slot for `flow` (whose key is masked by this subtable's mask).
+    fn slot(&self, flow: Arc<Megaflow>) -> Slot {
+        let mut words = [0; SLOT_WORDS];
+        for (j, w) in words.iter_mut().enumerate().take(self.n_words) {
+            *w = flow.key.words()[self.word_index[j] as usize];
+        }
+        Slot { hash: flow.key.hash_words(self.map, BASIS), words, flow }
+    }
+
+    /// True if `key` falls under the slot's megaflow.
+    #[inline(always)]
+    fn covers(&self, slot: &Slot, key: &FlowKey) -> bool {
+        if self.n_words == 0 {
+            return matches_words(key, &slot.flow.key, &self.mask, self.map);
+        }
+        let w = key.words();
+        let mut diff = 0;
+        for j in 0..self.n_words {
+            diff |= (w[self.word_index[j] as usize] & self.mask_words[j]) ^ slot.words[j];
+        }
+        diff == 0
+    }
+
+    /// The live megaflow covering `key`, whose hash is `h`.
+    #[inline(always)]
+    fn find(&self, key: &FlowKey, h: u32) -> Option<&Arc<Megaflow>> {
+        self.flows.find(h as u64, |s| s.hash == h && self.covers(s, key) && !s.flow.is_dead()).map(|s| &s.flow)
+    }
 }
 
 /// Seed of megaflow subtable hashes.
@@ -227,26 +321,20 @@ impl MegaflowCache {
 
     /// The megaflow covering `key`, if any. Counts a hit on the subtable that answered.
     #[inline]
-    pub fn lookup(&mut self, key: &FlowKey) -> Option<&Arc<Megaflow>> {
-        let mut found = None;
+    pub fn lookup(&self, key: &FlowKey) -> Option<&Arc<Megaflow>> {
+        self.lookup_counted(key).map(|(f, _)| f)
+    }
+
+    /// As [`MegaflowCache::lookup`], also returning how many subtables were probed.
+    #[inline]
+    pub fn lookup_counted(&self, key: &FlowKey) -> Option<(&Arc<Megaflow>, u32)> {
         for (i, st) in self.subtables.iter().enumerate() {
-            let h = key.hash_masked(&st.mask, st.map, BASIS);
-            if st
-                .flows
-                .find(h as u64, |(fh, f)| *fh == h && matches_words(key, &f.key, &st.mask, st.map) && !f.is_dead())
-                .is_some()
-            {
-                found = Some((i, h));
-                break;
+            if let Some(f) = st.find(key, st.hash(key)) {
+                st.hits.set(st.hits.get() + 1);
+                return Some((f, i as u32 + 1));
             }
         }
-        let (i, h) = found?;
-        let st = &mut self.subtables[i];
-        st.hits += 1;
-        let (map, mask) = (st.map, st.mask);
-        st.flows
-            .find(h as u64, |(fh, f)| *fh == h && matches_words(key, &f.key, &mask, map) && !f.is_dead())
-            .map(|(_, f)| f)
+        None
     }
 
     fn subtable_index(&self, mask: &FlowMask) -> Option<usize> {
@@ -257,7 +345,7 @@ impl MegaflowCache {
     pub fn find_exact(&self, masked_key: &FlowKey, mask: &FlowMask) -> Option<&Arc<Megaflow>> {
         let st = &self.subtables[self.subtable_index(mask)?];
         let h = masked_key.hash_words(st.map, BASIS);
-        st.flows.find(h as u64, |(fh, f)| *fh == h && f.key == *masked_key).map(|(_, f)| f)
+        st.flows.find(h as u64, |s| s.hash == h && s.flow.key == *masked_key).map(|s| &s.flow)
     }
 
     /// Inserts a megaflow. Returns `false` (and does nothing) if a live one with the same key
@@ -273,13 +361,13 @@ impl MegaflowCache {
         let idx = match self.subtable_index(&flow.mask) {
             Some(i) => i,
             None => {
-                self.subtables.push(Subtable { mask: flow.mask, map: flow.map, flows: HashTable::new(), hits: 0 });
+                self.subtables.push(Subtable::new(&flow.mask, flow.map));
                 self.subtables.len() - 1
             }
         };
         let st = &mut self.subtables[idx];
-        let h = flow.key.hash_words(st.map, BASIS);
-        st.flows.insert_unique(h as u64, (h, flow), |(fh, _)| *fh as u64);
+        let slot = st.slot(flow);
+        st.flows.insert_unique(slot.hash as u64, slot, |s| s.hash as u64);
         self.n_flows += 1;
         true
     }
@@ -289,7 +377,7 @@ impl MegaflowCache {
         let Some(idx) = self.subtable_index(&flow.mask) else { return false };
         let st = &mut self.subtables[idx];
         let h = flow.key.hash_words(st.map, BASIS);
-        let Ok(entry) = st.flows.find_entry(h as u64, |(_, f)| Arc::ptr_eq(f, flow)) else { return false };
+        let Ok(entry) = st.flows.find_entry(h as u64, |s| Arc::ptr_eq(&s.flow, flow)) else { return false };
         entry.remove();
         self.n_flows -= 1;
         if st.flows.is_empty() {
@@ -300,14 +388,14 @@ impl MegaflowCache {
 
     /// Every megaflow.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Megaflow>> {
-        self.subtables.iter().flat_map(|s| s.flows.iter().map(|(_, f)| f))
+        self.subtables.iter().flat_map(|s| s.flows.iter().map(|slot| &slot.flow))
     }
 
     /// Orders subtables by hits since the last ranking (busiest first) and restarts counting.
     pub fn rank(&mut self) {
-        self.subtables.sort_by_key(|s| std::cmp::Reverse(s.hits));
+        self.subtables.sort_by_key(|s| std::cmp::Reverse(s.hits.get()));
         for s in &mut self.subtables {
-            s.hits = 0;
+            s.hits.set(0);
         }
     }
 
@@ -389,6 +477,27 @@ mod tests {
         assert!(c.lookup(&key(1, 77, 5)).is_none());
         assert_eq!(c.clear().len(), 1);
         assert!(c.is_empty());
+    }
+
+    #[test]
+    fn wide_and_narrow_masks_compare_right() {
+        let mut c = MegaflowCache::new();
+        let mut m1 = FlowKey::ZERO;
+        m1.in_port = u32::MAX;
+        m1.nw_dst = 0xffff_ff00;
+        // A mask too wide for a slot's inline words: compared through the megaflow.
+        let mut m2 = FlowKey::exact();
+        m2.regs = [0; 16];
+        let f1 = Arc::new(Megaflow::new(1, &key(1, 0x0a00_0001, 0), &m1, vec![DpAction::Output(2)], deps(), 0));
+        let f2 = Arc::new(Megaflow::new(2, &key(2, 0x0a00_0001, 80), &m2, vec![DpAction::Output(3)], deps(), 0));
+        assert!(c.insert(f1.clone()) && c.insert(f2.clone()));
+        let hits = [key(1, 0x0a00_0077, 9), key(2, 0x0a00_0001, 80)];
+        let misses = [key(2, 0x0a00_0001, 81), key(1, 0x0a00_0177, 9), key(3, 0x0a00_0001, 80)];
+        assert_eq!(hits.map(|k| c.lookup(&k).map(|f| f.id)), [Some(1), Some(2)]);
+        assert!(misses.iter().all(|k| c.lookup(k).is_none()));
+        assert_eq!(c.lookup_counted(&misses[0]).map(|(_, p)| p), None);
+        f1.dead.store(true, Ordering::Relaxed);
+        assert!(c.lookup(&hits[0]).is_none(), "dead megaflows answer nothing");
     }
 
     #[test]

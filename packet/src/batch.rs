@@ -2,7 +2,7 @@
 
 use arrayvec::ArrayVec;
 
-use crate::buf::PacketBuf;
+use crate::buf::{with_local_pool, PacketBuf};
 
 /// Packets per batch: what one `rx_burst` returns at most and what every stage handles at once.
 pub const BURST_SIZE: usize = 32;
@@ -50,6 +50,16 @@ impl PacketBatch {
         self.packets.try_push(packet).map_err(|e| e.element())
     }
 
+    /// Appends packets taken from `packets` until the batch is full or the iterator ends (no
+    /// more than [`PacketBatch::room`] are taken from it). Returns the number appended.
+    #[inline]
+    pub fn fill(&mut self, packets: impl Iterator<Item = PacketBuf>) -> usize {
+        let before = self.packets.len();
+        let room = self.room();
+        self.packets.extend(packets.take(room));
+        self.packets.len() - before
+    }
+
     /// Removes and returns the last packet.
     #[inline]
     pub fn pop(&mut self) -> Option<PacketBuf> {
@@ -93,9 +103,18 @@ impl PacketBatch {
         self.packets.drain(..n);
     }
 
-    /// Drops all packets.
+    /// Drops all packets, handing their buffers back to the thread's pool in one go
+    /// ([`with_local_pool`]; do not call it inside that function's closure, where
+    /// [`LocalPool::recycle`] does the same).
+    ///
+    /// [`LocalPool::recycle`]: crate::buf::LocalPool::recycle
     #[inline]
     pub fn clear(&mut self) {
+        if self.packets.is_empty() {
+            return;
+        }
+        with_local_pool(|pool| pool.recycle_all(&mut self.packets));
+        // The buffers are empty now: dropping them touches no pool.
         self.packets.clear();
     }
 
@@ -131,6 +150,10 @@ mod tests {
         assert!(b.is_full());
         let back = b.push(PacketBuf::from_slice(&[99])).unwrap_err();
         assert_eq!(back.data(), &[99]);
+        let mut more = PacketBatch::new();
+        assert_eq!(more.fill((0..5).map(|i| PacketBuf::from_slice(&[i]))), 5);
+        assert_eq!(more.fill((0..100).map(|i| PacketBuf::from_slice(&[i]))), BURST_SIZE - 5);
+        assert_eq!((more[4].data(), more[5].data()), (&[4u8][..], &[0u8][..]));
         b.remove_front(30);
         assert_eq!(b.len(), 2);
         assert_eq!(b[0].data(), &[30]);

@@ -13,10 +13,14 @@
 //! list. A PMD thread that receives and transmits its own packets therefore allocates only
 //! while its free list warms up.
 //!
+//! Reaching the thread's free list costs a thread-local access and a `RefCell` borrow. Code that
+//! takes or drops many buffers at once (a receive burst, a transmit burst that frees what it
+//! sent) borrows the list once with [`with_local_pool`] and works through the [`LocalPool`].
+//!
 //! # Invariants
 //! `start + len <= storage.len()` always; `start` may be anywhere in the storage.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 
 use crate::meta::PacketMeta;
 
@@ -43,36 +47,131 @@ thread_local! {
     static POOLS: RefCell<Pools> = const { RefCell::new(Pools { std: Vec::new(), large: Vec::new() }) };
 }
 
-fn take_storage(data_room: usize) -> Box<[u8]> {
-    let large = HEADROOM + data_room > STD_STORAGE;
-    if HEADROOM + data_room > LARGE_STORAGE {
-        // Larger than any class: a one-off allocation (never on the fast path).
-        return vec![0u8; HEADROOM + data_room].into_boxed_slice();
-    }
-    let pooled = POOLS
-        .try_with(|p| {
-            let mut p = p.borrow_mut();
-            if large {
-                p.large.pop()
-            } else {
-                p.std.pop()
+impl Pools {
+    /// Storage with at least `data_room` bytes after the headroom: pooled if possible.
+    #[inline]
+    fn take(&mut self, data_room: usize) -> Box<[u8]> {
+        if HEADROOM + data_room <= STD_STORAGE {
+            if let Some(s) = self.std.pop() {
+                return s;
             }
+        } else if HEADROOM + data_room <= LARGE_STORAGE {
+            if let Some(s) = self.large.pop() {
+                return s;
+            }
+        }
+        fresh_storage(data_room)
+    }
+
+    /// Keeps `storage` for reuse if it is of a pooled class and the list has room.
+    #[inline]
+    fn give(&mut self, storage: Box<[u8]>) {
+        match storage.len() {
+            STD_STORAGE if self.std.len() < STD_POOL_MAX => self.std.push(storage),
+            LARGE_STORAGE if self.large.len() < LARGE_POOL_MAX => self.large.push(storage),
+            _ => {}
+        }
+    }
+}
+
+/// New storage of the class that fits `data_room` (or of exactly that size beyond the large
+/// class).
+#[cold]
+fn fresh_storage(data_room: usize) -> Box<[u8]> {
+    let size = if HEADROOM + data_room <= STD_STORAGE {
+        STD_STORAGE
+    } else if HEADROOM + data_room <= LARGE_STORAGE {
+        LARGE_STORAGE
+    } else {
+        HEADROOM + data_room
+    };
+    vec![0u8; size].into_boxed_slice()
+}
+
+/// Copies `src` into `dst` (of the same length). Frames of 32 to 64 bytes, the minimum-size
+/// frames a switch sees most, take two overlapping fixed-size copies inline instead of a call
+/// to `memcpy`.
+#[inline(always)]
+fn copy_frame(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    debug_assert_eq!(dst.len(), n);
+    if (32..=64).contains(&n) {
+        dst[..32].copy_from_slice(&src[..32]);
+        dst[n - 32..n].copy_from_slice(&src[n - 32..]);
+    } else {
+        dst.copy_from_slice(src);
+    }
+}
+
+/// The calling thread's free lists, borrowed once for many buffers (see the module
+/// documentation). Buffers taken here are ordinary [`PacketBuf`]s.
+pub struct LocalPool<'a> {
+    pools: RefMut<'a, Pools>,
+}
+
+impl LocalPool<'_> {
+    /// A packet holding a copy of `frame`, as [`PacketBuf::from_slice`].
+    #[inline]
+    pub fn packet_from_slice(&mut self, frame: &[u8]) -> PacketBuf {
+        let mut storage = self.pools.take(frame.len());
+        copy_frame(&mut storage[HEADROOM..HEADROOM + frame.len()], frame);
+        PacketBuf { storage, start: HEADROOM as u32, len: frame.len() as u32, meta: PacketMeta::default() }
+    }
+
+    /// Drops `packet`, keeping its storage in this pool.
+    #[inline]
+    pub fn recycle(&mut self, mut packet: PacketBuf) {
+        // The emptied buffer's own drop then finds no storage and touches no pool.
+        self.pools.give(std::mem::take(&mut packet.storage));
+    }
+
+    /// Takes the storage of every packet in `packets` into this pool, leaving them empty (of
+    /// length 0, with no storage; dropping them then costs nothing).
+    #[inline]
+    pub fn recycle_all(&mut self, packets: &mut [PacketBuf]) {
+        for p in packets {
+            self.pools.give(std::mem::take(&mut p.storage));
+            p.start = 0;
+            p.len = 0;
+        }
+    }
+}
+
+/// Runs `f` with the calling thread's buffer pool borrowed once. Inside `f`, buffers dropped
+/// or taken other than through the [`LocalPool`] bypass the pool (they are freed or allocated):
+/// do not nest. During thread teardown, `f` gets a pool that is not kept.
+pub fn with_local_pool<R>(f: impl FnOnce(&mut LocalPool<'_>) -> R) -> R {
+    let mut f = Some(f);
+    let r = POOLS.try_with(|p| match p.try_borrow_mut() {
+        Ok(pools) => Some((f.take().expect("called once"))(&mut LocalPool { pools })),
+        Err(_) => None,
+    });
+    match r {
+        Ok(Some(r)) => r,
+        // Teardown, or nested use: a private pool that lives as long as the call.
+        _ => {
+            let cell = RefCell::new(Pools { std: Vec::new(), large: Vec::new() });
+            let mut pool = LocalPool { pools: cell.borrow_mut() };
+            let r = (f.take().expect("called once"))(&mut pool);
+            drop(pool);
+            r
+        }
+    }
+}
+
+fn take_storage(data_room: usize) -> Box<[u8]> {
+    POOLS
+        .try_with(|p| match p.try_borrow_mut() {
+            Ok(mut p) => p.take(data_room),
+            Err(_) => fresh_storage(data_room),
         })
-        .ok()
-        .flatten();
-    pooled.unwrap_or_else(|| {
-        let size = if large { LARGE_STORAGE } else { STD_STORAGE };
-        vec![0u8; size].into_boxed_slice()
-    })
+        .unwrap_or_else(|_| fresh_storage(data_room))
 }
 
 fn give_storage(storage: Box<[u8]>) {
     let _ = POOLS.try_with(|p| {
-        let mut p = p.borrow_mut();
-        match storage.len() {
-            STD_STORAGE if p.std.len() < STD_POOL_MAX => p.std.push(storage),
-            LARGE_STORAGE if p.large.len() < LARGE_POOL_MAX => p.large.push(storage),
-            _ => {}
+        if let Ok(mut p) = p.try_borrow_mut() {
+            p.give(storage);
         }
     });
 }
@@ -102,7 +201,7 @@ impl PacketBuf {
     /// A packet holding a copy of `frame`.
     pub fn from_slice(frame: &[u8]) -> Self {
         let mut p = Self::with_room(frame.len());
-        p.storage[HEADROOM..HEADROOM + frame.len()].copy_from_slice(frame);
+        copy_frame(&mut p.storage[HEADROOM..HEADROOM + frame.len()], frame);
         p.len = frame.len() as u32;
         p
     }
@@ -263,9 +362,12 @@ impl Default for PacketBuf {
 }
 
 impl Drop for PacketBuf {
+    #[inline]
     fn drop(&mut self) {
-        let storage = std::mem::take(&mut self.storage);
-        give_storage(storage);
+        // Storage already handed back by `LocalPool::recycle` is empty.
+        if !self.storage.is_empty() {
+            give_storage(std::mem::take(&mut self.storage));
+        }
     }
 }
 
@@ -333,6 +435,37 @@ mod tests {
     impl PacketBuf {
         fn spare_mut_addr(&self) -> usize {
             self.storage[self.start as usize..].as_ptr() as usize
+        }
+    }
+
+    #[test]
+    fn local_pool_takes_and_recycles() {
+        let addr = with_local_pool(|pool| {
+            let p = pool.packet_from_slice(&[7; 60]);
+            assert_eq!((p.data(), p.headroom()), (&[7u8; 60][..], HEADROOM));
+            let addr = p.data().as_ptr() as usize;
+            pool.recycle(p);
+            let q = pool.packet_from_slice(&[8; 10]);
+            assert_eq!(q.data().as_ptr() as usize, addr, "recycled storage is reused");
+            pool.recycle(q);
+            addr
+        });
+        assert_eq!(PacketBuf::new().spare_mut_addr(), addr);
+        // Nested use does not panic: the inner call gets a private pool.
+        with_local_pool(|outer| {
+            let p = outer.packet_from_slice(&[1; 3000]);
+            with_local_pool(|inner| inner.recycle(PacketBuf::from_slice(&[2; 4])));
+            assert_eq!(p.len(), 3000);
+            assert!(p.tailroom() >= LARGE_DATA_ROOM - 3000);
+        });
+    }
+
+    #[test]
+    fn frames_of_every_small_size_copy_exactly() {
+        for n in 0..=130 {
+            let f: Vec<u8> = (0..n as u8).map(|b| b.wrapping_mul(7).wrapping_add(1)).collect();
+            assert_eq!(PacketBuf::from_slice(&f).data(), &f[..]);
+            with_local_pool(|pool| assert_eq!(pool.packet_from_slice(&f).data(), &f[..]));
         }
     }
 

@@ -24,5 +24,5 @@ pub mod ops;
 pub mod wire;
 
 pub use batch::{PacketBatch, BURST_SIZE};
-pub use buf::{PacketBuf, HEADROOM, LARGE_DATA_ROOM, STD_DATA_ROOM};
+pub use buf::{with_local_pool, LocalPool, PacketBuf, HEADROOM, LARGE_DATA_ROOM, STD_DATA_ROOM};
 pub use meta::{CsumState, Gso, GsoKind, PacketMeta};
