@@ -3,7 +3,7 @@
 # Rust itself is expected (rustup); everything else comes from Debian.
 set -euo pipefail
 need=()
-for p in iproute2 iputils-ping iperf3 tcpdump python3 ethtool jq openvswitch-switch openvswitch-common; do
+for p in iproute2 iputils-ping iperf3 tcpdump python3 python3-venv ethtool jq openvswitch-switch openvswitch-common; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -16,5 +16,15 @@ fi
 # system ovs-vswitchd holds veths we create.
 if pgrep -x ovs-vswitchd >/dev/null 2>&1; then
     echo "ci/setup.sh: note: a system ovs-vswitchd is running; rvs tests use private namespaces and do not touch it"
+fi
+# os-ken, the OpenFlow library Neutron uses, for the controller test (ci/tests/controller_osken.rs).
+# 3.1.0 is the last release that ships osken-manager. The test looks here (or in
+# $RVS_OSKEN_VENV) and otherwise installs it into a temporary environment of its own.
+osken_venv="${RVS_OSKEN_VENV:-/opt/rvs/osken-venv}"
+if [ ! -x "$osken_venv/bin/osken-manager" ]; then
+    echo "ci/setup.sh: installing os-ken 3.1.0 into $osken_venv"
+    rm -rf "$osken_venv"
+    python3 -m venv "$osken_venv"
+    "$osken_venv/bin/pip" install -q os-ken==3.1.0
 fi
 command -v cargo >/dev/null || { echo "ci/setup.sh: cargo not found: install Rust (rustup) first" >&2; exit 1; }

@@ -1,21 +1,25 @@
 //! `rvs-ofctl` against the real `ovs-ofctl`, both talking to a real (private) Open vSwitch.
 //!
-//! The same sequence of commands runs twice against bridge `br0` of a private
-//! `ovs-vswitchd` (see `ofctl_common`): first with `ovs-ofctl -O OpenFlow13`, then with
-//! `rvs-ofctl -O OpenFlow13`. Each step's standard output, standard error and exit status
-//! must be the same (after removing the program name, Open vSwitch's log lines and the
-//! `duration=` values). The sequence starts by deleting every flow, so both runs see the
-//! same switch; it covers `add-flows` from a file of varied flows (with comments, blank
-//! lines, a `modify` line and port names), flow dumps with and without statistics, sorted,
-//! filtered and with names, aggregates, `del-flows` and `mod-flows` with and without
-//! `--strict`, flow-mods the switch refuses (the error and the request inside it), flows
-//! that do not parse, ports, `show`, tables and table features.
+//! The same sequence of commands runs against bridge `br0` of a private `ovs-vswitchd` (see
+//! `ofctl_common`) under both protocol settings: with the default protocols (OpenFlow 1.0
+//! with Nicira extensions, as plain `ovs-ofctl` speaks) and with `-O OpenFlow13`. For each,
+//! it runs first with `ovs-ofctl`, then with `rvs-ofctl`; each step's standard output,
+//! standard error and exit status must be the same (after removing the program name, Open
+//! vSwitch's log lines and the `duration=`/`idle_age=`/`hard_age=` values). The sequence
+//! starts by deleting every flow, so every run sees the same switch; it covers `add-flows`
+//! from files of varied flows (with comments, blank lines, a `modify` line and port names;
+//! one file of flows any protocol can carry, one of OpenFlow 1.1+ instructions, which
+//! OpenFlow 1.0 refuses), flow dumps with and without statistics, sorted, filtered and with
+//! names, aggregates, `del-flows` and `mod-flows` with and without `--strict`, flow-mods
+//! the switch refuses (the error and the request inside it), flows that do not parse,
+//! `mod-port`, `packet-out`, ports, `show`, tables and table features, and flow formats
+//! forced with `-F` (which `-O OpenFlow13` contradicts).
 
 mod ofctl_common;
 
-use ofctl_common::{assert_same, require_ovs, Outcome, Ovs, Tool};
+use ofctl_common::{assert_same, mask_durations, require_ovs, Outcome, Ovs, Tool};
 
-/// Flows for `add-flows`.
+/// Flows for `add-flows` that every protocol can carry.
 const FLOWS: &str = "\
 # Flows for the ofctl_vs_ovs test: comments and blank lines are skipped.
 priority=0,actions=NORMAL
@@ -24,24 +28,34 @@ in_port=1,actions=output:2
 in_port=2 actions=output:1   # a trailing comment
 priority=100,tcp,nw_src=10.0.0.0/8,tp_dst=80,actions=mod_nw_dst:1.2.3.4,output:2
 priority=200,ip,nw_dst=192.168.1.1,actions=dec_ttl,output:LOCAL
-table=1,priority=5,dl_vlan=10,actions=pop_vlan,output:p1
-table=1,priority=6,dl_src=00:11:22:33:44:55/ff:ff:ff:00:00:00,actions=push_vlan:0x8100,set_field:4196->vlan_vid,output:2
+table=1,priority=5,dl_vlan=10,actions=strip_vlan,output:p1
+table=1,priority=6,dl_src=00:11:22:33:44:55/ff:ff:ff:00:00:00,actions=mod_vlan_vid:100,output:2
 cookie=0x1234,priority=300,arp,arp_tpa=10.0.0.1,actions=NORMAL
 table=2,reg0=0x5/0xff,actions=load:0x1->NXM_NX_REG1[],resubmit(,3)
-table=3,ipv6,ipv6_dst=2001:db8::/32,actions=write_actions(output:1),goto_table:4
-table=4,metadata=0x1/0x1,actions=clear_actions,write_metadata:0x2/0x2
+table=3,ipv6,ipv6_dst=2001:db8::/32,actions=move:NXM_NX_REG1[]->NXM_NX_REG2[],enqueue:1:2
 idle_timeout=60,hard_timeout=120,priority=7,udp,tp_src=53,actions=controller(reason=no_match,max_len=64)
 send_flow_rem,priority=8,icmp,icmp_type=8,actions=note:01.02.03,output:1
 priority=9,tcp,tcp_flags=+syn-ack,actions=drop
 priority=10,in_port=p2,dl_type=0x0800,nw_proto=17,actions=set_field:10.1.1.1->ip_src,p1
+priority=11,tcp,nw_tos=32,actions=mod_nw_tos:64,mod_tp_dst:8080,set_field:5->reg3
 modify in_port=2,actions=output:p1
 ";
 
-/// The command sequence (after `-O OpenFlow13`). `flows.txt` is [`FLOWS`].
+/// Flows for `add-flows` that need OpenFlow 1.1+ (OpenFlow 1.0 refuses the file).
+const FLOWS13: &str = "\
+table=1,priority=7,dl_vlan=10,actions=pop_vlan,output:p1
+table=1,priority=8,dl_src=00:11:22:33:44:55/ff:ff:ff:00:00:00,actions=push_vlan:0x8100,set_field:4196->vlan_vid,output:2
+table=3,ipv6,ipv6_dst=2001:db9::/32,actions=write_actions(output:1),goto_table:4
+table=4,metadata=0x1/0x1,actions=clear_actions,write_metadata:0x2/0x2
+";
+
+/// The command sequence (after the protocol option). `flows.txt` is [`FLOWS`],
+/// `flows13.txt` [`FLOWS13`].
 const STEPS: &[&[&str]] = &[
     &["del-flows", "br0"],
     &["dump-flows", "br0"],
     &["add-flows", "br0", "flows.txt"],
+    &["add-flows", "br0", "flows13.txt"],
     &["dump-flows", "--no-stats", "br0"],
     &["dump-flows", "br0"],
     &["--names", "dump-flows", "br0"],
@@ -55,6 +69,8 @@ const STEPS: &[&[&str]] = &[
     &["dump-flows", "br0", "in_port=p2"],
     &["dump-flows", "br0", "cookie=0x1234/-1"],
     &["dump-flows", "br0", "out_port=2"],
+    &["dump-flows", "br0", "reg0=0x5/0xff"],
+    &["dump-flows", "br0", "tcp6"],
     &["dump-aggregate", "br0"],
     &["dump-aggregate", "br0", "table=1"],
     &["del-flows", "br0", "tcp"],
@@ -72,6 +88,20 @@ const STEPS: &[&[&str]] = &[
     &["add-flow", "br0", "in_port=p9,actions=drop"],
     &["add-flow", "br0", "actions=dec_ttl"],
     &["add-flow", "br0", "priority=5,in_port=p1,actions=p2"],
+    &["add-flow", "br0", "table=2,cookie=0x5,priority=9,ipv6,ipv6_src=::1,actions=set_field:::2->ipv6_dst"],
+    &["mod-flows", "br0", "cookie=0x5/0xff,actions=output:p2"],
+    &["dump-flows", "--no-stats", "br0"],
+    &["mod-port", "br0", "p1", "down"],
+    &["mod-port", "br0", "2", "noflood"],
+    &["mod-port", "br0", "p9", "up"],
+    &["mod-port", "br0", "p1", "bogus"],
+    &["dump-ports-desc", "br0"],
+    &["mod-port", "br0", "p1", "up"],
+    &["packet-out", "br0", "1", "output:2", PACKET],
+    &["packet-out", "br0", "p1", "output:p2,drop", PACKET],
+    &["packet-out", "br0", "LOCAL", "mod_vlan_vid:5,output:p2,controller", PACKET],
+    &["packet-out", "br0", "none", "output:1", PACKET],
+    &["packet-out", "br0", "1", "output:2", "ffffff"],
     &["dump-ports", "br0"],
     &["dump-ports", "br0", "1"],
     &["dump-ports", "br0", "p2"],
@@ -83,6 +113,16 @@ const STEPS: &[&[&str]] = &[
     &["dump-tables", "br0"],
     &["dump-desc", "br0"],
     &["dump-table-features", "br0"],
+    &["-F", "openflow10", "dump-flows", "br0"],
+    &["-F", "openflow10", "add-flow", "br0", "reg0=1,actions=drop"],
+    &["-F", "OpenFlow10", "add-flow", "br0", "priority=3,in_port=2,actions=drop"],
+    &["-F", "openflow10", "--names", "dump-flows", "br0"],
+    &["-F", "nxm", "dump-aggregate", "br0"],
+    &["-F", "OpenFlow10", "dump-aggregate", "br0", "in_port=2"],
+    &["-F", "OpenFlow10", "del-flows", "br0", "in_port=2"],
+    &["-F", "openflow10-table_id", "add-flow", "br0", "table=1,actions=drop"],
+    &["-F", "NXM+table_id,OXM", "mod-flows", "br0", "table=1,actions=drop"],
+    &["-F", "bogus", "dump-flows", "br0"],
     &["del-flows", "br0"],
     &["dump-flows", "br0"],
     &["dump-flows", "nosuchbridge"],
@@ -90,11 +130,20 @@ const STEPS: &[&[&str]] = &[
     &["parse-flows", "flows.txt"],
 ];
 
-fn run_sequence(ovs: &Ovs, tool: Tool) -> Vec<Outcome> {
+/// An ICMP echo request, for `packet-out`.
+const PACKET: &str = "ffffffffffff00000000000108004500001c0001000040010000c0a80001c0a80002080000000000000000000000";
+
+/// Runs the sequence with `tool` against a fresh switch, with `protocol` (`-O ...`) before
+/// each step's arguments. Each run has its own switch so that port counters (which
+/// `packet-out` moves) start from zero for both tools.
+fn run_sequence(tool: Tool, protocol: &[&str]) -> Vec<Outcome> {
+    let ovs = Ovs::start(&format!("vs-{tool:?}-{}", protocol.len()));
+    std::fs::write(ovs.dir.join("flows.txt"), FLOWS).expect("write flows.txt");
+    std::fs::write(ovs.dir.join("flows13.txt"), FLOWS13).expect("write flows13.txt");
     STEPS
         .iter()
         .map(|step| {
-            let mut args = vec!["-O", "OpenFlow13"];
+            let mut args = protocol.to_vec();
             args.extend_from_slice(step);
             ovs.ofctl(tool, &args, &ovs.dir)
         })
@@ -106,20 +155,38 @@ fn rvs_ofctl_prints_what_ovs_ofctl_prints() {
     if !require_ovs("ofctl_vs_ovs::rvs_ofctl_prints_what_ovs_ofctl_prints") {
         return;
     }
-    let ovs = Ovs::start("vs");
-    std::fs::write(ovs.dir.join("flows.txt"), FLOWS).expect("write flows.txt");
-    let theirs = run_sequence(&ovs, Tool::Ovs);
-    let ours = run_sequence(&ovs, Tool::Rvs);
-    // The sequence exercises what it is meant to: flows were added, errors were reported.
-    let added = &theirs[3];
-    assert_eq!(added.status, Some(0), "{added:?}");
-    assert!(
-        added.stdout.contains("table=4, metadata=0x1/0x1 actions=clear_actions,write_metadata:0x2/0x2"),
-        "{added:?}"
-    );
-    assert!(theirs.iter().any(|o| o.stderr.contains("OFPT_ERROR (OF1.3)")), "no step produced a switch error");
-    assert!(theirs.iter().any(|o| o.stderr.contains("99999")), "no step produced a parse error");
-    for (t, o) in theirs.iter().zip(&ours) {
-        assert_same(t, o);
+    for protocol in [&[][..], &["-O", "OpenFlow13"][..]] {
+        let theirs = run_sequence(Tool::Ovs, protocol);
+        let ours = run_sequence(Tool::Rvs, protocol);
+        // The sequence exercises what it is meant to: flows were added, errors were reported.
+        let added = &theirs[4];
+        assert_eq!(added.status, Some(0), "{added:?}");
+        let set_port = if protocol.is_empty() { "mod_tp_dst:8080" } else { "set_field:8080->tcp_dst" };
+        assert!(added.stdout.contains("priority=11,tcp,nw_tos=32 actions=") && added.stdout.contains(set_port), "{added:?}");
+        let error = if protocol.is_empty() { "OFPT_ERROR (xid=" } else { "OFPT_ERROR (OF1.3)" };
+        assert!(theirs.iter().any(|o| o.stderr.contains(error)), "no step produced a switch error");
+        assert!(theirs.iter().any(|o| o.stderr.contains("99999")), "no step produced a parse error");
+        if protocol.is_empty() {
+            // OpenFlow 1.0: NXM and its ages in dumps, and the OpenFlow 1.1+ file refused.
+            assert!(theirs[5].stdout.starts_with("NXST_FLOW reply (xid="), "{:?}", theirs[5]);
+            assert!(theirs[5].stdout.contains("idle_age=D"), "{:?}", theirs[5]);
+            assert!(theirs[3].stderr.contains("none of the usable flow formats"), "{:?}", theirs[3]);
+        } else {
+            assert!(theirs[4].stdout.contains("table=4, metadata=0x1/0x1 actions=clear_actions,write_metadata:0x2/0x2"));
+        }
+        for (t, o) in theirs.iter().zip(&ours) {
+            assert_same(t, o);
+        }
     }
+}
+
+#[test]
+fn timing_values_are_masked() {
+    let dump = " cookie=0x0, duration=1.234s, table=0, n_packets=0, n_bytes=0, idle_age=12, hard_age=3, priority=0 actions=NORMAL\n";
+    assert_eq!(
+        mask_durations(dump),
+        " cookie=0x0, duration=Ds, table=0, n_packets=0, n_bytes=0, idle_age=D, priority=0 actions=NORMAL\n"
+    );
+    // Only values in the printed form are masked.
+    assert_eq!(mask_durations("idle_age=x, hard_age=,"), "idle_age=x, hard_age=,");
 }

@@ -244,5 +244,8 @@ fn coverage_show(sw: &Switch) -> String {
         }
     }
     let _ = writeln!(s, "{:<40} total: {}", "packet_in_no_controller", sw.packet_ins_unsent);
+    let _ = writeln!(s, "{:<40} total: {}", "packet_in_sent", sw.packet_ins_sent);
+    let _ = writeln!(s, "{:<40} total: {}", "packet_in_queue_full", sw.packet_ins_queue_full);
+    let _ = writeln!(s, "{:<40} total: {}", "packet_in_rate_limited", sw.packet_ins_rate_limited);
     s
 }

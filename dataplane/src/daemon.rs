@@ -9,7 +9,8 @@
 //! * packet-ins from PMDs (an eventfd wakes the loop);
 //! * signals (`SIGTERM`/`SIGINT`: clean shutdown; `SIGHUP`: reopen the log), through a pipe
 //!   written by the handler;
-//! * a once-a-second tick (rule timeouts, OpenFlow keepalives).
+//! * OpenFlow timers (keepalives, controller reconnects, fail-open), when due;
+//! * a once-a-second tick (rule timeouts, link state for port-status).
 //!
 //! # Shutdown
 //! On `SIGTERM`: stop accepting, publish and write every rule and the configuration, stop the
@@ -349,7 +350,10 @@ impl Daemon {
         let mut events = Events::with_capacity(256);
         let mut last_tick = Instant::now();
         while !self.exiting {
-            let timeout = Duration::from_millis(1000).saturating_sub(last_tick.elapsed());
+            let mut timeout = Duration::from_millis(1000).saturating_sub(last_tick.elapsed());
+            if let Some(at) = self.of.next_wakeup() {
+                timeout = timeout.min(at.saturating_duration_since(Instant::now()));
+            }
             match self.poll.poll(&mut events, Some(timeout)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -369,12 +373,13 @@ impl Daemon {
                     t => self.of.handle_event(&mut self.sw, self.poll.registry(), &mut self.next_token, t, ev),
                 }
             }
+            self.of.run_timers(&mut self.sw, self.poll.registry(), &mut self.next_token);
             // Flow-mods received in this round become visible together.
-            self.sw.publish_flows();
+            self.of.end_round(&mut self.sw, self.poll.registry());
             if last_tick.elapsed() >= Duration::from_millis(1000) {
                 last_tick = Instant::now();
                 self.of.tick(&mut self.sw);
-                self.sw.publish_flows();
+                self.of.end_round(&mut self.sw, self.poll.registry());
             }
         }
         Ok(())

@@ -73,6 +73,10 @@ pub struct Bridge {
     pub ports: BTreeMap<OfPort, BridgePort>,
     /// Datapath id.
     pub datapath_id: u64,
+    /// Fail-open: switch everything with `NORMAL` (set by the OpenFlow server).
+    pub fail_open: bool,
+    /// Send table misses to the controller, as OpenFlow 1.0 does (set by the OpenFlow server).
+    pub miss_to_controller: bool,
     xlate_generation: u64,
 }
 
@@ -127,6 +131,12 @@ pub struct Switch {
     pub packet_in_rx: crossbeam_channel::Receiver<PacketIn>,
     /// Packet-ins dropped for lack of a controller.
     pub packet_ins_unsent: u64,
+    /// Packet-ins queued to controller connections (one per connection).
+    pub packet_ins_sent: u64,
+    /// Packet-ins a connection's full output queue refused.
+    pub packet_ins_queue_full: u64,
+    /// Packet-ins a connection's rate limit refused.
+    pub packet_ins_rate_limited: u64,
     /// Errors met while restoring or applying configuration, per interface (shown by
     /// `rvs-vsctl show` like OVS's `error` column).
     pub port_errors: BTreeMap<String, String>,
@@ -159,6 +169,9 @@ impl Switch {
             control_txqs: HashMap::new(),
             packet_in_rx: pi_rx,
             packet_ins_unsent: 0,
+            packet_ins_sent: 0,
+            packet_ins_queue_full: 0,
+            packet_ins_rate_limited: 0,
             port_errors: BTreeMap::new(),
         };
         sw.cfg.other_config = cfg.other_config.clone();
@@ -314,7 +327,17 @@ impl Switch {
         });
         let other_ports = std::mem::take(&mut bcfg.ports);
         self.cfg.bridges.insert(name.to_string(), bcfg);
-        self.bridges.insert(name.to_string(), Bridge { name: name.to_string(), dp, writer, ports: BTreeMap::new(), datapath_id, xlate_generation: 0 });
+        self.bridges.insert(name.to_string(), Bridge {
+                name: name.to_string(),
+                dp,
+                writer,
+                ports: BTreeMap::new(),
+                datapath_id,
+                fail_open: false,
+                miss_to_controller: false,
+                xlate_generation: 0,
+            },
+        );
         if let Err(e) = self.add_port(name, name, local_cfg) {
             self.bridges.remove(name);
             self.cfg.bridges.remove(name);
@@ -483,7 +506,12 @@ impl Switch {
         let bcfg = &self.cfg.bridges[bridge];
         let mut xb = XlateBridge { name: bridge.to_string(), ..Default::default() };
         xb.forward_bpdu = bcfg.other("forward-bpdu", false);
+        xb.fail_open = br.fail_open;
+        xb.miss_to_controller = br.miss_to_controller;
         for (ofport, p) in &br.ports {
+            if p.config & port_config::NO_RECV != 0 {
+                xb.no_recv.insert(*ofport);
+            }
             let pcfg = bcfg.ports.get(&p.name).cloned().unwrap_or_default();
             xb.ports.insert(
                 *ofport,
@@ -500,6 +528,17 @@ impl Switch {
         br.xlate_generation += 1;
         br.dp.xlate.store(Arc::new(XlateConf { bridge: xb, generation: br.xlate_generation }));
         self.revalidator.kick();
+    }
+
+    /// Sets what the OpenFlow server decides about a bridge: fail-open, and whether table
+    /// misses go to the controller. Translation changes (new generation) only if they did.
+    pub fn set_controller_modes(&mut self, bridge: &str, fail_open: bool, miss_to_controller: bool) {
+        let Some(br) = self.bridges.get_mut(bridge) else { return };
+        if (br.fail_open, br.miss_to_controller) != (fail_open, miss_to_controller) {
+            br.fail_open = fail_open;
+            br.miss_to_controller = miss_to_controller;
+            self.refresh_xlate(bridge);
+        }
     }
 
     /// Publishes pending rule changes of every bridge, schedules their storage, and kicks the
@@ -540,7 +579,11 @@ impl Switch {
         }
         for (name, want) in &desired.bridges {
             if !self.bridges.contains_key(name) {
-                let fresh = !self.cfg.bridges.contains_key(name);
+                // A new bridge gets the NORMAL flow only if it will switch on its own (OVS's
+                // connmgr_flushed: no controller and fail mode standalone).
+                let fresh = !self.cfg.bridges.contains_key(name)
+                    && want.controllers.is_empty()
+                    && want.fail_mode.as_deref() != Some("secure");
                 self.cfg.bridges.remove(name);
                 if let Err(e) = self.create_bridge(name, want.clone(), fresh) {
                     warnings.push(e.0);

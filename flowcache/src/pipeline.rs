@@ -9,10 +9,11 @@
 //! here reads a clock.
 //!
 //! # Flow-mod semantics (those of Open vSwitch's `ofproto.c`)
-//! * **Table ids.** 0..=254 name a table. 255 (`OFPTT_ALL`) means every table, and only delete
-//!   and delete-strict accept it (OpenFlow 1.2+); anything else gets
-//!   [`FlowModError::BadTableId`]. OpenFlow 1.0 flow-mods carry no table id: their codec sends
-//!   them to table 0. (OVS applies a table-less 1.0 modify to every table; rvs does not.)
+//! * **Table ids.** 0..=254 name a table. 255 (`OFPTT_ALL`) means every table for modify and
+//!   delete (OpenFlow 1.0 flow-mods without a table id; OpenFlow 1.1+ allows it for delete
+//!   only, and its decoder refuses the rest), and an add with it gets
+//!   [`FlowModError::BadTableId`]. A modify over every table that selects nothing and adds
+//!   (OpenFlow 1.0 semantics, see below) adds to table 0, as OVS.
 //! * **Add** (`add_flow_start`). If a rule with the same match and priority exists, the new rule
 //!   replaces it: new id, cookie, timeouts, flags and creation time, and no flow-removed for the
 //!   old one (it is reported in [`FlowModOutcome::modified`]). The counters carry over unless the
@@ -78,8 +79,7 @@ pub enum RemovedReason {
 /// Why a flow-mod was refused. Nothing changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FlowModError {
-    /// Table 255 (`OFPTT_ALL`) with a command other than delete or delete-strict
-    /// (`OFPFMFC_BAD_TABLE_ID`).
+    /// Table 255 (`OFPTT_ALL`) in an add (`OFPFMFC_BAD_TABLE_ID`).
     BadTableId,
     /// `CHECK_OVERLAP` was set and a rule of the same priority overlaps the new one
     /// (`OFPFMFC_OVERLAP`).
@@ -89,7 +89,7 @@ pub enum FlowModError {
 impl std::fmt::Display for FlowModError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            FlowModError::BadTableId => "table 255 (all tables) is only valid for delete",
+            FlowModError::BadTableId => "table 255 (all tables) is not valid for an add",
             FlowModError::Overlap => "an overlapping rule of the same priority exists",
         })
     }
@@ -254,7 +254,10 @@ impl Pipeline {
     /// Applies a flow-mod at `now_ms`. See the module documentation for the semantics.
     pub fn apply(&mut self, fm: &FlowMod, now_ms: u64) -> Result<FlowModOutcome, FlowModError> {
         use FlowModCommand::*;
-        if fm.table_id == ALL_TABLES && !matches!(fm.command, Delete | DeleteStrict) {
+        // Table 255 names every table for modify and delete (OpenFlow 1.0 sends it when no
+        // table was given; the OpenFlow 1.1+ decoders refuse it for modify themselves); an
+        // add needs a real table.
+        if fm.table_id == ALL_TABLES && fm.command == Add {
             return Err(FlowModError::BadTableId);
         }
         match fm.command {
@@ -303,6 +306,10 @@ impl Pipeline {
         let selected = self.select(fm, fm.command == FlowModCommand::ModifyStrict, false);
         if selected.is_empty() {
             return match fm.new_cookie {
+                // A modify over every table that adds, adds to table 0 (as OVS).
+                Some(cookie) if fm.cookie_mask == 0 && fm.table_id == ALL_TABLES => {
+                    self.add(&FlowMod { table_id: 0, ..fm.clone() }, cookie, now_ms)
+                }
                 Some(cookie) if fm.cookie_mask == 0 => self.add(fm, cookie, now_ms),
                 _ => Ok(FlowModOutcome::default()),
             };

@@ -239,18 +239,22 @@ fn strict_delete_needs_the_exact_match_and_priority() {
 }
 
 #[test]
-fn table_255_means_all_tables_and_only_for_delete() {
+fn table_255_means_all_tables_for_modify_and_delete() {
     let mut p = Pipeline::new();
     for table in [0u8, 3, 254] {
         let mut add = fm(Add, 10, 1, None);
         add.table_id = table;
         apply(&mut p, &add, 0);
     }
-    for command in [Add, Modify, ModifyStrict] {
-        let mut bad = fm(command, 10, 1, None);
-        bad.table_id = 255;
-        assert_eq!(p.apply(&bad, 0).unwrap_err(), FlowModError::BadTableId, "{command:?}");
-    }
+    let mut bad = fm(Add, 10, 1, None);
+    bad.table_id = 255;
+    assert_eq!(p.apply(&bad, 0).unwrap_err(), FlowModError::BadTableId);
+    // A modify over every table reaches the rule in each (OpenFlow 1.0 without a table id).
+    let mut everywhere_mod = fm(ModifyStrict, 10, 1, None);
+    everywhere_mod.table_id = 255;
+    everywhere_mod.actions = vec![OfAction::Output { port: OfPort(9), max_len: 0 }];
+    let out = p.apply(&everywhere_mod, 0).unwrap();
+    assert_eq!(out.modified.len(), 3);
     let mut in_three = fm(Delete, 10, 1, None);
     in_three.table_id = 3;
     assert_eq!(apply(&mut p, &in_three, 0).2, [2]);

@@ -109,17 +109,19 @@ fn check_output_port(port: OfPort, max_ports: OfPort) -> Result<(), OfError> {
     }
 }
 
-/// Width of a field as `load` and `move` see it (`in_port` is 16 bits there, `vlan_vid` 12).
+/// Width of a field as `load` and `move` see it, which is Open vSwitch's width of the field
+/// (`in_port` is 16 bits there, `vlan_vid` 12, `arp_op` 16).
 pub fn subfield_bits(field: Field) -> u32 {
     match field {
-        Field::InPort => 16,
+        Field::InPort | Field::ArpOp => 16,
         Field::VlanVid => 12,
         f => f.desc().nbits,
     }
 }
 
 fn check_subfield(sf: &SubField, st: &FlowState) -> Result<(), OfError> {
-    if sf.n_bits == 0 || sf.ofs >= sf.field.desc().nbits || sf.ofs + sf.n_bits > sf.field.desc().nbits {
+    let bits = sf.field.desc().nbits.max(subfield_bits(sf.field));
+    if sf.n_bits == 0 || sf.ofs >= bits || sf.ofs + sf.n_bits > bits {
         return Err(BadAction::BadSetLen.into());
     }
     if !sf.field.desc().prereq.holds(&st.key) {
@@ -242,6 +244,17 @@ pub fn check_consistency(m: &Match, actions: &[OfAction], ctx: &CheckContext) ->
 /// VLAN PCP without a tag), which Open vSwitch drops silently when it encodes the match.
 /// Returns true if the match changed.
 pub fn normalize_match(m: &mut Match) -> bool {
+    normalize(m, true)
+}
+
+/// [`normalize_match`] as Open vSwitch applies it to an OpenFlow 1.0 flow-mod: a VLAN
+/// priority without a tag is kept (`ofp_match` cannot express it anyway, and `dl_vlan=0xffff`
+/// stands for a TCI of 0 with every bit matched).
+pub fn normalize_match_ofp10(m: &mut Match) -> bool {
+    normalize(m, false)
+}
+
+fn normalize(m: &mut Match, drop_untagged_pcp: bool) -> bool {
     let before = *m;
     let k = m.key.masked(&m.mask);
     let w = &mut m.mask;
@@ -311,7 +324,7 @@ pub fn normalize_match(m: &mut Match) -> bool {
     if !(k.is_ip_any() && k.nw_proto == ip_proto::TCP && w.nw_proto != 0) {
         w.tcp_flags = 0;
     }
-    if w.vlan_tci & 0xe000 != 0 && (k.vlan_tci & VLAN_PRESENT == 0 || w.vlan_tci & VLAN_PRESENT == 0) {
+    if drop_untagged_pcp && w.vlan_tci & 0xe000 != 0 && (k.vlan_tci & VLAN_PRESENT == 0 || w.vlan_tci & VLAN_PRESENT == 0) {
         w.vlan_tci &= !0xe000;
     }
     m.normalize();

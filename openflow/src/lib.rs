@@ -42,9 +42,12 @@ pub mod framing;
 pub mod msg;
 pub mod nx;
 pub mod oxm;
+pub mod protocols;
+pub mod session;
 pub mod stats;
 pub mod table_features;
 pub mod text;
+pub mod v10;
 pub mod v13;
 
 pub use error::{DecodeError, EncodeError, OfError};

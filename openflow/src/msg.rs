@@ -2,9 +2,21 @@
 //!
 //! [`OfMessage`] is what the switch and the tools exchange, whatever the wire version. A
 //! message is encoded with [`OfMessage::encode`] for a [`Version`] and an xid, and decoded by
-//! [`decode`], which dispatches on the version byte of the header. Only OpenFlow 1.3 has a
-//! codec today ([`crate::v13`]); the OpenFlow 1.0 + NXM codec is meant to plug in next to it
-//! without changing this enum.
+//! [`decode`], which dispatches on the version byte of the header to the OpenFlow 1.0 codec
+//! ([`crate::v10`], with Open vSwitch's Nicira extensions) or the OpenFlow 1.3 one
+//! ([`crate::v13`]).
+//!
+//! # Version-neutral, with Nicira's session messages
+//! A message means the same whatever its version: an `NXT_FLOW_MOD` and an OpenFlow 1.3
+//! `OFPT_FLOW_MOD` both decode to [`OfMessage::FlowMod`], `NXT_PACKET_IN2` and
+//! `OFPT_PACKET_IN` to [`OfMessage::PacketIn`]. Which wire form a message takes on a
+//! connection is decided by the connection's [`Session`] (flow format, table-id extension,
+//! packet-in format), which the session messages ([`OfMessage::SetFlowFormat`],
+//! [`OfMessage::FlowModTableId`], [`OfMessage::SetPacketInFormat`],
+//! [`OfMessage::SetControllerId`], and Nicira's form of [`OfMessage::RoleRequest`]) change.
+//! Two requests differ
+//! in what they ask for and so stay apart: Nicira flow statistics
+//! ([`OfMessage::NxStatsRequest`], answered with flow ages) and standard ones.
 //!
 //! # Version negotiation
 //! Both sides send `OFPT_HELLO`. From OpenFlow 1.3.1 on, a hello may carry a version bitmap;
@@ -16,6 +28,8 @@ use crate::stats::{
     AggregateStats, FlowStats, FlowStatsRequest, PortDesc, PortStats, SwitchConfig, SwitchDesc, SwitchFeatures,
     TableStats,
 };
+use crate::session::{FlowFormat, PacketInFormat, Session};
+use crate::stats::{FeaturesWithPorts, NxFlowStats, TableStatsDesc};
 use crate::table_features::TableFeatures;
 use rvs_flowcache::ofp::{FlowMod, Match, OfAction, OfPort, PacketInReason};
 
@@ -49,7 +63,7 @@ impl Version {
 
     /// The versions this crate can encode and decode.
     pub const fn supported() -> VersionSet {
-        VersionSet(1 << 0x04)
+        VersionSet(1 << 0x01 | 1 << 0x04)
     }
 
     /// `ovs-ofctl` name (`OpenFlow13`).
@@ -94,6 +108,17 @@ impl VersionSet {
     /// Both sets.
     pub fn intersect(self, other: VersionSet) -> VersionSet {
         VersionSet(self.0 & other.0)
+    }
+
+    /// Either set.
+    pub fn union(self, other: VersionSet) -> VersionSet {
+        VersionSet(self.0 | other.0)
+    }
+
+    /// True if the set is every version from OpenFlow 1.0 up to its highest (a hello for
+    /// it needs no version bitmap).
+    pub fn is_contiguous_from_1(self) -> bool {
+        self.highest().is_some_and(|h| self == VersionSet::up_to(h))
     }
 }
 
@@ -256,6 +281,56 @@ pub struct PortStatus {
     pub desc: PortDesc,
 }
 
+/// A port-mod (`OFPT_PORT_MOD`): changes a port's `OFPPC_*` configuration bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortMod {
+    /// The port.
+    pub port_no: OfPort,
+    /// The port's Ethernet address (a sanity check: it must match).
+    pub hw_addr: rvs_packet::wire::MacAddr,
+    /// New values of the `OFPPC_*` bits selected by `mask`.
+    pub config: u32,
+    /// The `OFPPC_*` bits to change.
+    pub mask: u32,
+    /// `OFPPF_*` features to advertise (0 = no change).
+    pub advertise: u32,
+}
+
+/// A controller's role (`OFPCR_ROLE_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ControllerRole {
+    /// Keep the current role (a query).
+    NoChange,
+    /// Full access, as every other equal controller (the initial role).
+    Equal,
+    /// Full access; at most one master per switch.
+    Master,
+    /// Read-only access, no packet-ins by default.
+    Slave,
+}
+
+/// A role request or reply (`OFPT_ROLE_REQUEST`, `OFPT_ROLE_REPLY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoleMsg {
+    /// Role.
+    pub role: ControllerRole,
+    /// Master election generation id.
+    pub generation_id: u64,
+}
+
+/// Which asynchronous messages a connection receives (`OFPT_SET_ASYNC`,
+/// `OFPT_GET_ASYNC_REPLY`): bit `n` of a mask enables reason `n`. Index 0 applies in the
+/// master and equal roles, index 1 in the slave role.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AsyncConfig {
+    /// Packet-in reasons (`OFPR_*`).
+    pub packet_in_mask: [u32; 2],
+    /// Port-status reasons (`OFPPR_*`).
+    pub port_status_mask: [u32; 2],
+    /// Flow-removed reasons (`OFPRR_*`).
+    pub flow_removed_mask: [u32; 2],
+}
+
 /// A multipart (statistics) request body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MultipartRequest {
@@ -296,6 +371,27 @@ pub enum MultipartReply {
     PortDesc(Vec<PortDesc>),
     /// Table features, one entry per table.
     TableFeatures(Vec<TableFeatures>),
+    /// Tables with the description OpenFlow 1.0 sends with their counters (OpenFlow 1.3 sends
+    /// the counters only).
+    TableStatsDesc(Vec<TableStatsDesc>),
+}
+
+/// A Nicira statistics request (`NXST_*`): flow statistics with an NXM match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NxStatsRequest {
+    /// `NXST_FLOW`.
+    Flow(FlowStatsRequest),
+    /// `NXST_AGGREGATE`.
+    Aggregate(FlowStatsRequest),
+}
+
+/// A Nicira statistics reply (`NXST_*`); one OpenFlow message holds a part of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NxStatsReply {
+    /// `NXST_FLOW`: rules with their ages.
+    Flow(Vec<NxFlowStats>),
+    /// `NXST_AGGREGATE`.
+    Aggregate(AggregateStats),
 }
 
 /// `OFPMPF_REQ_MORE` / `OFPMPF_REPLY_MORE`.
@@ -364,15 +460,63 @@ pub enum OfMessage {
     BarrierRequest,
     /// `OFPT_BARRIER_REPLY`.
     BarrierReply,
+    /// `OFPT_PORT_MOD`.
+    PortMod(PortMod),
+    /// `OFPT_ROLE_REQUEST`.
+    RoleRequest(RoleMsg),
+    /// `OFPT_ROLE_REPLY`.
+    RoleReply(RoleMsg),
+    /// `OFPT_GET_ASYNC_REQUEST`.
+    GetAsyncRequest,
+    /// `OFPT_GET_ASYNC_REPLY`.
+    GetAsyncReply(AsyncConfig),
+    /// `OFPT_SET_ASYNC`.
+    SetAsync(AsyncConfig),
+    /// `OFPT_FEATURES_REPLY` with the switch's ports and supported actions, as OpenFlow 1.0
+    /// sends it (an OpenFlow 1.0 features reply always decodes to this).
+    FeaturesReplyPorts(FeaturesWithPorts),
+    /// `NXT_SET_FLOW_FORMAT` (session).
+    SetFlowFormat(FlowFormat),
+    /// `NXT_FLOW_MOD_TABLE_ID`: enables or disables table ids in OpenFlow 1.0 flow-mods
+    /// (session).
+    FlowModTableId(bool),
+    /// `NXT_SET_PACKET_IN_FORMAT` (session).
+    SetPacketInFormat(PacketInFormat),
+    /// `NXT_SET_CONTROLLER_ID` (session).
+    SetControllerId(u16),
+    /// `NXST_FLOW` / `NXST_AGGREGATE` request.
+    NxStatsRequest {
+        /// Statistics request flags.
+        flags: u16,
+        /// The request.
+        request: NxStatsRequest,
+    },
+    /// `NXST_FLOW` / `NXST_AGGREGATE` reply (one part).
+    NxStatsReply {
+        /// More parts follow.
+        more: bool,
+        /// This part's body.
+        reply: NxStatsReply,
+    },
 }
 
 impl OfMessage {
-    /// Encodes the message for `version` with transaction id `xid`.
+    /// Encodes the message for `version` with transaction id `xid`, for a connection in its
+    /// initial state (see [`Session`] for the others).
     pub fn encode(&self, version: Version, xid: u32) -> Result<Vec<u8>, EncodeError> {
-        match version {
-            Version::V1_3 => crate::v13::encode(self, xid),
-            other => Err(EncodeError::UnsupportedVersion(other.wire())),
-        }
+        Session::new(version).encode(self, xid)
+    }
+
+    /// True for the messages that change a connection's [`Session`].
+    pub fn is_session(&self) -> bool {
+        matches!(
+            self,
+            OfMessage::SetFlowFormat(_)
+                | OfMessage::FlowModTableId(_)
+                | OfMessage::SetPacketInFormat(_)
+                | OfMessage::SetControllerId(_)
+                | OfMessage::RoleRequest(_)
+        )
     }
 
     /// A flow-mod message without a buffered packet.
@@ -391,19 +535,59 @@ pub fn encode_multipart_reply(
     max_len: usize,
 ) -> Result<Vec<Vec<u8>>, EncodeError> {
     match version {
+        Version::V1_0 => crate::v10::stats::encode_reply_split(xid, reply, max_len),
         Version::V1_3 => crate::v13::multipart::encode_reply_split(xid, reply, max_len),
+    }
+}
+
+/// Encodes a Nicira statistics reply as one message or, like [`encode_multipart_reply`],
+/// as several within `max_len` bytes each. Only OpenFlow 1.0 has Nicira statistics here.
+pub fn encode_nx_stats_reply(
+    version: Version,
+    xid: u32,
+    reply: &NxStatsReply,
+    max_len: usize,
+) -> Result<Vec<Vec<u8>>, EncodeError> {
+    match version {
+        Version::V1_0 => crate::v10::stats::encode_nx_reply_split(xid, reply, max_len),
         other => Err(EncodeError::UnsupportedVersion(other.wire())),
     }
 }
 
-/// Decodes one complete message (as cut by [`crate::framing`]).
+/// Decodes one complete message (as cut by [`crate::framing`]) for a connection in its
+/// initial state (see [`Session::decode`] for the others).
 pub fn decode(bytes: &[u8]) -> Result<(Header, OfMessage), DecodeError> {
     let header = Header::parse(bytes)?;
     match Version::from_wire(header.version) {
-        Some(Version::V1_3) => crate::v13::decode(header, bytes).map(|m| (header, m)),
+        Some(v) => decode_in(&Session::new(v), bytes),
         // A hello of any version is understood, so that negotiation can answer it.
         _ if header.msg_type == 0 => crate::v13::decode_hello(bytes).map(|h| (header, OfMessage::Hello(h))),
         _ => Err(DecodeError::new(BadRequest::BadVersion, "unsupported OpenFlow version")),
+    }
+}
+
+/// Decodes one complete message under `session`'s state. A message of another version than
+/// the session's is decoded in its own version's initial state.
+pub(crate) fn decode_in(session: &Session, bytes: &[u8]) -> Result<(Header, OfMessage), DecodeError> {
+    let header = Header::parse(bytes)?;
+    let initial;
+    let session = if header.version == session.version.wire() {
+        session
+    } else {
+        match Version::from_wire(header.version) {
+            Some(v) => {
+                initial = Session::new(v);
+                &initial
+            }
+            None if header.msg_type == 0 => {
+                return crate::v13::decode_hello(bytes).map(|h| (header, OfMessage::Hello(h)));
+            }
+            None => return Err(DecodeError::new(BadRequest::BadVersion, "unsupported OpenFlow version")),
+        }
+    };
+    match session.version {
+        Version::V1_0 => crate::v10::decode(header, bytes, session).map(|m| (header, m)),
+        Version::V1_3 => crate::v13::decode(header, bytes).map(|m| (header, m)),
     }
 }
 
@@ -418,6 +602,11 @@ mod tests {
         assert_eq!(negotiate(ours, 5, &bitmap), Ok(Version::V1_3));
         let only10 = Hello { versions: Some(VersionSet(1 << 1)) };
         assert_eq!(negotiate(ours, 1, &only10), Err(OfError::HelloFailed(HelloFailed::Incompatible)));
+        // Both versions on our side: an OpenFlow 1.0 peer (ovs-ofctl's default) gets 1.0.
+        let both = VersionSet::of(Version::V1_0).union(VersionSet::of(Version::V1_3));
+        assert_eq!(negotiate(both, 1, &Hello::default()), Ok(Version::V1_0));
+        assert_eq!(negotiate(both, 6, &Hello::default()), Ok(Version::V1_3));
+        assert_eq!(negotiate(both, 3, &Hello::default()), Ok(Version::V1_0));
         // No bitmap: everything up to the header version.
         assert_eq!(negotiate(ours, 6, &Hello::default()), Ok(Version::V1_3));
         assert_eq!(negotiate(ours, 3, &Hello::default()), Err(OfError::HelloFailed(HelloFailed::Incompatible)));

@@ -333,13 +333,42 @@ fn unrepresentable(what: &str) -> EncodeError {
     EncodeError::Unrepresentable(format!("match on {what} cannot be expressed in OXM"))
 }
 
+/// Which family of headers a match is written with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// Nicira's NXM (OpenFlow 1.0): the oldest header of each field, the 16-bit
+    /// `NXM_OF_IN_PORT`, the whole TCI as `NXM_OF_VLAN_TCI`, DSCP as `NXM_OF_IP_TOS`.
+    Nxm,
+    /// OXM as Open vSwitch writes it for OpenFlow 1.0 (in `NXT_PACKET_IN2` metadata): NXM's
+    /// headers except for the 32-bit `OXM_OF_IN_PORT`, with OXM's VLAN and DSCP fields.
+    Oxm10,
+    /// OXM as OpenFlow 1.3 has it.
+    Oxm13,
+}
+
+impl Dialect {
+    /// The header `field` is written under.
+    pub fn entry(self, field: Field) -> Option<&'static Entry> {
+        match (self, field) {
+            (Dialect::Oxm10, Field::InPort | Field::VlanVid | Field::VlanPcp | Field::IpDscp) => entry_v13(field),
+            (Dialect::Nxm | Dialect::Oxm10, _) => entry_nxm(field),
+            (Dialect::Oxm13, _) => entry_v13(field),
+        }
+    }
+}
+
 /// Writes the OXM entries of `m` for OpenFlow 1.3, in Open vSwitch's order.
 pub fn put_match_fields(out: &mut Vec<u8>, m: &Match) -> Result<(), EncodeError> {
+    put_match_fields_as(out, m, Dialect::Oxm13)
+}
+
+/// Writes the entries of `m` in `dialect`, in Open vSwitch's order (`nx_put_raw`).
+pub fn put_match_fields_as(out: &mut Vec<u8>, m: &Match, dialect: Dialect) -> Result<(), EncodeError> {
     let mut covered = FlowKey::ZERO;
     let k = &m.key;
     let mk = &m.mask;
     let put = |out: &mut Vec<u8>, covered: &mut FlowKey, f: Field| {
-        if let Some(e) = entry_v13(f) {
+        if let Some(e) = dialect.entry(f) {
             put_entry(out, covered, e, f.get(k), f.get(mk));
         }
     };
@@ -352,20 +381,32 @@ pub fn put_match_fields(out: &mut Vec<u8>, m: &Match) -> Result<(), EncodeError>
     };
 
     exact(Field::InPort, "in_port with a mask")?;
-    put(out, &mut covered, Field::InPort);
+    if dialect == Dialect::Nxm && mk.in_port != 0 {
+        let p = OfPort(k.in_port);
+        if OfPort::from_ofp10(p.to_ofp10()) != p {
+            return Err(unrepresentable("an in_port beyond 16 bits"));
+        }
+        put_entry(out, &mut covered, entry_nxm(Field::InPort).expect("in_port"), p.to_ofp10() as u128, u128::MAX);
+    } else {
+        put(out, &mut covered, Field::InPort);
+    }
     put(out, &mut covered, Field::EthSrc);
     put(out, &mut covered, Field::EthDst);
     exact(Field::EthType, "dl_type with a mask")?;
     put(out, &mut covered, Field::EthType);
 
-    // 802.1Q: VLAN_VID carries the presence bit and VID; PCP only alongside a tag.
+    // 802.1Q. NXM: the whole TCI, any mask. OXM: VLAN_VID carries the presence bit and VID;
+    // PCP only alongside a tag.
+    if dialect == Dialect::Nxm {
+        put(out, &mut covered, Field::VlanTci);
+    }
     let vid = k.vlan_tci & 0x1fff;
     let vid_mask = mk.vlan_tci & 0x1fff;
     let pcp_mask = mk.vlan_tci >> 13;
-    if vid_mask != 0 {
+    if vid_mask != 0 && dialect != Dialect::Nxm {
         put_entry(out, &mut covered, entry_v13(Field::VlanVid).expect("vlan_vid"), vid as u128, vid_mask as u128);
     }
-    if pcp_mask != 0 {
+    if pcp_mask != 0 && dialect != Dialect::Nxm {
         if pcp_mask != 7 || vid & VLAN_PRESENT == 0 || vid_mask & VLAN_PRESENT == 0 {
             return Err(unrepresentable("a VLAN PCP without a VLAN tag"));
         }
@@ -384,7 +425,13 @@ pub fn put_match_fields(out: &mut Vec<u8>, m: &Match) -> Result<(), EncodeError>
         put(out, &mut covered, Field::IpFrag);
         if mk.nw_tos & 0xfc != 0 {
             exact(Field::IpDscp, "a partial DSCP")?;
-            put(out, &mut covered, Field::IpDscp);
+            match dialect {
+                Dialect::Nxm => {
+                    let e = entry_nxm(Field::NwTos).expect("nw_tos");
+                    put_entry(out, &mut covered, e, (k.nw_tos & 0xfc) as u128, 0xfc);
+                }
+                Dialect::Oxm10 | Dialect::Oxm13 => put(out, &mut covered, Field::IpDscp),
+            }
         }
         if mk.nw_tos & 3 != 0 {
             exact(Field::IpEcn, "a partial ECN")?;
@@ -411,10 +458,10 @@ pub fn put_match_fields(out: &mut Vec<u8>, m: &Match) -> Result<(), EncodeError>
                     put(out, &mut covered, Field::SctpDst);
                 }
                 ip_proto::ICMP if dl_type == EtherType::IPV4 => {
-                    put_icmp(out, &mut covered, m, Field::IcmpType, Field::IcmpCode)?;
+                    put_icmp(out, &mut covered, m, Field::IcmpType, Field::IcmpCode, dialect)?;
                 }
                 ip_proto::ICMPV6 if dl_type == EtherType::IPV6 => {
-                    put_icmp(out, &mut covered, m, Field::Icmpv6Type, Field::Icmpv6Code)?;
+                    put_icmp(out, &mut covered, m, Field::Icmpv6Type, Field::Icmpv6Code, dialect)?;
                     if k.tp_dst == 0 && (k.tp_src == 135 || k.tp_src == 136) {
                         put(out, &mut covered, Field::NdTarget);
                         if k.tp_src == 135 {
@@ -430,7 +477,7 @@ pub fn put_match_fields(out: &mut Vec<u8>, m: &Match) -> Result<(), EncodeError>
     } else if dl_type == EtherType::ARP || dl_type == EtherType::RARP {
         if mk.nw_proto != 0 {
             exact(Field::ArpOp, "a partial ARP opcode")?;
-            put_entry(out, &mut covered, entry_v13(Field::ArpOp).expect("arp_op"), k.nw_proto as u128, 0xff);
+            put_entry(out, &mut covered, dialect.entry(Field::ArpOp).expect("arp_op"), k.nw_proto as u128, 0xff);
         }
         put(out, &mut covered, Field::ArpSpa);
         put(out, &mut covered, Field::ArpTpa);
@@ -457,7 +504,14 @@ pub fn put_match_fields(out: &mut Vec<u8>, m: &Match) -> Result<(), EncodeError>
     Ok(())
 }
 
-fn put_icmp(out: &mut Vec<u8>, covered: &mut FlowKey, m: &Match, ty: Field, code: Field) -> Result<(), EncodeError> {
+fn put_icmp(
+    out: &mut Vec<u8>,
+    covered: &mut FlowKey,
+    m: &Match,
+    ty: Field,
+    code: Field,
+    dialect: Dialect,
+) -> Result<(), EncodeError> {
     for (container, f) in [(Field::TcpSrc, ty), (Field::TcpDst, code)] {
         let mask = container.get(&m.mask);
         let value = container.get(&m.key);
@@ -467,7 +521,7 @@ fn put_icmp(out: &mut Vec<u8>, covered: &mut FlowKey, m: &Match, ty: Field, code
         if (mask != 0xffff && mask != 0xff) || value > 0xff {
             return Err(unrepresentable("an ICMP type or code wider than 8 bits"));
         }
-        put_entry(out, covered, entry_v13(f).expect("icmp"), value, 0xff);
+        put_entry(out, covered, dialect.entry(f).expect("icmp"), value, 0xff);
         container.or_mask(covered, 0xffff);
     }
     Ok(())
@@ -554,13 +608,42 @@ fn pull_entry(r: &mut Reader<'_>) -> Result<Pulled, DecodeError> {
     Ok(Pulled::Entry(RawEntry { entry, value, mask, masked }))
 }
 
+/// `NXM_NX_COOKIE`, without the mask bit and length: flow-mods and flow statistics requests
+/// carry the cookie to match inside their NXM match.
+pub const NXM_NX_COOKIE: u32 = 0x0001_3c00;
+
 /// Decodes OXM/NXM entries into a match, checking each entry against those before it.
 pub fn pull_match_fields(bytes: &[u8]) -> Result<Match, DecodeError> {
+    pull_match_fields_with(bytes, None)
+}
+
+/// Decodes entries like [`pull_match_fields`]; `NXM_NX_COOKIE` entries are accepted when
+/// `cookie` is given and stored there as `(cookie, mask)`.
+pub fn pull_match_fields_with(bytes: &[u8], mut cookie: Option<&mut Option<(u64, u64)>>) -> Result<Match, DecodeError> {
     let mut m = Match::catchall();
     let mut r = Reader::new(bytes, bad(BadMatch::BadLen, "truncated OXM entry"));
     while !r.is_empty() {
         if r.remaining() < 4 {
             return Err(bad(BadMatch::BadLen, "truncated OXM header"));
+        }
+        let head = r.peek();
+        let header = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+        if header & 0xffff_fe00 == NXM_NX_COOKIE {
+            let slot = cookie.as_deref_mut().ok_or(bad(BadMatch::BadField, "cookie in a match that cannot have one"))?;
+            let masked = header & 0x100 != 0;
+            if header & 0xff != if masked { 16 } else { 8 } {
+                return Err(bad(BadMatch::BadField, "NXM_NX_COOKIE with a bad length"));
+            }
+            r.skip(4)?;
+            let value = r.u64()?;
+            let mask = if masked { r.u64()? } else { u64::MAX };
+            if value & !mask != 0 {
+                return Err(bad(BadMatch::BadWildcards, "cookie has 1-bits where the mask is 0"));
+            }
+            if slot.replace((value, mask)).is_some() {
+                return Err(bad(BadMatch::DupField, "cookie appears twice"));
+            }
+            continue;
         }
         let e = match pull_entry(&mut r)? {
             Pulled::Entry(e) => e,
@@ -606,151 +689,4 @@ pub(crate) fn pull_match(r: &mut Reader<'_>) -> Result<Match, DecodeError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn enc(m: &Match) -> Vec<u8> {
-        let mut v = Vec::new();
-        put_match_fields(&mut v, m).unwrap();
-        v
-    }
-
-    #[test]
-    fn every_field_with_a_header_round_trips() {
-        // One match per field, with its prerequisites.
-        let with_prereq = |f: Field, value: u128| {
-            let mut m = Match::catchall();
-            match f.desc().prereq {
-                rvs_flowcache::Prereq::None => {}
-                rvs_flowcache::Prereq::Vlan => {
-                    m.set_masked(Field::VlanVid, 0x1005, 0x1fff);
-                }
-                rvs_flowcache::Prereq::Ipv4 | rvs_flowcache::Prereq::IpAny => {
-                    m.set(Field::EthType, 0x0800);
-                }
-                rvs_flowcache::Prereq::Ipv6 => {
-                    m.set(Field::EthType, 0x86dd);
-                }
-                rvs_flowcache::Prereq::Arp => {
-                    m.set(Field::EthType, 0x0806);
-                }
-                rvs_flowcache::Prereq::Tcp => {
-                    m.set(Field::EthType, 0x0800).set(Field::IpProto, 6);
-                }
-                rvs_flowcache::Prereq::Udp => {
-                    m.set(Field::EthType, 0x0800).set(Field::IpProto, 17);
-                }
-                rvs_flowcache::Prereq::Sctp => {
-                    m.set(Field::EthType, 0x0800).set(Field::IpProto, 132);
-                }
-                rvs_flowcache::Prereq::Icmpv4 => {
-                    m.set(Field::EthType, 0x0800).set(Field::IpProto, 1);
-                }
-                rvs_flowcache::Prereq::Icmpv6 | rvs_flowcache::Prereq::Nd | rvs_flowcache::Prereq::NdSolicit => {
-                    m.set(Field::EthType, 0x86dd).set(Field::IpProto, 58).set_masked(Field::TcpSrc, 135, 0xffff);
-                }
-                rvs_flowcache::Prereq::NdAdvert => {
-                    m.set(Field::EthType, 0x86dd).set(Field::IpProto, 58).set_masked(Field::TcpSrc, 136, 0xffff);
-                }
-            }
-            set_field_masked(&mut m, f, value & value_mask(f), value_mask(f));
-            m
-        };
-        for &f in Field::ALL {
-            if entry_v13(f).is_none() || f.desc().is_subfield && f != Field::IpDscp && f != Field::VlanPcp {
-                continue;
-            }
-            if matches!(f, Field::IcmpType | Field::Icmpv6Type | Field::IcmpCode | Field::Icmpv6Code | Field::ArpOp) {
-                continue;
-            }
-            let value = match f {
-                Field::InPort => 7,
-                Field::EthType => 0x88cc,
-                Field::VlanVid => 0x1003,
-                Field::VlanTci => 0x7005,
-                Field::NwTos => 0x10,
-                Field::IpFrag => 1,
-                Field::IpProto => 47,
-                Field::Icmpv6Type => 135,
-                _ => 0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10,
-            };
-            let m = with_prereq(f, value);
-            let bytes = enc(&m);
-            let back = pull_match_fields(&bytes).unwrap_or_else(|e| panic!("{}: {e}", f.name()));
-            assert_eq!(back, m, "{}", f.name());
-        }
-    }
-
-    #[test]
-    fn matches_the_bytes_ovs_ofctl_sends() {
-        // tcp,tp_src=0x10/0xf0,tcp_dst=80,tcp_flags=+syn-ack (captured from ovs-ofctl 3.1)
-        let mut m = Match::catchall();
-        m.set(Field::EthType, 0x0800).set(Field::IpProto, 6);
-        m.set_masked(Field::TcpSrc, 0x10, 0xf0).set(Field::TcpDst, 80);
-        m.set_masked(Field::TcpFlags, 0x002, 0x012);
-        let want = "80000a020800800014010680001b04001000f080001c020050ffff55084f4e460000020012";
-        let got: String = enc(&m).iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(got, want);
-        assert_eq!(pull_match_fields(&enc(&m)).unwrap(), m);
-    }
-
-    #[test]
-    fn prerequisites_are_checked_in_order() {
-        // ip_src before eth_type
-        let bytes = [0x80, 0x00, 0x16, 0x04, 1, 2, 3, 4, 0x80, 0x00, 0x0a, 0x02, 0x08, 0x00];
-        assert_eq!(pull_match_fields(&bytes).unwrap_err().error, BadMatch::BadPrereq.into());
-        let ok = [0x80, 0x00, 0x0a, 0x02, 0x08, 0x00, 0x80, 0x00, 0x16, 0x04, 1, 2, 3, 4];
-        let m = pull_match_fields(&ok).unwrap();
-        assert_eq!(m.get(Field::IpSrc), Some((0x0102_0304, 0xffff_ffff)));
-    }
-
-    #[test]
-    fn malformed_entries_have_ovs_error_codes() {
-        let code = |b: &[u8]| pull_match_fields(b).unwrap_err().error;
-        // Duplicate eth_type.
-        assert_eq!(code(&[0x80, 0, 0x0a, 2, 8, 0, 0x80, 0, 0x0a, 2, 8, 0]), BadMatch::DupField.into());
-        // Truncated value.
-        assert_eq!(code(&[0x80, 0, 0x0a, 2, 8]), BadMatch::BadLen.into());
-        assert_eq!(code(&[0x80, 0]), BadMatch::BadLen.into());
-        // Wrong length for eth_type.
-        assert_eq!(code(&[0x80, 0, 0x0a, 3, 8, 0, 0]), BadMatch::BadField.into());
-        // Unknown field.
-        assert_eq!(code(&[0x80, 0, 0x7e, 1, 0]), BadMatch::BadField.into());
-        // Mask on eth_type.
-        assert_eq!(code(&[0x80, 0, 0x0b, 4, 8, 0, 0xff, 0]), BadMatch::BadMask.into());
-        // Value outside mask (metadata).
-        let mut md = vec![0x80, 0, 0x05, 0x10];
-        md.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 3]);
-        md.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
-        assert_eq!(code(&md), BadMatch::BadWildcards.into());
-        // ip_dscp above 63.
-        assert_eq!(code(&[0x80, 0, 0x0a, 2, 8, 0, 0x80, 0, 0x10, 1, 64]), BadMatch::BadValue.into());
-        // in_port in the hole between 0xff00 and 0xffffff00.
-        assert_eq!(code(&[0x80, 0, 0, 4, 0, 1, 0, 0]), BadMatch::BadValue.into());
-    }
-
-    #[test]
-    fn unrepresentable_matches_are_refused() {
-        let mut m = Match::catchall();
-        m.set_masked(Field::EthType, 0x0800, 0xff00);
-        assert!(put_match_fields(&mut Vec::new(), &m).is_err());
-        let mut m = Match::catchall();
-        m.set_masked(Field::VlanTci, 0x2000, 0xe000);
-        assert!(put_match_fields(&mut Vec::new(), &m).is_err());
-        // An IPv4 field without eth_type would be silently lost.
-        let mut m = Match::catchall();
-        m.set(Field::IpSrc, 1);
-        assert!(put_match_fields(&mut Vec::new(), &m).is_err());
-    }
-
-    #[test]
-    fn names_and_headers() {
-        assert_eq!(entry_nxm(Field::Reg3).unwrap().header(false), 0x0001_0604);
-        assert_eq!(entry_nxm(Field::Metadata).unwrap().name, "OXM_OF_METADATA");
-        assert_eq!(entry_v13(Field::TunId).unwrap().name, "OXM_OF_TUNNEL_ID");
-        assert_eq!(entry_v13(Field::TcpFlags).unwrap().class, CLASS_EXPERIMENTER);
-        assert_eq!(entry_by_name("NXM_NX_REG0_W").unwrap().field, Field::Reg0);
-        assert_eq!(entry_by_header(0x0001_0604, 0).unwrap().field, Field::Reg3);
-        assert_eq!(entry_by_header(0x0001_0708, 0).unwrap().field, Field::Reg3);
-    }
-}
+mod tests;

@@ -297,3 +297,42 @@ impl Default for FlowStatsRequest {
         }
     }
 }
+
+/// A features reply that lists the switch's ports, as OpenFlow 1.0 sends it (OpenFlow 1.3
+/// never does: its encoding drops `actions` and `ports`, as Open vSwitch does).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FeaturesWithPorts {
+    /// The features.
+    pub features: SwitchFeatures,
+    /// The OpenFlow 1.0 actions the switch supports: bit `n` is `OFPAT10` action type `n`
+    /// (Open vSwitch 3.1 sends `0xfff`, every one).
+    pub actions: u32,
+    /// The ports.
+    pub ports: Vec<PortDesc>,
+}
+
+/// A table's statistics with the description OpenFlow 1.0 sends along with them (OpenFlow
+/// 1.3 moved the description to table features; its encoding drops it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableStatsDesc {
+    /// The counters.
+    pub stats: TableStats,
+    /// The table's name (empty when unnamed).
+    pub name: String,
+    /// How many rules the table can hold.
+    pub max_entries: u32,
+    /// The fields rules may wildcard (OpenFlow 1.0: exactly the fields they may match).
+    pub wildcards: Vec<rvs_flowcache::Field>,
+}
+
+/// A rule in a Nicira flow statistics reply (`NXST_FLOW`), which also tells how long ago the
+/// rule last matched a packet and was last changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NxFlowStats {
+    /// Everything standard flow statistics carry (Nicira's carry no flags).
+    pub stats: FlowStats,
+    /// Seconds since a packet last hit the rule (`None`: unknown).
+    pub idle_age: Option<u16>,
+    /// Seconds since the rule was added or modified (`None`: unknown).
+    pub hard_age: Option<u16>,
+}

@@ -6,13 +6,16 @@
 //! `ovsdb-server` and `ovs-vswitchd --enable-dummy=override --disable-system` as children
 //! with `OVS_RUNDIR`, `OVS_DBDIR`, `OVS_LOGDIR` and `OVS_SYSCONFDIR` pointing into it, and
 //! adds bridge `br0` (`datapath_type=netdev`) with dummy ports `p1` and `p2` (OpenFlow ports
-//! 1 and 2). Nothing outside the directory is touched. Dropping the guard stops both daemons
+//! 1 and 2). The datapath ID (`0xb0`) and the bridge's address are fixed, and the dummy
+//! ports' addresses come from a counter in `ovs-vswitchd`, so every instance looks the same
+//! to `show`. Nothing outside the directory is touched. Dropping the guard stops both daemons
 //! and removes the directory, also when the test fails.
 //!
 //! # Comparing the tools
 //! [`Outcome`] holds what a tool printed and its exit status, with the differences that are
 //! not the tools' own removed: the program name before error messages, Open vSwitch's log
-//! lines on standard error, and `duration=` values (they depend on when the command ran).
+//! lines on standard error, and the `duration=`, `idle_age=` and `hard_age=` values (they
+//! depend on when the command ran).
 // Each test crate that includes this module uses a part of it.
 #![allow(dead_code)]
 
@@ -96,6 +99,8 @@ impl Ovs {
             "bridge",
             "br0",
             "datapath_type=netdev",
+            "other_config:datapath-id=00000000000000b0",
+            "other_config:hwaddr=aa:55:aa:55:00:b0",
             "--",
             "add-port",
             "br0",
@@ -226,15 +231,38 @@ pub struct Outcome {
     pub status: Option<i32>,
 }
 
-/// Replaces the digits of every `duration=N.NNNs` with `D`.
+/// Replaces the digits of every `duration=N.NNNs` and `idle_age=N` with `D`, and removes
+/// every ` hard_age=N,` (Open vSwitch prints it only when it differs from the duration in
+/// whole seconds, so whether it appears depends on timing).
 pub fn mask_durations(text: &str) -> String {
+    let text = mask_value(text, "duration=", "s");
+    let text = mask_value(&text, "idle_age=", ",");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(" hard_age=") {
+        let tail = &rest[at + " hard_age=".len()..];
+        let n = tail.bytes().take_while(u8::is_ascii_digit).count();
+        if n > 0 && tail[n..].starts_with(',') {
+            out.push_str(&rest[..at]);
+            rest = &tail[n + 1..];
+        } else {
+            out.push_str(&rest[..at + 1]);
+            rest = &rest[at + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Replaces the number (digits and dots) after every `key` that is followed by `end` with `D`.
+fn mask_value(text: &str, key: &str, end: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(at) = rest.find("duration=") {
-        let (head, tail) = rest.split_at(at + "duration=".len());
+    while let Some(at) = rest.find(key) {
+        let (head, tail) = rest.split_at(at + key.len());
         out.push_str(head);
         let n = tail.bytes().take_while(|c| c.is_ascii_digit() || *c == b'.').count();
-        if n > 0 && tail[n..].starts_with('s') {
+        if n > 0 && tail[n..].starts_with(end) {
             out.push('D');
             rest = &tail[n..];
         } else {

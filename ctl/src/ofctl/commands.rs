@@ -1,26 +1,27 @@
 //! The commands of `rvs-ofctl` that read a switch's state (`show`, `dump-desc`,
 //! `dump-tables`, `dump-table-features`, `dump-ports`, `dump-ports-desc`), the command table,
-//! and the transaction helper they share with the flow commands ([`super::flows`]).
+//! and the transaction helper they share with the flow commands ([`super::flows`]) and the
+//! port commands ([`super::port_cmds`]).
 //!
 //! Each command follows its `ovs-ofctl` counterpart step by step, connections and xids
 //! included (see [`super::session`]), so that what it prints is byte for byte what
-//! `ovs-ofctl -O OpenFlow13` prints. Output goes to the writers given; a [`Fatal`] is printed
+//! `ovs-ofctl` prints. Output goes to the writers given; a [`Fatal`] is printed
 //! by the caller after the program name.
 
 use std::io::Write;
 
-use rvs_openflow::msg::{decode, MultipartRequest, OfMessage};
+use rvs_openflow::msg::{decode, MultipartRequest, OfMessage, Version};
 use rvs_openflow::OfPort;
 
-use super::conn::{fatal_io, multipart_more, type_of, xid_of, Connection, Fatal};
+use super::conn::{fatal_io, multipart_more, stats_reply_type, type_of, xid_of, Connection, Fatal};
 use super::flows;
+use super::port_cmds;
 use super::names::parse_port;
 use super::print::features::{Features, TablePrinter};
 use super::print::ofp_to_string;
 use super::session::Session;
 
 const OFPT_ERROR: u8 = 1;
-const OFPT_MULTIPART_REPLY: u8 = 19;
 
 /// Where a command writes.
 pub struct Io<'a> {
@@ -51,6 +52,8 @@ const COMMANDS: &[(&str, usize, usize, Handler)] = &[
     ("del-flows", 1, 2, flows::del_flows),
     ("dump-ports", 1, 2, dump_ports),
     ("dump-ports-desc", 1, 2, dump_ports_desc),
+    ("mod-port", 3, 3, port_cmds::mod_port),
+    ("packet-out", 1, usize::MAX, port_cmds::packet_out),
     ("parse-flow", 1, 1, flows::parse_flow),
     ("parse-flows", 1, 1, flows::parse_flows),
 ];
@@ -72,8 +75,6 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "dump-meters",
     "meter-stats",
     "meter-features",
-    "packet-out",
-    "mod-port",
     "mod-table",
     "get-frags",
     "set-frags",
@@ -158,7 +159,7 @@ pub(crate) fn dump_transaction(
             if type_of(&reply) == OFPT_ERROR {
                 return Ok(());
             }
-            if type_of(&reply) == OFPT_MULTIPART_REPLY && reply.len() >= 16 && [reply[8], reply[9]] == mp_type {
+            if type_of(&reply) == stats_reply_type(conn.version()) && reply.len() >= 12 && [reply[8], reply[9]] == mp_type {
                 if !multipart_more(&reply) {
                     return Ok(());
                 }
@@ -183,14 +184,23 @@ fn mp(request: MultipartRequest) -> OfMessage {
     OfMessage::MultipartRequest { flags: 0, request }
 }
 
-/// `show`: features, then (OpenFlow 1.3 has no ports in features) port descriptions, then
-/// the switch configuration over a second connection.
+/// `show`: features, then port descriptions unless the features listed the ports (OpenFlow
+/// 1.0 does, unless the list may have been cut short by the message size), then the switch
+/// configuration over a second connection.
 fn show(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Result<i32, Fatal> {
     let target = &args[1];
     let mut conn = s.open(target)?;
-    let features = conn.transact(&OfMessage::FeaturesRequest, &mut s.xids, target)?;
+    let mut features = conn.transact(&OfMessage::FeaturesRequest, &mut s.xids, target)?;
+    // `ofputil_switch_features_has_ports`.
+    let has_ports = features[0] == 0x01 && features.len() + rvs_openflow::v10::stats::PHY_PORT_LEN <= 0xffff;
+    if features[0] == 0x01 && !has_ports && features.len() >= 32 {
+        features.truncate(32);
+        features[2..4].copy_from_slice(&32u16.to_be_bytes());
+    }
     emit(io.out, &ofp_to_string(&features, None, s.opts.verbosity + 1))?;
-    dump_transaction(s, &mut conn, &mp(MultipartRequest::PortDesc), io)?;
+    if !has_ports {
+        dump_transaction(s, &mut conn, &mp(MultipartRequest::PortDesc), io)?;
+    }
     dump_trivial(s, target, &OfMessage::GetConfigRequest, io)?;
     Ok(0)
 }
@@ -210,6 +220,9 @@ fn dump_tables(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Result<i32,
 fn dump_table_features(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Result<i32, Fatal> {
     let target = &args[1];
     let mut conn = s.open(target)?;
+    if conn.version() < Version::V1_3 {
+        return Err(Fatal("dump-table-features needs OpenFlow 1.3 or later ('-O OpenFlow13')".into()));
+    }
     let sent = conn.send(&mp(MultipartRequest::TableFeatures(Vec::new())), &mut s.xids)?;
     let xid = xid_of(&sent);
     let mut printer = TablePrinter::new();
@@ -307,6 +320,9 @@ For OpenFlow switches:
   add-flows SWITCH FILE       add flows from FILE
   mod-flows SWITCH FLOW       modify actions of matching FLOWs
   del-flows SWITCH [FLOW]     delete matching FLOWs
+  mod-port SWITCH IFACE ACT   modify port behavior
+  packet-out SWITCH IN_PORT ACTIONS PACKET...
+                              execute ACTIONS on PACKET
 SWITCH is a bridge name (its socket $RVS_RUNDIR/SWITCH.mgmt), the path of a
 socket, unix:PATH, or tcp:IP[:PORT].
 
@@ -315,8 +331,9 @@ Other commands:
   parse-flows FILE            print the flows in FILE as they would be sent
 
 Options:
-  -O, --protocols=VERSIONS    OpenFlow versions to allow (OpenFlow13, the default,
-                              is the only one rvs-ofctl speaks so far)
+  -O, --protocols=VERSIONS    OpenFlow versions to allow (OpenFlow10, the default,
+                              and OpenFlow13)
+  -F, --flow-format=FORMAT    force particular flow format
   --strict                    use strict match for flow commands
   -m, --more                  be more verbose printing OpenFlow
   -t, --timeout=SECS          give up after SECS seconds

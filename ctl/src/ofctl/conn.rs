@@ -22,6 +22,12 @@
 //!   followed by a barrier; the barrier's reply proves success. This is how flow-mods are
 //!   checked, one barrier per flow-mod as in `ovs-ofctl`.
 //!
+//! # OpenFlow 1.0 sessions
+//! An OpenFlow 1.0 connection has a flow format and a table-id setting
+//! ([`rvs_openflow::session::Session`]) that decide how flow-mods and flow statistics
+//! requests are sent. [`Connection::try_set_protocol`] changes them as `ovs-ofctl` does:
+//! `NXT_SET_FLOW_FORMAT`, then `NXT_FLOW_MOD_TABLE_ID`, each followed by a barrier.
+//!
 //! Echo requests from the switch are answered while waiting. Messages with other xids are
 //! dropped, as `vconn_recv_xid` does.
 
@@ -33,6 +39,8 @@ use std::path::{Path, PathBuf};
 
 use rvs_openflow::framing::Framer;
 use rvs_openflow::msg::{negotiate, Header, Hello, OfMessage, Version, VersionSet, MULTIPART_MORE};
+use rvs_openflow::protocols::{set_protocol_message, Protocols};
+use rvs_openflow::session::Session;
 
 use crate::mgmt::strerror;
 
@@ -129,13 +137,13 @@ impl<T: Read + Write> Stream for T {}
 pub struct Connection {
     stream: Box<dyn Stream>,
     framer: Framer,
-    version: Version,
+    session: Session,
     name: String,
 }
 
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connection").field("name", &self.name).field("version", &self.version).finish()
+        f.debug_struct("Connection").field("name", &self.name).field("session", &self.session).finish()
     }
 }
 
@@ -151,18 +159,41 @@ pub fn type_of(msg: &[u8]) -> u8 {
 
 const OFPT_ERROR: u8 = 1;
 const OFPT_ECHO_REQUEST: u8 = 2;
-const OFPT_MULTIPART_REPLY: u8 = 19;
-const OFPT_BARRIER_REPLY: u8 = 21;
+
+/// The type of a statistics (multipart) reply in `v`.
+pub fn stats_reply_type(v: Version) -> u8 {
+    match v {
+        Version::V1_0 => rvs_openflow::v10::msg_type::STATS_REPLY,
+        _ => rvs_openflow::v13::msg_type::MULTIPART_REPLY,
+    }
+}
+
+/// The type of a barrier reply in `v`.
+pub fn barrier_reply_type(v: Version) -> u8 {
+    match v {
+        Version::V1_0 => rvs_openflow::v10::msg_type::BARRIER_REPLY,
+        _ => rvs_openflow::v13::msg_type::BARRIER_REPLY,
+    }
+}
 
 impl Connection {
     /// Connects to `target` (see the module documentation), exchanges hellos offering
     /// `allowed`, and agrees on a version.
     pub fn open(target: &str, rundir: &Path, allowed: VersionSet, xids: &mut Xids) -> Result<Connection, Fatal> {
         let (stream, name) = connect(target, rundir)?;
-        let mut conn = Connection { stream, framer: Framer::new(), version: Version::V1_3, name };
+        let mut conn = Connection { stream, framer: Framer::new(), session: Session::new(Version::V1_3), name };
         let fail = |e: &io::Error| fatal_io(format_args!("{target}: failed to connect to socket"), e);
-        let highest = allowed.highest().unwrap_or(Version::V1_3.wire());
-        let hello = OfMessage::Hello(Hello { versions: Some(allowed) });
+        // Offer only what rvs-ofctl speaks, so that the peer cannot settle on another version.
+        let allowed = allowed.intersect(Version::supported());
+        let Some(highest) = allowed.highest() else {
+            return Err(Fatal(format!(
+                "{target}: none of the allowed OpenFlow versions is supported by rvs-ofctl (OpenFlow10, OpenFlow13)"
+            )));
+        };
+        // As `ofputil_encode_hello`: a version bitmap only when the versions are not simply
+        // every one up to the highest; the header carries the highest.
+        let versions = (!allowed.is_contiguous_from_1()).then_some(allowed);
+        let hello = OfMessage::Hello(Hello { versions });
         let mut bytes = hello
             .encode(Version::V1_3, xids.alloc())
             .map_err(|e| Fatal(format!("{target}: cannot encode hello: {e}")))?;
@@ -174,8 +205,9 @@ impl Connection {
             return Err(fail(&io::Error::from_raw_os_error(libc::EPROTO)));
         }
         let peer_hello = rvs_openflow::v13::decode_hello(&peer).unwrap_or_default();
-        conn.version = negotiate(allowed, header.version, &peer_hello)
+        let version = negotiate(allowed, header.version, &peer_hello)
             .map_err(|_| fail(&io::Error::from_raw_os_error(libc::EPROTO)))?;
+        conn.session = Session::new(version);
         Ok(conn)
     }
 
@@ -186,12 +218,22 @@ impl Connection {
 
     /// The negotiated version.
     pub fn version(&self) -> Version {
-        self.version
+        self.session.version
+    }
+
+    /// The connection's session state (flow format and table ids, in OpenFlow 1.0).
+    pub fn session(&self) -> Session {
+        self.session
+    }
+
+    /// Records a session message the switch accepted (the barrier after it was answered).
+    pub fn apply(&mut self, msg: &OfMessage) {
+        self.session.apply(msg);
     }
 
     /// Encodes `msg` with the next xid and sends it; returns the bytes sent.
     pub fn send(&mut self, msg: &OfMessage, xids: &mut Xids) -> Result<Vec<u8>, Fatal> {
-        let bytes = msg.encode(self.version, xids.alloc()).map_err(|e| Fatal(format!("{}: {e}", self.name)))?;
+        let bytes = self.session.encode(msg, xids.alloc()).map_err(|e| Fatal(format!("{}: {e}", self.name)))?;
         self.stream.write_all(&bytes).map_err(|e| fatal_io("failed to send packet to switch", &e))?;
         Ok(bytes)
     }
@@ -216,7 +258,7 @@ impl Connection {
     pub fn recv(&mut self) -> io::Result<Vec<u8>> {
         loop {
             let m = self.recv_raw()?;
-            if type_of(&m) == OFPT_ECHO_REQUEST && m[0] == self.version.wire() {
+            if type_of(&m) == OFPT_ECHO_REQUEST && m[0] == self.session.version.wire() {
                 let mut reply = m.clone();
                 reply[1] = OFPT_ECHO_REQUEST + 1;
                 self.stream.write_all(&reply)?;
@@ -260,7 +302,7 @@ impl Connection {
             if type_of(&reply) == OFPT_ERROR {
                 return Ok(sent);
             }
-            if type_of(&reply) != OFPT_MULTIPART_REPLY || !multipart_more(&reply) {
+            if type_of(&reply) != stats_reply_type(self.version()) || !multipart_more(&reply) {
                 return Ok(sent);
             }
         }
@@ -278,9 +320,31 @@ impl Connection {
             if x == xid {
                 return Ok(Some(m));
             }
-            if x == barrier_xid && type_of(&m) == OFPT_BARRIER_REPLY {
+            if x == barrier_xid && type_of(&m) == barrier_reply_type(self.version()) {
                 return Ok(None);
             }
+        }
+    }
+}
+
+impl Connection {
+    /// The flow protocol the connection is in.
+    pub fn protocol(&self) -> Protocols {
+        Protocols::of_session(&self.session)
+    }
+
+    /// `try_set_protocol`: moves the connection to protocol `want` with the Nicira session
+    /// messages it takes (each followed by a barrier). Returns false if the switch refused
+    /// one (or no message can get there: another version).
+    pub fn try_set_protocol(&mut self, want: Protocols, xids: &mut Xids) -> Result<bool, Fatal> {
+        loop {
+            let Some((msg, _next)) = set_protocol_message(self.protocol(), want) else {
+                return Ok(self.protocol() == want);
+            };
+            if self.transact_noreply(&msg, xids)?.is_some() {
+                return Ok(false);
+            }
+            self.session.apply(&msg);
         }
     }
 }

@@ -12,7 +12,7 @@
 //! `dump-flows` prints each reply message as it arrives (`OFPST_FLOW reply (OF1.3)
 //! (xid=0x2):` and its rules) unless it must see every rule first: to sort them (`--sort`,
 //! `--rsort`), to print without statistics (`--no-stats`), or to print port names; then the
-//! rules print alone, one per line. Sorting compares the criteria in order: a rule that does
+//! rules print alone, one per line, never with the ages of Nicira replies. Sorting compares the criteria in order: a rule that does
 //! not match on a field (or lacks its prerequisites) sorts after one that does, in either
 //! direction; values compare as unsigned numbers; ties fall to descending priority.
 //!
@@ -25,7 +25,7 @@
 use std::cmp::Ordering;
 use std::io::{BufRead, BufReader, Read};
 
-use rvs_openflow::msg::{decode, MultipartReply, MultipartRequest, OfMessage, Version};
+use rvs_openflow::msg::{MultipartReply, MultipartRequest, NxStatsReply, NxStatsRequest, OfMessage};
 use rvs_openflow::stats::FlowStats;
 use rvs_openflow::text::{
     self as flowtext, parse_flow_line, parse_flow_stats_request, FlowFormatter, ParsedFlow, PortNames,
@@ -33,22 +33,16 @@ use rvs_openflow::text::{
 use rvs_openflow::{FlowModCommand, OfError};
 
 use super::commands::{dump_transaction, emit, Io};
-use super::conn::{fatal_io, io_text, multipart_more, type_of, xid_of, Fatal};
+use super::conn::{fatal_io, io_text, multipart_more, stats_reply_type, type_of, xid_of, Fatal};
 use super::names::PortMap;
 use super::options::SortKey;
 use super::print::ofp_to_string;
-use super::protocols::{usable_for_flow, usable_protocols, Protocols};
+use rvs_openflow::protocols::{usable_for_flow, usable_for_stats, usable_protocols, Protocols};
 use super::session::Session;
 
 /// The protocols the `-O` versions allow.
-fn allowed(s: &Session) -> Protocols {
-    let mut p = Protocols(0);
-    for v in 1..=6u8 {
-        if s.opts.versions.contains(v) {
-            p = Protocols(p.0 | Protocols::of_version(v).0);
-        }
-    }
-    p
+pub(crate) fn allowed(s: &Session) -> Protocols {
+    Protocols::of_versions(s.opts.versions).and(s.opts.protocols)
 }
 
 fn names_of(map: &Option<PortMap>) -> Option<&dyn PortNames> {
@@ -117,9 +111,20 @@ fn send_flow_mods(s: &mut Session, target: &str, flows: Vec<Parsed>, io: &mut Io
         )));
     }
     let mut conn = s.open(target)?;
-    let current = Protocols::of_version(conn.version().wire());
-    if usable.and(current).is_empty() {
-        return Err(Fatal(format!("switch does not support any of the usable flow formats ({usable})")));
+    // `open_vconn_for_flow_mod`: keep the connection's protocol if it will do, else try the
+    // others in order.
+    if usable.and(allowed).and(conn.protocol()).is_empty() {
+        let mut chosen = false;
+        for bit in 0..9 {
+            let f = Protocols(1 << bit);
+            if f != conn.protocol() && !f.and(usable).and(allowed).is_empty() && conn.try_set_protocol(f, &mut s.xids)? {
+                chosen = true;
+                break;
+            }
+        }
+        if !chosen {
+            return Err(Fatal(format!("switch does not support any of the usable flow formats ({usable})")));
+        }
     }
     for f in flows {
         if let Some(reply) = conn.transact_noreply(&OfMessage::flow_mod(f.flow.flow_mod), &mut s.xids)? {
@@ -184,18 +189,33 @@ fn prepare_dump(
         ports
     };
     let (request, rvs_usable) = parse_flow_stats_request(filter, names_of(&map)).map_err(|e| Fatal(e.to_string()))?;
-    let usable = usable_protocols(filter, Some(&request.match_), &[], rvs_usable, names_of(&map));
-    let conn = s.open(target)?;
+    let usable = usable_for_stats(usable_protocols(filter, Some(&request.match_), &[], rvs_usable, names_of(&map)));
+    let mut conn = s.open(target)?;
     let allowed = allowed(s);
-    if usable.and(allowed).and(Protocols::of_version(conn.version().wire())).is_empty() {
+    // `set_protocol_for_flow_dump`: the first of the dump protocols the flow and the options
+    // allow and the switch accepts.
+    let mut chosen = None;
+    for f in Protocols::FLOW_DUMP_ORDER {
+        if !f.and(usable).and(allowed).is_empty() && conn.try_set_protocol(f, &mut s.xids)? {
+            chosen = Some(f);
+            break;
+        }
+    }
+    let Some(protocol) = chosen else {
         return Err(if usable.and(allowed).is_empty() {
             Fatal(format!("none of the usable flow formats ({usable}) is among the allowed flow formats ({allowed})"))
         } else {
             Fatal(format!("switch does not support any of the usable flow formats ({usable})"))
         });
-    }
-    let request = if aggregate { MultipartRequest::Aggregate(request) } else { MultipartRequest::Flow(request) };
-    Ok((conn, OfMessage::MultipartRequest { flags: 0, request }))
+    };
+    let msg = if protocol == Protocols::OF10_NXM {
+        let request = if aggregate { NxStatsRequest::Aggregate(request) } else { NxStatsRequest::Flow(request) };
+        OfMessage::NxStatsRequest { flags: 0, request }
+    } else {
+        let request = if aggregate { MultipartRequest::Aggregate(request) } else { MultipartRequest::Flow(request) };
+        OfMessage::MultipartRequest { flags: 0, request }
+    };
+    Ok((conn, msg))
 }
 
 pub(crate) fn dump_aggregate(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Result<i32, Fatal> {
@@ -234,11 +254,16 @@ pub(crate) fn dump_flows(s: &mut Session, args: &[String], io: &mut Io<'_>) -> R
     let (mut conn, request) = prepare_dump(s, args, false)?;
     let sent = conn.send(&request, &mut s.xids)?;
     let xid = xid_of(&sent);
+    // The rules, without the ages Nicira replies carry: `vconn_dump_flows` decodes without
+    // the flow age extension, so these dumps never print `idle_age`/`hard_age`.
     let mut flows: Vec<FlowStats> = Vec::new();
     loop {
         let reply = conn.recv_xid(xid).map_err(|e| fatal_io("dump flows", &e))?;
-        match decode(&reply) {
+        match conn.session().decode(&reply) {
             Ok((_, OfMessage::MultipartReply { reply: MultipartReply::Flow(f), .. })) => flows.extend(f),
+            Ok((_, OfMessage::NxStatsReply { reply: NxStatsReply::Flow(f), .. })) => {
+                flows.extend(f.into_iter().map(|n| n.stats))
+            }
             Ok((_, OfMessage::Error(e))) => return Err(Fatal(format!("dump flows ({})", e.error))),
             Ok(_) => {
                 return Err(Fatal(format!(
@@ -248,7 +273,7 @@ pub(crate) fn dump_flows(s: &mut Session, args: &[String], io: &mut Io<'_>) -> R
             }
             Err(e) => return Err(Fatal(format!("dump flows ({})", e.error))),
         }
-        if type_of(&reply) != 19 || !multipart_more(&reply) {
+        if type_of(&reply) != stats_reply_type(conn.version()) || !multipart_more(&reply) {
             break;
         }
     }
@@ -273,13 +298,12 @@ fn print_parsed(s: &mut Session, flows: Vec<Parsed>, io: &mut Io<'_>) -> Result<
         return Err(Fatal("no usable protocol".into()));
     };
     emit(io.out, &format!("chosen protocol: {chosen}\n"))?;
-    if chosen != Protocols::OF13_OXM {
-        return Err(Fatal(format!("{chosen}: rvs-ofctl encodes only OpenFlow 1.3 so far")));
-    }
+    let Some(session) = chosen.session() else {
+        return Err(Fatal(format!("{chosen}: rvs-ofctl encodes only OpenFlow 1.0 and 1.3")));
+    };
     for f in flows {
-        let bytes = OfMessage::flow_mod(f.flow.flow_mod)
-            .encode(Version::V1_3, s.xids.alloc())
-            .map_err(|e| Fatal(e.to_string()))?;
+        let bytes =
+            session.encode(&OfMessage::flow_mod(f.flow.flow_mod), s.xids.alloc()).map_err(|e| Fatal(e.to_string()))?;
         emit(io.out, &ofp_to_string(&bytes, None, s.opts.verbosity))?;
     }
     Ok(0)

@@ -5,7 +5,8 @@
 //! must work against `rvs-vswitchd`. So `rvs-ofctl` is not a thin client of the management
 //! socket like `rvs-vsctl`: it speaks OpenFlow to the bridge socket
 //! (`$RVS_RUNDIR/BRIDGE.mgmt`) or to any OpenFlow switch, and prints byte for byte what
-//! `ovs-ofctl -O OpenFlow13` prints, down to transaction ids and error text.
+//! `ovs-ofctl` prints, with its default protocols (OpenFlow 1.0 with Nicira extensions) and
+//! with `-O OpenFlow13`, down to transaction ids and error text.
 //!
 //! # Pieces
 //! * [`options`]: the command line (`getopt_long` rules, `-O`, `--strict`, `--names`, ...).
@@ -16,28 +17,35 @@
 //! * [`print`]: `ofp_to_string` for every message rvs-ofctl handles; [`print::switch`] and
 //!   [`print::features`] hold the bodies that can be reused elsewhere (`show`, port and
 //!   table statistics, table features).
-//! * [`protocols`]: Open vSwitch's flow protocols (`usable protocols: NXM,OXM`).
-//! * [`commands`] and [`flows`]: the commands.
+//! * [`rvs_openflow::protocols`]: Open vSwitch's flow protocols (`usable protocols: NXM,OXM`).
+//! * [`commands`], [`flows`] and [`port_cmds`]: the commands.
 //!
 //! # Versions
-//! OpenFlow 1.3 is spoken today and is the default (`ovs-ofctl` defaults to OpenFlow 1.0).
-//! The version is a parameter of the connection and of every printer, so that OpenFlow 1.0
-//! with Nicira extensions can be added beside it.
+//! OpenFlow 1.0 with Nicira extensions is the default, as for `ovs-ofctl`; `-O OpenFlow13`
+//! (or a list) allows OpenFlow 1.3. The version and, in OpenFlow 1.0, the flow protocol
+//! (standard match or NXM, with or without table ids) are chosen as `ovs-ofctl` chooses them
+//! ([`rvs_openflow::protocols`]): `parse-flow` prints the `usable protocols` and the `chosen
+//! protocol`, flow-mods and flow dumps switch the connection to it first.
 //!
 //! # Not done like `ovs-ofctl`
 //! * Open vSwitch's log lines on standard error (warnings about deprecated port numbers,
 //!   the `terminating with signal 14` line of `--timeout`) are not printed.
 //! * Table names are fetched as `ovs-ofctl` fetches them (and a switch that cannot describe
 //!   its tables fails the same way), but neither printed nor accepted (`table=NAME`).
-//! * Commands beyond those in [`commands::USAGE`] are refused.
+//! * Commands beyond those in [`commands::USAGE`] are refused, and so is `-F`/`--flow-format`
+//!   (the flow format is always the one `ovs-ofctl` chooses by default).
+//! * Of the versions `-O` allows, only OpenFlow 1.0 and 1.3 are offered to the switch; a list
+//!   with neither is refused.
+//! * A packet-out printed at verbosity 1 or more (inside an error) shows its packet as a hex
+//!   dump; `ovs-ofctl` dissects it into a flow (`icmp,vlan_tci=0x0000,...`).
 
 pub mod commands;
 pub mod conn;
 pub mod flows;
 pub mod names;
 pub mod options;
+pub mod port_cmds;
 pub mod print;
-pub mod protocols;
 pub mod session;
 
 use std::io::Write;
@@ -55,7 +63,7 @@ pub fn main_with(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i
             return 0;
         }
         Ok(Invocation::Version) => {
-            let _ = writeln!(out, "rvs-ofctl (rvs) {}\nOpenFlow versions 0x4:0x4", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(out, "rvs-ofctl (rvs) {}\nOpenFlow versions 0x1:0x4", env!("CARGO_PKG_VERSION"));
             return 0;
         }
         Ok(Invocation::Run { options, args }) => (options, args),

@@ -5,13 +5,17 @@
 //! short options may be bundled (`-mO OpenFlow13`). Errors use `getopt`'s wording
 //! (`unrecognized option '--bogus'`, `option requires an argument -- 't'`).
 //!
-//! Recognised: `-O/--protocols`, `--strict`, `--names`/`--no-names`, `--stats`/`--no-stats`,
+//! Recognised: `-O/--protocols`, `-F/--flow-format`, `--strict`, `--names`/`--no-names`, `--stats`/`--no-stats`,
 //! `--sort[=FIELD]`/`--rsort[=FIELD]`, `-m/--more`, `-t/--timeout`, `-h/--help`,
-//! `-V/--version`. `-O` accepts `ovs-ofctl`'s version names; rvs-ofctl speaks OpenFlow 1.3
-//! today, and the version is a parameter everywhere so that OpenFlow 1.0 can join it.
+//! `-V/--version`. `-O` accepts `ovs-ofctl`'s version names, alone or in lists separated by
+//! commas or white space; without it, as with `ovs-ofctl`, only OpenFlow 1.0 (with Nicira's
+//! extensions) is allowed. rvs-ofctl speaks OpenFlow 1.0 and 1.3. `-F` takes Open vSwitch's
+//! flow protocol names (`NXM`, `OpenFlow10`, `OXM-OpenFlow13`, `NXM+table_id`, `any`, ...);
+//! as in `ovs-ofctl`, the flow protocols and the versions then narrow each other.
 
 use rvs_flowcache::field::Field;
 use rvs_openflow::msg::{Version, VersionSet};
+use rvs_openflow::protocols::Protocols;
 use rvs_openflow::text::fields::field_from_name;
 
 use super::conn::Fatal;
@@ -28,7 +32,7 @@ pub struct SortKey {
 /// Options that shape what a command does and prints.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
-    /// Versions allowed for connections (`-O`).
+    /// Versions allowed for connections (`-O`; OpenFlow 1.0 by default).
     pub versions: VersionSet,
     /// `--strict`.
     pub strict: bool,
@@ -42,18 +46,22 @@ pub struct Options {
     pub verbosity: u32,
     /// `-t SECS`.
     pub timeout: Option<u32>,
+    /// Flow protocols allowed (`-F`; every one by default), already narrowed to those of
+    /// [`Options::versions`].
+    pub protocols: Protocols,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
-            versions: VersionSet::of(Version::V1_3),
+            versions: VersionSet::of(Version::V1_0),
             strict: false,
             names: None,
             stats: true,
             sort: Vec::new(),
             verbosity: 0,
             timeout: None,
+            protocols: Protocols::ANY,
         }
     }
 }
@@ -95,7 +103,13 @@ const LONG: &[(&str, Arg, Option<char>)] = &[
     ("help", Arg::None, Some('h')),
     ("version", Arg::None, Some('V')),
     ("protocols", Arg::Required, Some('O')),
+    ("flow-format", Arg::Required, Some('F')),
 ];
+
+/// The name of wire version `v` (`OpenFlow13`).
+fn version_name(v: u8) -> &'static str {
+    ["", "OpenFlow10", "OpenFlow11", "OpenFlow12", "OpenFlow13", "OpenFlow14", "OpenFlow15"][usize::from(v)]
+}
 
 /// Parses `-O` (`ofputil_versions_from_string`): names separated by commas or white space.
 pub fn parse_versions(s: &str) -> Result<VersionSet, Fatal> {
@@ -148,6 +162,7 @@ fn apply(o: &mut Options, name: &str, value: Option<&str>) -> Result<Option<Invo
         "help" => return Ok(Some(Invocation::Help)),
         "version" => return Ok(Some(Invocation::Version)),
         "protocols" => o.versions = parse_versions(value.unwrap_or(""))?,
+        "flow-format" => o.protocols = Protocols::from_names(value.unwrap_or("")).map_err(Fatal)?,
         _ => unreachable!("option table and handler disagree on {name}"),
     }
     Ok(None)
@@ -230,6 +245,18 @@ pub fn parse(argv: &[String]) -> Result<Invocation, Fatal> {
     if !o.sort.is_empty() {
         o.sort.push(SortKey { field: None, ascending: false });
     }
+    // As `ovs-ofctl`: the flow formats and the versions narrow each other.
+    let version_protocols = Protocols::of_versions(o.versions);
+    if o.protocols.and(version_protocols).is_empty() {
+        let names: Vec<&str> = (1..=6u8).filter(|v| o.versions.contains(*v)).map(version_name).collect();
+        return Err(Fatal(format!(
+            "None of the enabled OpenFlow versions ({}) supports any of the enabled flow formats ({}).  (Use -O to enable additional OpenFlow versions or -F to enable additional flow formats.)",
+            names.join(", "),
+            o.protocols
+        )));
+    }
+    o.protocols = o.protocols.and(version_protocols);
+    o.versions = o.versions.intersect(o.protocols.versions());
     Ok(Invocation::Run { options: o, args })
 }
 

@@ -5,7 +5,9 @@
 //! As in `ovs-ofctl` 3.1, port (and table) names are *accepted* in flows and port arguments
 //! unless `--no-names` is given, and *shown* in output only with `--names` or when standard
 //! output is a terminal. The names of a switch are fetched on first need, each over a
-//! connection of its own (port descriptions, then table features), and cached under the name
+//! connection of its own (ports from the features reply in OpenFlow 1.0 and from port
+//! descriptions in 1.3; tables from table statistics in 1.0 and from table features in 1.3),
+//! and cached under the name
 //! the caller asked with: the target as typed for flows and port arguments, the connection's
 //! name (`unix:/run/rvs/br0.mgmt`) when printing a reply. These extra connections take xids
 //! from the shared counter, so they change the numbers printed afterwards exactly as they do
@@ -86,9 +88,9 @@ impl Session {
         let mut map = NameMap::new();
         if is_active(key) {
             let mut conn = self.open(key)?;
-            for f in table_features(&mut conn, &mut self.xids)? {
-                if !f.name.is_empty() {
-                    map.put(f.table_id as u32, &f.name);
+            for (table_id, name) in table_names(&mut conn, &mut self.xids)? {
+                if !name.is_empty() {
+                    map.put(table_id as u32, &name);
                 }
             }
         }
@@ -161,17 +163,27 @@ fn bad_reply(rest: &[u8]) -> Fatal {
 }
 
 /// The message without its headers, if they decode (`ofptype_pull`): 16 bytes for a
-/// multipart reply, 8 for any other message.
+/// multipart reply (12 in OpenFlow 1.0), 8 for any other message.
 fn after_headers(msg: &[u8]) -> &[u8] {
     match decode(msg) {
+        Ok((_, OfMessage::MultipartReply { .. })) if msg[0] == 0x01 => &msg[12..],
         Ok((_, OfMessage::MultipartReply { .. })) => &msg[16..],
         Ok(_) => &msg[8..],
         Err(_) => msg,
     }
 }
 
-/// Every port description of the switch (`port_iterator` over `OFPST_PORT_DESC`).
+/// Every port description of the switch (`port_iterator`: the ports of the features reply in
+/// OpenFlow 1.0, `OFPST_PORT_DESC` in 1.3).
 pub fn port_descs(conn: &mut Connection, xids: &mut Xids) -> Result<Vec<rvs_openflow::stats::PortDesc>, Fatal> {
+    if conn.version() == Version::V1_0 {
+        let name = conn.name().to_string();
+        let reply = conn.transact(&OfMessage::FeaturesRequest, xids, &name)?;
+        return match decode(&reply) {
+            Ok((_, OfMessage::FeaturesReplyPorts(f))) => Ok(f.ports),
+            _ => Err(bad_reply(after_headers(&reply))),
+        };
+    }
     let mut ports = Vec::new();
     let request = OfMessage::MultipartRequest { flags: 0, request: MultipartRequest::PortDesc };
     conn.dump(&request, xids, |reply| match decode(reply) {
@@ -184,6 +196,24 @@ pub fn port_descs(conn: &mut Connection, xids: &mut Xids) -> Result<Vec<rvs_open
     Ok(ports)
 }
 
+/// Every table's number and name (`table_iterator`): from table statistics in OpenFlow 1.0,
+/// from table features in 1.3.
+fn table_names(conn: &mut Connection, xids: &mut Xids) -> Result<Vec<(u8, String)>, Fatal> {
+    if conn.version() >= Version::V1_3 {
+        return Ok(table_features(conn, xids)?.into_iter().map(|f| (f.table_id, f.name)).collect());
+    }
+    let mut tables = Vec::new();
+    let request = OfMessage::MultipartRequest { flags: 0, request: MultipartRequest::Table };
+    conn.dump(&request, xids, |reply| match decode(reply) {
+        Ok((_, OfMessage::MultipartReply { reply: MultipartReply::TableStatsDesc(t), .. })) => {
+            tables.extend(t.into_iter().map(|t| (t.stats.table_id, t.name)));
+            Ok(())
+        }
+        _ => Err(bad_reply(after_headers(reply))),
+    })?;
+    Ok(tables)
+}
+
 /// Every table's features as Open vSwitch reads them (`table_iterator` over
 /// `OFPST_TABLE_FEATURES`); an error reply or a table Open vSwitch would not accept ends
 /// the run with `received bad reply: ...`.
@@ -191,9 +221,6 @@ pub fn table_features(
     conn: &mut Connection,
     xids: &mut Xids,
 ) -> Result<Vec<rvs_openflow::table_features::TableFeatures>, Fatal> {
-    if conn.version() < Version::V1_3 {
-        return Err(Fatal("table names need OpenFlow 1.3 or later".into()));
-    }
     let mut tables = Vec::new();
     let request = OfMessage::MultipartRequest { flags: 0, request: MultipartRequest::TableFeatures(Vec::new()) };
     conn.dump(&request, xids, |reply| match decode(reply) {

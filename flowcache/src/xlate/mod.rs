@@ -27,15 +27,23 @@
 //! Resubmits nest at most [`MAX_DEPTH`] deep and at most [`MAX_RESUBMITS`] per packet, as in
 //! OVS; beyond that the packet is dropped and the error reported.
 //!
+//! # Bridge-wide switches
+//! [`XlateBridge::no_recv`] drops what arrives on a port before any table is consulted
+//! (`OFPPC_NO_RECV`); [`XlateBridge::fail_open`] switches every packet with `NORMAL` instead of
+//! running the tables (the controller side sets it when a standalone bridge has lost its
+//! controllers). Both depend only on `in_port`, which is always exact. Packet-outs are
+//! translated by [`packet_out::xlate_packet_out`].
+//!
 //! # Side effects and time
 //! The only side effect is MAC learning by `NORMAL`, and only when `may_learn`. Time is a
 //! parameter (`now_ms`).
 
 mod commit;
 mod normal;
+pub mod packet_out;
 pub mod trace;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use crate::dpaction::{ControllerAction, DpAction};
@@ -81,6 +89,12 @@ pub struct XlateBridge {
     /// On a table miss at the top of the pipeline, send to the controller (OpenFlow 1.0
     /// semantics) rather than drop.
     pub miss_to_controller: bool,
+    /// Fail open (fail mode `standalone`, controllers configured, none connected): every
+    /// packet is switched by `NORMAL`, as by Open vSwitch's hidden fail-open flow that sits
+    /// above every OpenFlow priority.
+    pub fail_open: bool,
+    /// Ports whose received packets are dropped (`OFPPC_NO_RECV`).
+    pub no_recv: BTreeSet<OfPort>,
 }
 
 /// Input of one translation.
@@ -143,23 +157,42 @@ pub fn xlate(input: &XlateInput<'_>) -> XlateOutput {
     let mut ctx = Ctx::new(input);
     ctx.wc.in_port = u32::MAX;
     ctx.wc.recirc_id = u32::MAX;
-    ctx.run_table(0, Entry::Start);
-    if ctx.error.is_none() && !ctx.action_set.is_empty() {
-        let set = std::mem::take(&mut ctx.action_set);
-        ctx.trace_note("executing action set".to_string());
-        ctx.do_actions(&set);
+    if input.bridge.no_recv.contains(&OfPort(input.key.in_port)) {
+        ctx.trace_note("port is configured with NO_RECV, dropping".to_string());
+    } else if input.bridge.fail_open {
+        ctx.trace_note("fail-open: switching with NORMAL".to_string());
+        ctx.normal();
+    } else {
+        ctx.run_table(0, Entry::Start);
+        ctx.finish_action_set();
     }
-    if ctx.error.is_some() {
-        ctx.out.clear();
+    ctx.into_output()
+}
+
+impl Ctx<'_> {
+    /// Runs the OpenFlow 1.3 action set the pipeline accumulated, at the end of the pipeline.
+    fn finish_action_set(&mut self) {
+        if self.error.is_none() && !self.action_set.is_empty() {
+            let set = std::mem::take(&mut self.action_set);
+            self.trace_note("executing action set".to_string());
+            self.do_actions(&set);
+        }
     }
-    XlateOutput {
-        actions: ctx.out,
-        wc: ctx.wc,
-        rules: ctx.rules,
-        final_flow: ctx.flow,
-        trace: ctx.trace,
-        error: ctx.error,
-        used_normal: ctx.used_normal,
+
+    /// The result: the datapath actions (none if translation gave up), the mask and the rest.
+    fn into_output(mut self) -> XlateOutput {
+        if self.error.is_some() {
+            self.out.clear();
+        }
+        XlateOutput {
+            actions: self.out,
+            wc: self.wc,
+            rules: self.rules,
+            final_flow: self.flow,
+            trace: self.trace,
+            error: self.error,
+            used_normal: self.used_normal,
+        }
     }
 }
 

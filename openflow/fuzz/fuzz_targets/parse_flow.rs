@@ -9,10 +9,12 @@ use rvs_openflow::FlowModCommand;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };
-    let f = FlowFormatter::new(Version::V1_3);
     for command in [FlowModCommand::Add, FlowModCommand::Modify, FlowModCommand::DeleteStrict] {
         if let Ok(p) = parse_flow(s, command, None) {
-            let _ = f.flow_mod(&p.flow_mod);
+            for v in [Version::V1_0, Version::V1_3] {
+                let _ = FlowFormatter::new(v).flow_mod(&p.flow_mod);
+            }
+            let _ = rvs_openflow::protocols::usable_for_flow(s, &p, None);
         }
     }
     let _ = parse_flow_line(s, None);

@@ -15,12 +15,15 @@
 //! of a flow statistics reply as `dump-flows` shows it, with or without statistics.
 //! Parsing a printed flow and printing it again reproduces it.
 //!
-//! # Fidelity to `ovs-ofctl -O OpenFlow13`
+//! # Fidelity to `ovs-ofctl` and `ovs-ofctl -O OpenFlow13`
 //! `ovs-ofctl parse-flow` prints a flow after encoding it for the protocol and decoding it
-//! back, which is where `mod_nw_dst:1.2.3.4` becomes `set_field:1.2.3.4->ip_dst`. The same
-//! holds here: [`FlowFormatter`] prints the model as it is, and going through
-//! [`crate::v13`] first gives `ovs-ofctl`'s OpenFlow 1.3 output (the conformance test does
-//! exactly this against fixtures produced by the real tool).
+//! back, which is where `mod_nw_dst:1.2.3.4` becomes `set_field:1.2.3.4->ip_dst` in OpenFlow
+//! 1.3 and `set_field:1.2.3.4->ip_src` becomes `mod_nw_src:1.2.3.4` in OpenFlow 1.0. The same
+//! holds here: [`FlowFormatter`] prints the model as it is, with the version only where the
+//! printed form of the same action differs (`strip_vlan`/`pop_vlan`, `enqueue`, the
+//! `reset_counts` flag OpenFlow 1.0 never shows), and going through [`crate::v10`] or
+//! [`crate::v13`] first gives `ovs-ofctl`'s output for that protocol (the conformance tests
+//! do exactly this against fixtures produced by the real tool, for both protocol settings).
 
 pub mod actions;
 pub mod fields;
@@ -36,7 +39,7 @@ pub use value::PortNames;
 
 use crate::error::OfError;
 use crate::msg::Version;
-use crate::stats::FlowStats;
+use crate::stats::{FlowStats, NxFlowStats};
 use rvs_flowcache::ofp::{flow_flags, FlowMod, FlowModCommand, OfPort};
 use std::fmt;
 
@@ -229,6 +232,16 @@ impl<'a> FlowFormatter<'a> {
     /// The line `ovs-ofctl dump-flows` prints before the rules of each reply message
     /// (`OFPST_FLOW reply (OF1.3) (xid=0x2): flags=[more]`); none with `--no-stats`.
     pub fn flow_stats_reply_header(&self, xid: u32, more: bool) -> Option<String> {
+        self.reply_header("OFPST_FLOW", xid, more)
+    }
+
+    /// The same for a Nicira reply (`NXST_FLOW reply (xid=0x4):`), what `ovs-ofctl
+    /// dump-flows` gets with its default protocols.
+    pub fn nx_flow_stats_reply_header(&self, xid: u32, more: bool) -> Option<String> {
+        self.reply_header("NXST_FLOW", xid, more)
+    }
+
+    fn reply_header(&self, name: &str, xid: u32, more: bool) -> Option<String> {
         if self.no_stats {
             return None;
         }
@@ -236,12 +249,25 @@ impl<'a> FlowFormatter<'a> {
             Version::V1_0 => String::new(),
             Version::V1_3 => " (OF1.3)".into(),
         };
-        Some(format!("OFPST_FLOW reply{v} (xid={xid:#x}):{}", if more { " flags=[more]" } else { "" }))
+        Some(format!("{name} reply{v} (xid={xid:#x}):{}", if more { " flags=[more]" } else { "" }))
+    }
+
+    /// A rule of a Nicira flow statistics reply (`NXST_FLOW`) as `ovs-ofctl dump-flows` prints
+    /// it: like [`FlowFormatter::flow_stats`], with `idle_age` and (when it differs from the
+    /// duration) `hard_age` after the flags.
+    pub fn nx_flow_stats(&self, n: &NxFlowStats) -> String {
+        self.flow_stats_aged(&n.stats, n.idle_age, n.hard_age)
     }
 
     /// A rule as `ovs-ofctl dump-flows` prints it, without the leading space
     /// (`cookie=0x0, duration=1.234s, table=0, n_packets=0, n_bytes=0, priority=0 actions=NORMAL`).
     pub fn flow_stats(&self, fs: &FlowStats) -> String {
+        self.flow_stats_aged(fs, None, None)
+    }
+
+    /// [`FlowFormatter::flow_stats`] with the ages a Nicira reply carries (`None`: unknown,
+    /// not printed), as `ofputil_flow_stats_format` prints them.
+    pub fn flow_stats_aged(&self, fs: &FlowStats, idle_age: Option<u16>, hard_age: Option<u16>) -> String {
         let show = !self.no_stats;
         let mut s = String::new();
         if show || fs.cookie != 0 {
@@ -266,6 +292,14 @@ impl<'a> FlowFormatter<'a> {
         s.push_str(&flags_text(fs.flags, self.version));
         if fs.importance != 0 {
             s.push_str(&format!("importance={}, ", fs.importance));
+        }
+        if show {
+            if let Some(a) = idle_age {
+                s.push_str(&format!("idle_age={a}, "));
+            }
+            if let Some(a) = hard_age.filter(|a| *a as u32 != fs.duration_sec) {
+                s.push_str(&format!("hard_age={a}, "));
+            }
         }
         let m = self.format_match(&fs.match_, fs.priority);
         if !m.is_empty() {

@@ -32,11 +32,11 @@ pub(crate) use decode::{pull_actions, pull_instructions};
 use crate::check::{CheckContext, FlowState};
 use crate::codec::Put;
 use crate::error::EncodeError;
-use crate::nx::{subtype, NX_VENDOR_ID};
+use crate::nx::actions as nx;
 use crate::oxm::{self, value_mask, Conv, Entry, CLASS_EXPERIMENTER};
 use rvs_flowcache::field::Field;
 use rvs_flowcache::key::VLAN_PRESENT;
-use rvs_flowcache::ofp::{OfAction, OfPort, PacketInReason, SubField};
+use rvs_flowcache::ofp::{OfAction, OfPort};
 use rvs_packet::wire::ip_proto;
 
 /// `OFPAT_*` action types.
@@ -67,42 +67,10 @@ fn unrep(what: impl Into<String>) -> EncodeError {
     EncodeError::Unrepresentable(what.into())
 }
 
-/// The wire number of a packet-in reason.
-pub(crate) fn reason_to_wire(r: PacketInReason) -> u8 {
-    match r {
-        PacketInReason::NoMatch => 0,
-        PacketInReason::Action => 1,
-        PacketInReason::InvalidTtl => 2,
-    }
-}
-
-/// The packet-in reason of a wire number, if the model has it.
-pub(crate) fn reason_from_wire(r: u8) -> Option<PacketInReason> {
-    match r {
-        0 => Some(PacketInReason::NoMatch),
-        1 => Some(PacketInReason::Action),
-        2 => Some(PacketInReason::InvalidTtl),
-        _ => None,
-    }
-}
-
-fn begin_nx(out: &mut Vec<u8>, sub: u16) -> usize {
-    let start = out.len();
-    out.put_u16(at::EXPERIMENTER);
-    out.put_u16(0);
-    out.put_u32(NX_VENDOR_ID);
-    out.put_u16(sub);
-    start
-}
+pub(crate) use crate::nx::actions::{reason_from_wire, reason_to_wire};
 
 fn finish(out: &mut Vec<u8>, start: usize) -> Result<(), EncodeError> {
-    out.pad_to_8(start);
-    let len = out.len() - start;
-    if len > 0xfff8 {
-        return Err(EncodeError::TooLong(len));
-    }
-    out.set_u16(start + 2, len as u16);
-    Ok(())
+    nx::finish(out, start)
 }
 
 fn put_output(out: &mut Vec<u8>, port: OfPort, max_len: u16) {
@@ -129,49 +97,6 @@ fn put_set_field(out: &mut Vec<u8>, e: &Entry, value: u128) -> Result<(), Encode
     finish(out, start)
 }
 
-/// The NXM header a subfield of `field` covering bits below `end` is loaded through.
-fn nxm_entry(field: Field, end: u32) -> Option<&'static Entry> {
-    let mut cands: Vec<&Entry> = oxm::ENTRIES.iter().filter(|e| e.field == field && e.class != CLASS_EXPERIMENTER).collect();
-    cands.sort_by_key(|e| e.since);
-    cands.into_iter().find(|e| e.width as u32 * 8 >= end)
-}
-
-fn put_reg_load(out: &mut Vec<u8>, field: Field, ofs: u32, n_bits: u32, value: u64) -> Result<(), EncodeError> {
-    let e = nxm_entry(field, ofs + n_bits).ok_or_else(|| unrep(format!("load to {} has no NXM header", field.name())))?;
-    let start = begin_nx(out, subtype::REG_LOAD);
-    out.put_u16(((ofs as u16) << 6) | (n_bits as u16 - 1));
-    out.put_u32(e.header(false));
-    out.put_u64(value);
-    finish(out, start)
-}
-
-/// Emits one `NXAST_REG_LOAD` per run of 1-bits of `mask` (at most 64 bits each), as Open
-/// vSwitch does for a partial `set_field` and for a `load` wider than 64 bits.
-fn put_reg_loads(out: &mut Vec<u8>, field: Field, value: u128, mask: u128) -> Result<(), EncodeError> {
-    let mut ofs = 0u32;
-    while ofs < 128 {
-        if mask >> ofs == 0 {
-            break;
-        }
-        if (mask >> ofs) & 1 == 0 {
-            ofs += 1;
-            continue;
-        }
-        let mut n = 0u32;
-        while ofs + n < 128 && n < 64 && (mask >> (ofs + n)) & 1 == 1 {
-            n += 1;
-        }
-        let seg = ((value >> ofs) & if n == 64 { u64::MAX as u128 } else { (1u128 << n) - 1 }) as u64;
-        put_reg_load(out, field, ofs, n, seg)?;
-        ofs += n;
-    }
-    Ok(())
-}
-
-fn sf_entry(sf: &SubField) -> Result<&'static Entry, EncodeError> {
-    nxm_entry(sf.field, sf.ofs + sf.n_bits).ok_or_else(|| unrep(format!("{} has no NXM header", sf.field.name())))
-}
-
 /// Encodes one action (never an instruction) for OpenFlow 1.3, updating `st`.
 fn put_action(out: &mut Vec<u8>, a: &OfAction, st: &mut FlowState) -> Result<(), EncodeError> {
     let field_entry = |f: Field| oxm::entry_v13(f).ok_or_else(|| unrep(format!("set_field of {}", f.name())));
@@ -183,26 +108,16 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction, st: &mut FlowState) -> Result<(),
             if *port == OfPort::CONTROLLER || *max_len == 0 {
                 put_output(out, *port, if *port == OfPort::CONTROLLER { *max_len } else { 0 });
             } else {
-                let start = begin_nx(out, subtype::OUTPUT_TRUNC);
-                out.put_u16(port.to_ofp10());
-                out.put_u32(*max_len as u32);
-                finish(out, start)?;
+                nx::put_output_trunc(out, *port, *max_len)?;
             }
         }
-        OfAction::Controller { max_len, reason, controller_id } => {
-            let start = begin_nx(out, subtype::CONTROLLER);
-            out.put_u16(*max_len);
-            out.put_u16(*controller_id);
-            out.put_u8(reason_to_wire(*reason));
-            finish(out, start)?;
-        }
+        OfAction::Controller { max_len, reason, controller_id } => nx::put_controller(out, *max_len, *controller_id, *reason)?,
         OfAction::Enqueue { port, queue } => {
             out.put_u16(at::SET_QUEUE);
             out.put_u16(8);
             out.put_u32(*queue);
             put_output(out, *port, u16::MAX);
-            let start = begin_nx(out, subtype::POP_QUEUE);
-            finish(out, start)?;
+            nx::put_pop_queue(out)?;
         }
         OfAction::SetVlanVid { vid, push_if_needed } => {
             if *push_if_needed && !before.has_vlan() {
@@ -258,63 +173,27 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction, st: &mut FlowState) -> Result<(),
             if field == Field::InPort && mask & full == full {
                 // `in_port` is Open vSwitch's 16-bit field, sent as NXM_OF_IN_PORT when it fits.
                 let p = OfPort(value as u32);
-                let e = if OfPort::from_ofp10(p.to_ofp10()) == p { nxm_entry(field, 16) } else { oxm::entry_v13(field) };
+                let e = if OfPort::from_ofp10(p.to_ofp10()) == p { nx::nxm_entry(field, 16) } else { oxm::entry_v13(field) };
                 put_set_field(out, e.ok_or_else(|| unrep("set_field of in_port"))?, value)?;
             } else if mask & full == full || (field == Field::VlanVid && mask & 0xfff == 0xfff) {
                 put_set_field(out, field_entry(field)?, value & value_mask(field))?;
             } else {
-                put_reg_loads(out, field, value, mask & full)?;
+                nx::put_reg_loads(out, field, value, mask & full)?;
             }
         }
-        OfAction::RegLoad { dst, value } => {
-            if dst.n_bits == 0 || dst.n_bits > 128 {
-                return Err(unrep("load of zero bits"));
-            }
-            if dst.n_bits <= 64 {
-                put_reg_load(out, dst.field, dst.ofs, dst.n_bits, *value as u64)?;
-            } else {
-                put_reg_loads(out, dst.field, value << dst.ofs, dst.mask())?;
-            }
-        }
-        OfAction::RegMove { src, dst } => {
-            let (se, de) = (sf_entry(src)?, sf_entry(dst)?);
-            let start = begin_nx(out, subtype::REG_MOVE);
-            out.put_u16(src.n_bits as u16);
-            out.put_u16(src.ofs as u16);
-            out.put_u16(dst.ofs as u16);
-            out.put_u32(se.header(false));
-            out.put_u32(de.header(false));
-            finish(out, start)?;
-        }
+        OfAction::RegLoad { dst, value } => nx::put_load(out, dst, *value)?,
+        OfAction::RegMove { src, dst } => nx::put_reg_move(out, src, dst)?,
         OfAction::DecTtl { controller_ids } => {
             if controller_ids.is_empty() {
                 out.put_u16(at::DEC_NW_TTL);
                 out.put_u16(8);
                 out.put_zeros(4);
             } else {
-                let start = begin_nx(out, subtype::DEC_TTL_CNT_IDS);
-                out.put_u16(controller_ids.len() as u16);
-                out.put_zeros(4);
-                for id in controller_ids {
-                    out.put_u16(*id);
-                }
-                finish(out, start)?;
+                nx::put_dec_ttl_cnt_ids(out, controller_ids)?;
             }
         }
-        OfAction::Resubmit { in_port, table } => {
-            let start = begin_nx(out, subtype::RESUBMIT_TABLE);
-            out.put_u16(in_port.unwrap_or(OfPort::IN_PORT).to_ofp10());
-            out.put_u8(table.unwrap_or(0xff));
-            finish(out, start)?;
-        }
-        OfAction::Note(bytes) => {
-            let start = begin_nx(out, subtype::NOTE);
-            out.extend_from_slice(bytes);
-            if out.len() - start < 16 {
-                out.put_zeros(16 - (out.len() - start));
-            }
-            finish(out, start)?;
-        }
+        OfAction::Resubmit { in_port, table } => nx::put_resubmit(out, *in_port, *table)?,
+        OfAction::Note(bytes) => nx::put_note(out, bytes)?,
         OfAction::GotoTable(_) | OfAction::WriteMetadata { .. } | OfAction::ClearActions | OfAction::WriteActions(_) => {
             return Err(unrep("an instruction inside an action list"));
         }
@@ -407,7 +286,7 @@ pub(crate) fn put_instructions(out: &mut Vec<u8>, actions: &[OfAction], mut st: 
 mod tests {
     use super::*;
     use crate::error::{BadAction, BadInstruction};
-    use rvs_flowcache::ofp::Match;
+    use rvs_flowcache::ofp::{Match, PacketInReason, SubField};
 
     fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()

@@ -13,7 +13,9 @@
 //! `ofpacts_check_consistency`).
 
 pub mod actions;
+pub mod control;
 pub mod multipart;
+mod nicira;
 pub mod table_features;
 #[cfg(test)]
 mod tests;
@@ -64,6 +66,8 @@ pub mod msg_type {
     pub const PACKET_OUT: u8 = 13;
     /// Flow-mod.
     pub const FLOW_MOD: u8 = 14;
+    /// Port-mod.
+    pub const PORT_MOD: u8 = 16;
     /// Multipart request.
     pub const MULTIPART_REQUEST: u8 = 18;
     /// Multipart reply.
@@ -72,6 +76,16 @@ pub mod msg_type {
     pub const BARRIER_REQUEST: u8 = 20;
     /// Barrier reply.
     pub const BARRIER_REPLY: u8 = 21;
+    /// Role request.
+    pub const ROLE_REQUEST: u8 = 24;
+    /// Role reply.
+    pub const ROLE_REPLY: u8 = 25;
+    /// Get-async request.
+    pub const GET_ASYNC_REQUEST: u8 = 26;
+    /// Get-async reply.
+    pub const GET_ASYNC_REPLY: u8 = 27;
+    /// Set-async.
+    pub const SET_ASYNC: u8 = 28;
 }
 
 /// `OFP_NO_BUFFER`.
@@ -162,7 +176,7 @@ pub fn encode(m: &OfMessage, xid: u32) -> Result<Vec<u8>, EncodeError> {
                     out.put_u16(type_);
                     out.put_u16(code);
                 }
-                WireError::Experimenter { exp_type, experimenter } => {
+                WireError::Experimenter { exp_type, experimenter } | WireError::Vendor { vendor: experimenter, type_: exp_type, .. } => {
                     out.put_u16(OFPET_EXPERIMENTER);
                     out.put_u16(exp_type);
                     out.put_u32(experimenter);
@@ -271,6 +285,28 @@ pub fn encode(m: &OfMessage, xid: u32) -> Result<Vec<u8>, EncodeError> {
         }
         OfMessage::BarrierRequest => begin(&mut out, msg_type::BARRIER_REQUEST, xid),
         OfMessage::BarrierReply => begin(&mut out, msg_type::BARRIER_REPLY, xid),
+        OfMessage::PortMod(pm) => {
+            begin(&mut out, msg_type::PORT_MOD, xid);
+            control::put_port_mod(&mut out, pm);
+        }
+        OfMessage::RoleRequest(r) | OfMessage::RoleReply(r) => {
+            let t = if matches!(m, OfMessage::RoleRequest(_)) { msg_type::ROLE_REQUEST } else { msg_type::ROLE_REPLY };
+            begin(&mut out, t, xid);
+            control::put_role(&mut out, r);
+        }
+        OfMessage::GetAsyncRequest => begin(&mut out, msg_type::GET_ASYNC_REQUEST, xid),
+        OfMessage::GetAsyncReply(a) | OfMessage::SetAsync(a) => {
+            let t = if matches!(m, OfMessage::SetAsync(_)) { msg_type::SET_ASYNC } else { msg_type::GET_ASYNC_REPLY };
+            begin(&mut out, t, xid);
+            control::put_async(&mut out, a);
+        }
+        OfMessage::FeaturesReplyPorts(_)
+        | OfMessage::SetFlowFormat(_)
+        | OfMessage::FlowModTableId(_)
+        | OfMessage::SetPacketInFormat(_)
+        | OfMessage::SetControllerId(_)
+        | OfMessage::NxStatsRequest { .. }
+        | OfMessage::NxStatsReply { .. } => return nicira::encode(m, xid),
     }
     finish(out)
 }
@@ -363,7 +399,10 @@ fn decode_packet_out(body: &[u8]) -> Result<OfMessage, DecodeError> {
     let actions_len = r.u16()? as usize;
     r.skip(6)?;
     let acts = r.bytes(actions_len)?;
-    if (0xff00..0xffff_ff00).contains(&in_port) {
+    // As `ofputil_decode_packet_out`: a port number Open vSwitch can hold, or LOCAL, ANY or
+    // CONTROLLER among the reserved ports.
+    let reserved_ok = [OfPort::LOCAL, OfPort::ANY, OfPort::CONTROLLER].contains(&OfPort(in_port));
+    if in_port >= 0xff00 && !reserved_ok {
         return Err(DecodeError::new(BadRequest::BadPort, "packet_out in_port out of range"));
     }
     let actions = actions::pull_actions(acts)?;
@@ -397,7 +436,13 @@ pub fn decode(h: Header, bytes: &[u8]) -> Result<OfMessage, DecodeError> {
         msg_type::EXPERIMENTER => {
             let experimenter = r.u32()?;
             let exp_type = r.u32()?;
-            OfMessage::Experimenter { experimenter, exp_type, data: r.rest().to_vec() }
+            let rest = r.rest();
+            if experimenter == crate::nx::NX_VENDOR_ID {
+                if let Some(m) = crate::nx::messages::pull_session(exp_type, rest, crate::msg::Version::V1_3) {
+                    return m;
+                }
+            }
+            OfMessage::Experimenter { experimenter, exp_type, data: rest.to_vec() }
         }
         msg_type::FEATURES_REQUEST => {
             empty(body)?;
@@ -508,6 +553,15 @@ pub fn decode(h: Header, bytes: &[u8]) -> Result<OfMessage, DecodeError> {
             empty(body)?;
             OfMessage::BarrierReply
         }
+        msg_type::PORT_MOD => OfMessage::PortMod(control::pull_port_mod(body)?),
+        msg_type::ROLE_REQUEST => OfMessage::RoleRequest(control::pull_role(body)?),
+        msg_type::ROLE_REPLY => OfMessage::RoleReply(control::pull_role(body)?),
+        msg_type::GET_ASYNC_REQUEST => {
+            empty(body)?;
+            OfMessage::GetAsyncRequest
+        }
+        msg_type::GET_ASYNC_REPLY => OfMessage::GetAsyncReply(control::pull_async(body)?),
+        msg_type::SET_ASYNC => OfMessage::SetAsync(control::pull_async(body)?),
         _ => return Err(DecodeError::new(BadRequest::BadType, "unsupported message type")),
     };
     Ok(msg)

@@ -128,7 +128,7 @@ fn reply_type(reply: &MultipartReply) -> u16 {
         MultipartReply::Desc(_) => mp_type::DESC,
         MultipartReply::Flow(_) => mp_type::FLOW,
         MultipartReply::Aggregate(_) => mp_type::AGGREGATE,
-        MultipartReply::Table(_) => mp_type::TABLE,
+        MultipartReply::Table(_) | MultipartReply::TableStatsDesc(_) => mp_type::TABLE,
         MultipartReply::PortStats(_) => mp_type::PORT_STATS,
         MultipartReply::PortDesc(_) => mp_type::PORT_DESC,
         MultipartReply::TableFeatures(_) => mp_type::TABLE_FEATURES,
@@ -210,6 +210,10 @@ fn reply_entries(reply: &MultipartReply) -> Result<Vec<Vec<u8>>, EncodeError> {
                 put_flow_stats(&mut b, f)?;
                 entries.push(b);
             }
+        }
+        MultipartReply::TableStatsDesc(tables) => {
+            let stats: Vec<TableStats> = tables.iter().map(|t| t.stats).collect();
+            return reply_entries(&MultipartReply::Table(stats));
         }
         MultipartReply::Table(tables) => {
             for t in tables {

@@ -20,7 +20,9 @@
 
 use std::fmt::Write;
 
+use rvs_flowcache::Field;
 use rvs_openflow::oxm;
+use rvs_openflow::stats::{TableStats, TableStatsDesc};
 use rvs_openflow::table_features::{OxmId, TableFeatureProp, TableFeatures};
 
 use super::ovs_fields::OVS_FIELDS;
@@ -404,6 +406,7 @@ fn hex_or_zero(v: u64) -> String {
 #[derive(Debug, Default)]
 pub struct TablePrinter {
     prev: Option<Features>,
+    prev_stats: Option<TableStats>,
     first_ditto: Option<u8>,
     last_ditto: u8,
 }
@@ -416,8 +419,19 @@ impl TablePrinter {
 
     /// Appends one table (`ofputil_table_features_format` without statistics).
     pub fn table(&mut self, s: &mut String, f: Features) {
+        self.table_and_stats(s, f, None);
+    }
+
+    /// Appends one table with its statistics (`ofputil_table_features_format`).
+    pub fn table_and_stats(&mut self, s: &mut String, f: Features, stats: Option<TableStats>) {
+        let same_stats = match (stats, self.prev_stats) {
+            (None, _) => true,
+            (Some(a), Some(b)) => (a.active_count, a.lookup_count, a.matched_count) == (b.active_count, b.lookup_count, b.matched_count),
+            (Some(_), None) => false,
+        };
+        self.prev_stats = stats;
         let same = self.prev.as_ref().is_some_and(|p| features_equal(&f, p));
-        if same && f.name.is_empty() {
+        if same && same_stats && f.name.is_empty() {
             self.first_ditto.get_or_insert(f.table_id);
             self.last_ditto = f.table_id;
             self.prev = Some(f);
@@ -429,12 +443,22 @@ impl TablePrinter {
             let _ = write!(s, " (\"{}\")", f.name);
         }
         s.push(':');
-        if same {
+        if same && same_stats {
             s.push_str(" ditto");
             self.prev = Some(f);
             return;
         }
         s.push('\n');
+        if let Some(t) = stats {
+            let _ = writeln!(s, "    active={}, lookup={}, matched={}", t.active_count, t.lookup_count, t.matched_count);
+        }
+        if same {
+            if !features_empty(&f) {
+                s.push_str("    (same features)\n");
+            }
+            self.prev = Some(f);
+            return;
+        }
         let prev = self.prev.take();
         if f.metadata_match != 0 || f.metadata_write != 0 {
             let _ = writeln!(
@@ -488,6 +512,69 @@ impl TablePrinter {
             }
         }
     }
+}
+
+fn features_empty(f: &Features) -> bool {
+    f.metadata_match == 0
+        && f.metadata_write == 0
+        && f.max_entries == 0
+        && instructions_empty(&f.nonmiss)
+        && instructions_empty(&f.miss)
+        && f.matching.is_empty()
+}
+
+/// Open vSwitch's name of a field an OpenFlow 1.0 table can wildcard.
+fn ovs_name_v10(f: Field) -> &'static str {
+    match f {
+        Field::InPort => "in_port",
+        Field::VlanVid => "vlan_vid",
+        Field::EthSrc => "eth_src",
+        Field::EthDst => "eth_dst",
+        Field::EthType => "eth_type",
+        Field::IpProto => "nw_proto",
+        Field::TcpSrc => "tcp_src",
+        Field::TcpDst => "tcp_dst",
+        Field::IpSrc => "ip_src",
+        Field::IpDst => "ip_dst",
+        Field::VlanPcp => "vlan_pcp",
+        Field::NwTos => "nw_tos",
+        f => f.name(),
+    }
+}
+
+impl Features {
+    /// What Open vSwitch makes of an OpenFlow 1.0 table statistics entry: the name, size and
+    /// wildcardable fields, which it also takes for the matchable ones.
+    pub fn from_table_stats(t: &TableStatsDesc) -> Features {
+        let mut fields = FieldSet::default();
+        for f in &t.wildcards {
+            if let Some(i) = OVS_FIELDS.iter().position(|(n, _, _)| *n == ovs_name_v10(*f)) {
+                fields.insert(i);
+            }
+        }
+        Features {
+            table_id: t.stats.table_id,
+            name: t.name.clone(),
+            metadata_match: 0,
+            metadata_write: 0,
+            max_entries: t.max_entries,
+            nonmiss: InstructionFeatures::default(),
+            miss: InstructionFeatures::default(),
+            matching: fields,
+            mask: FieldSet::default(),
+            wildcard: fields,
+        }
+    }
+}
+
+/// An OpenFlow 1.0 table statistics reply body: each table with its counters and features,
+/// runs of identical tables as dittos.
+pub fn table_stats_v10(s: &mut String, tables: &[TableStatsDesc]) {
+    let mut p = TablePrinter::new();
+    for t in tables {
+        p.table_and_stats(s, Features::from_table_stats(t), Some(t.stats));
+    }
+    p.finish(s);
 }
 
 /// A table features message body as `ofp_to_string` prints it (each table compared only

@@ -24,12 +24,15 @@
 //! shown, come from a [`PortMap`].
 
 pub mod features;
+mod nicira;
 mod ovs_fields;
 pub mod switch;
 
 use std::fmt::Write;
 
-use rvs_openflow::msg::{decode, MultipartReply, MultipartRequest, OfMessage, Version, VersionSet};
+use rvs_openflow::msg::{MultipartReply, MultipartRequest, NxStatsReply, NxStatsRequest, OfMessage, Version, VersionSet};
+use rvs_openflow::session::Session;
+use rvs_openflow::stats::{AggregateStats, FlowStatsRequest};
 use rvs_openflow::text::FlowFormatter;
 use rvs_openflow::v13::multipart::mp_type;
 use rvs_openflow::OfError;
@@ -81,6 +84,9 @@ fn version_suffix(v: u8) -> String {
 
 /// The `ofpraw` name of a message, from its header (and multipart type), if known.
 fn raw_name(msg: &[u8]) -> Option<String> {
+    if msg[0] == 0x01 {
+        return nicira::raw_name_v10(msg);
+    }
     let t = msg[1];
     let fixed = match t {
         0 => "OFPT_HELLO",
@@ -97,6 +103,8 @@ fn raw_name(msg: &[u8]) -> Option<String> {
         12 => "OFPT_PORT_STATUS",
         13 => "OFPT_PACKET_OUT",
         14 => "OFPT_FLOW_MOD",
+        4 => return nicira::vendor_name(msg),
+        16 => "OFPT_PORT_MOD",
         20 => "OFPT_BARRIER_REQUEST",
         21 => "OFPT_BARRIER_REPLY",
         18 | 19 => {
@@ -124,7 +132,7 @@ fn raw_name(msg: &[u8]) -> Option<String> {
 /// even its header prints): a table features reply holds at least one 64-byte entry and a
 /// multiple of 8 bytes.
 fn raw_bad_len(msg: &[u8]) -> bool {
-    if msg[1] == 19 && msg.len() >= 16 && u16::from_be_bytes([msg[8], msg[9]]) == mp_type::TABLE_FEATURES {
+    if msg[0] != 0x01 && msg[1] == 19 && msg.len() >= 16 && u16::from_be_bytes([msg[8], msg[9]]) == mp_type::TABLE_FEATURES {
         let body = msg.len() - 16;
         return body < 64 || !(body - 64).is_multiple_of(8);
     }
@@ -160,17 +168,37 @@ fn version_bitmap(s: &mut String, versions: VersionSet) {
     }
 }
 
+/// The filter of a flow or aggregate statistics request (` table=1 out_port=2 tcp`).
+fn flow_request(s: &mut String, r: &FlowStatsRequest, ports: Option<&PortMap>, f: &FlowFormatter<'_>) {
+    if r.table_id != 0xff {
+        let _ = write!(s, " table={}", r.table_id);
+    }
+    if r.out_port != rvs_openflow::OfPort::ANY {
+        let _ = write!(s, " out_port={}", format_port(r.out_port, ports));
+    }
+    s.push(' ');
+    s.push_str(&f.format_match(&r.match_, rvs_flowcache::ofp::DEFAULT_PRIORITY));
+}
+
+fn aggregate(s: &mut String, a: &AggregateStats) {
+    let _ = write!(s, " packet_count={} byte_count={} flow_count={}", a.packet_count, a.byte_count, a.flow_count);
+}
+
 /// The body of a decoded message. `Err` is the decode error to report instead.
 fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, verbosity: u32) -> Result<(), OfError> {
     let names = ports.map(|p| p as &dyn rvs_openflow::text::PortNames);
-    let f = FlowFormatter { version: Version::V1_3, no_stats: false, names };
+    let version = if raw[0] == 0x01 { Version::V1_0 } else { Version::V1_3 };
+    let f = FlowFormatter { version, no_stats: false, names };
+    if nicira::session_body(s, msg, raw[0]) {
+        return Ok(());
+    }
     match msg {
         OfMessage::Hello(h) => {
             s.push_str("\n version bitmap: ");
             version_bitmap(s, h.versions.unwrap_or_else(|| VersionSet::up_to(raw[0])));
         }
         OfMessage::Error(e) => {
-            if matches!(e.error, OfError::Other { .. } | OfError::Experimenter { .. }) {
+            if matches!(e.error, OfError::Other { .. } | OfError::Experimenter { .. } | OfError::Vendor { .. }) {
                 return Err(OfError::BadRequest(rvs_openflow::error::BadRequest::BadLen));
             }
             let _ = writeln!(s, " {}", e.error.name());
@@ -191,6 +219,8 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
         | OfMessage::BarrierRequest
         | OfMessage::BarrierReply => {}
         OfMessage::FeaturesReply(fr) => switch::features(s, fr),
+        OfMessage::FeaturesReplyPorts(fp) => switch::features_v10(s, fp),
+        OfMessage::PortMod(pm) => switch::port_mod(s, pm, version),
         OfMessage::GetConfigReply(c) | OfMessage::SetConfig(c) => switch::config(s, c),
         OfMessage::FlowMod { flow_mod, buffer_id } => {
             let mut text = f.flow_mod(flow_mod);
@@ -217,22 +247,13 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
                 rvs_openflow::msg::PortReason::Delete => " DEL:",
                 rvs_openflow::msg::PortReason::Modify => " MOD:",
             });
-            switch::phy_port(s, &ps.desc);
+            switch::phy_port(s, &ps.desc, version);
         }
         OfMessage::FlowRemoved(fr) => switch::flow_removed(s, fr, &f),
         OfMessage::MultipartRequest { request, .. } => {
             multipart_flags(s, raw);
             match request {
-                MultipartRequest::Flow(r) | MultipartRequest::Aggregate(r) => {
-                    if r.table_id != 0xff {
-                        let _ = write!(s, " table={}", r.table_id);
-                    }
-                    if r.out_port != rvs_openflow::OfPort::ANY {
-                        let _ = write!(s, " out_port={}", format_port(r.out_port, ports));
-                    }
-                    s.push(' ');
-                    s.push_str(&f.format_match(&r.match_, rvs_flowcache::ofp::DEFAULT_PRIORITY));
-                }
+                MultipartRequest::Flow(r) | MultipartRequest::Aggregate(r) => flow_request(s, r, ports, &f),
                 MultipartRequest::PortStats { port_no } => {
                     let _ = write!(s, " port_no={}", format_port(*port_no, ports));
                 }
@@ -245,6 +266,24 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
                 MultipartRequest::Desc | MultipartRequest::Table => {}
             }
         }
+        OfMessage::NxStatsRequest { request, .. } => {
+            multipart_flags(s, raw);
+            match request {
+                NxStatsRequest::Flow(r) | NxStatsRequest::Aggregate(r) => flow_request(s, r, ports, &f),
+            }
+        }
+        OfMessage::NxStatsReply { reply, .. } => {
+            multipart_flags(s, raw);
+            match reply {
+                NxStatsReply::Flow(flows) => {
+                    for n in flows {
+                        s.push_str("\n ");
+                        s.push_str(&f.nx_flow_stats(n));
+                    }
+                }
+                NxStatsReply::Aggregate(a) => aggregate(s, a),
+            }
+        }
         OfMessage::MultipartReply { reply, .. } => {
             multipart_flags(s, raw);
             match reply {
@@ -255,28 +294,61 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
                         s.push_str(&f.flow_stats(fs));
                     }
                 }
-                MultipartReply::Aggregate(a) => {
-                    let _ = write!(
-                        s,
-                        " packet_count={} byte_count={} flow_count={}",
-                        a.packet_count, a.byte_count, a.flow_count
-                    );
-                }
+                MultipartReply::Aggregate(a) => aggregate(s, a),
                 MultipartReply::Table(tables) => switch::table_stats(s, tables),
+                MultipartReply::TableStatsDesc(tables) => features::table_stats_v10(s, tables),
                 MultipartReply::PortStats(stats) => switch::port_stats(s, stats, ports, verbosity),
                 MultipartReply::PortDesc(descs) => {
                     s.push('\n');
-                    switch::phy_ports(s, descs);
+                    switch::phy_ports(s, descs, version);
                 }
                 MultipartReply::TableFeatures(tables) => features::reply(s, tables),
             }
         }
-        OfMessage::PacketIn(_) | OfMessage::PacketOut(_) | OfMessage::Experimenter { .. } => {
+        OfMessage::PacketOut(po) => packet_out(s, po, &f, verbosity),
+        OfMessage::PacketIn(_)
+        | OfMessage::Experimenter { .. }
+        | OfMessage::RoleRequest(_)
+        | OfMessage::RoleReply(_)
+        | OfMessage::GetAsyncRequest
+        | OfMessage::GetAsyncReply(_)
+        | OfMessage::SetAsync(_)
+        | OfMessage::SetFlowFormat(_)
+        | OfMessage::FlowModTableId(_)
+        | OfMessage::SetPacketInFormat(_)
+        | OfMessage::SetControllerId(_) => {
             s.push('\n');
             hex_dump(s, raw);
         }
     }
     Ok(())
+}
+
+/// A packet-out (`ofputil_packet_out_format`): ` in_port=1 actions=output:2 data_len=46`.
+/// At verbosity 1 and more `ovs-ofctl` then prints the packet dissected into a flow
+/// (`icmp,vlan_tci=0x0000,...`); rvs-ofctl has no packet dissector and prints the packet as a
+/// hex dump there instead.
+fn packet_out(s: &mut String, po: &rvs_openflow::msg::PacketOut, f: &FlowFormatter<'_>, verbosity: u32) {
+    let mut metadata = rvs_flowcache::ofp::Match::default();
+    metadata.set(rvs_flowcache::Field::InPort, u128::from(po.in_port.0));
+    let _ = write!(
+        s,
+        " {} actions={}",
+        f.format_match(&metadata, rvs_flowcache::ofp::DEFAULT_PRIORITY),
+        f.format_actions(&po.actions)
+    );
+    match po.buffer_id {
+        Some(b) => {
+            let _ = write!(s, " buffer=0x{b:08x}");
+        }
+        None => {
+            let _ = write!(s, " data_len={}", po.data.len());
+            if verbosity > 0 && !po.data.is_empty() {
+                s.push('\n');
+                hex_dump(s, &po.data);
+            }
+        }
+    }
 }
 
 fn chomp(s: &mut String, c: char) {
@@ -288,6 +360,15 @@ fn chomp(s: &mut String, c: char) {
 fn add_newline(s: &mut String) {
     if !s.is_empty() && !s.ends_with('\n') {
         s.push('\n');
+    }
+}
+
+/// The session `ofp-print` reads a message in: its version's initial one, with OpenFlow 1.0
+/// table ids on (`ofp_print_flow_mod` reads flow-mods that way).
+fn print_session(bytes: &[u8]) -> Session {
+    match bytes[0] {
+        0x01 => Session { table_id_extension: true, ..Session::new(Version::V1_0) },
+        _ => Session::new(Version::V1_3),
     }
 }
 
@@ -334,7 +415,7 @@ pub fn ofp_to_string(bytes: &[u8], ports: Option<&PortMap>, verbosity: u32) -> S
         Some(h) => {
             s.push_str(&h);
             let header_len = s.len();
-            let result = match decode(bytes) {
+            let result = match print_session(bytes).decode(bytes) {
                 Ok((_, msg)) => body(&mut s, bytes, &msg, ports, verbosity),
                 Err(e) => Err(e.error),
             };

@@ -5,13 +5,15 @@
 //! OpenFlow 1.3 bit fields are first brought to Open vSwitch's internal numbering, which sets
 //! the order names print in: the group-statistics capability (wire bit 3) prints between port
 //! statistics and IP reassembly, port configuration keeps only the four OpenFlow 1.1+ bits,
-//! port state the three, and port features the low 16 bits. Ports print sorted by their
+//! port state the three, and port features the low 16 bits. OpenFlow 1.0's bits are already
+//! Open vSwitch's: all seven configuration bits print, the STP state prints first, and the
+//! features reply lists the supported actions and the ports. Ports print sorted by their
 //! 16-bit number (`LOCAL` last), with the name cut at the first unprintable character.
 
 use std::fmt::Write;
 
-use rvs_openflow::msg::{FlowRemoved, FlowRemovedReason};
-use rvs_openflow::stats::{PortDesc, PortStats, SwitchConfig, SwitchDesc, SwitchFeatures, TableStats};
+use rvs_openflow::msg::{FlowRemoved, FlowRemovedReason, PortMod, Version};
+use rvs_openflow::stats::{FeaturesWithPorts, PortDesc, PortStats, SwitchConfig, SwitchDesc, SwitchFeatures, TableStats};
 use rvs_openflow::text::{format_duration, FlowFormatter};
 
 use crate::ofctl::names::{format_port, PortMap};
@@ -69,6 +71,72 @@ fn capabilities_v13(wire: u32) -> u32 {
         common | 0x10
     } else {
         common
+    }
+}
+
+/// OpenFlow 1.0 action names in Open vSwitch's `ofpact` order, with their `OFPAT10` bits.
+const ACTIONS_V10: [(u32, &str); 12] = [
+    (0, "output"),
+    (11, "enqueue"),
+    (1, "set_vlan_vid"),
+    (2, "set_vlan_pcp"),
+    (3, "strip_vlan"),
+    (4, "mod_dl_src"),
+    (5, "mod_dl_dst"),
+    (6, "mod_nw_src"),
+    (7, "mod_nw_dst"),
+    (8, "mod_nw_tos"),
+    (9, "mod_tp_src"),
+    (10, "mod_tp_dst"),
+];
+
+/// `OFPT_FEATURES_REPLY` body as OpenFlow 1.0 has it: capabilities (OpenFlow 1.0 bits, which
+/// are Open vSwitch's numbering), the supported actions unless none, then the ports.
+pub fn features_v10(s: &mut String, f: &FeaturesWithPorts) {
+    let fe = &f.features;
+    let _ = write!(s, " dpid:{:016x}\nn_tables:{}, n_buffers:{}", fe.datapath_id, fe.n_tables, fe.n_buffers);
+    s.push_str("\ncapabilities: ");
+    bit_names(s, fe.capabilities & (0x1 | 0x2 | 0x4 | 0x8 | 0x20 | 0x40 | 0x80), capability_name, ' ');
+    s.push('\n');
+    if f.actions & 0xfff != 0 {
+        let names: Vec<&str> = ACTIONS_V10.iter().filter(|(bit, _)| f.actions & 1 << bit != 0).map(|(_, n)| *n).collect();
+        let _ = writeln!(s, "actions: {}", names.join(" "));
+    }
+    phy_ports(s, &f.ports, Version::V1_0);
+}
+
+/// `OFPT_PORT_MOD` body.
+pub fn port_mod(s: &mut String, pm: &PortMod, version: Version) {
+    let m = pm.hw_addr.0;
+    let _ = write!(
+        s,
+        " port: {}: addr:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n     config: ",
+        format_port(pm.port_no, None),
+        m[0],
+        m[1],
+        m[2],
+        m[3],
+        m[4],
+        m[5]
+    );
+    let config_bits = config_bits(version);
+    bit_names(s, pm.config & config_bits, config_name, ' ');
+    s.push_str("\n     mask:   ");
+    bit_names(s, pm.mask & config_bits, config_name, ' ');
+    s.push_str("\n     advertise: ");
+    if pm.advertise == 0 {
+        s.push_str("UNCHANGED");
+    } else {
+        bit_names(s, pm.advertise & 0xffff, feature_name, ' ');
+    }
+    s.push('\n');
+}
+
+/// The `OFPPC_*` bits a version defines.
+fn config_bits(version: Version) -> u32 {
+    match version {
+        Version::V1_0 => 0x7f,
+        _ => 0x1 | 0x4 | 0x20 | 0x40,
     }
 }
 
@@ -147,8 +215,27 @@ fn state_name(bit: u32) -> Option<&'static str> {
     })
 }
 
-/// `ofp_print_phy_port`: one port of a port description (OpenFlow 1.1+ layout).
-pub fn phy_port(s: &mut String, p: &PortDesc) {
+/// `ofp_print_port_state`: OpenFlow 1.0's STP state first (nothing for "listen", which is 0)
+/// and, as Open vSwitch prints it, with no space before the other state bits.
+fn port_state(s: &mut String, state: u32, version: Version) {
+    let stp = state & 0x300;
+    if version == Version::V1_0 && stp != 0 {
+        s.push_str(match stp {
+            0x100 => "STP_LEARN",
+            0x200 => "STP_FORWARD",
+            _ => "STP_BLOCK",
+        });
+        let rest = state & 0x7;
+        if rest != 0 {
+            bit_names(s, rest, state_name, ' ');
+        }
+    } else {
+        bit_names(s, state & 0x7, state_name, ' ');
+    }
+}
+
+/// `ofp_print_phy_port`: one port of a port description.
+pub fn phy_port(s: &mut String, p: &PortDesc, version: Version) {
     let name: String = p.name.chars().take(15).take_while(|c| (' '..='~').contains(c)).collect();
     let m = p.hw_addr.0;
     let _ = writeln!(
@@ -163,9 +250,9 @@ pub fn phy_port(s: &mut String, p: &PortDesc) {
         m[5]
     );
     s.push_str("     config:     ");
-    bit_names(s, p.config & (0x1 | 0x4 | 0x20 | 0x40), config_name, ' ');
+    bit_names(s, p.config & config_bits(version), config_name, ' ');
     s.push_str("\n     state:      ");
-    bit_names(s, p.state & 0x7, state_name, ' ');
+    port_state(s, p.state, version);
     s.push('\n');
     for (label, v) in [
         ("     current:    ", p.curr),
@@ -189,11 +276,11 @@ fn port16(p: &PortDesc) -> u16 {
 }
 
 /// `ofp_print_phy_ports`: ports sorted by number.
-pub fn phy_ports(s: &mut String, ports: &[PortDesc]) {
+pub fn phy_ports(s: &mut String, ports: &[PortDesc], version: Version) {
     let mut sorted: Vec<&PortDesc> = ports.iter().collect();
     sorted.sort_by_key(|p| port16(p));
     for p in sorted {
-        phy_port(s, p);
+        phy_port(s, p, version);
     }
 }
 

@@ -1,14 +1,15 @@
 //! Decoding OpenFlow 1.3 actions and instructions (see the parent module for the rules).
 
-use super::{at, it, reason_from_wire};
-use crate::check::subfield_bits;
+use super::{at, it};
 use crate::codec::Reader;
-use crate::error::{BadAction, BadInstruction, BadMatch, DecodeError};
-use crate::nx::{controller2_prop, subtype, NXBRC_MUST_BE_ZERO, NX_VENDOR_ID};
-use crate::oxm::{self, value_mask, Conv, Entry, CLASS_EXPERIMENTER};
+use crate::error::{BadAction, BadInstruction, DecodeError};
+use crate::msg::Version;
+use crate::nx::actions::{fold_queues, pull_nx, Raw};
+use crate::nx::NX_VENDOR_ID;
+use crate::oxm::{self, value_mask, Conv, CLASS_EXPERIMENTER};
 use rvs_flowcache::field::Field;
 use rvs_flowcache::key::VLAN_PRESENT;
-use rvs_flowcache::ofp::{OfAction, OfPort, PacketInReason, SubField};
+use rvs_flowcache::ofp::{OfAction, OfPort};
 
 fn bac(code: BadAction, detail: &'static str) -> DecodeError {
     DecodeError::new(code, detail)
@@ -16,13 +17,6 @@ fn bac(code: BadAction, detail: &'static str) -> DecodeError {
 
 fn bic(code: BadInstruction, detail: &'static str) -> DecodeError {
     DecodeError::new(code, detail)
-}
-
-/// A decoded action before `set_queue,output,pop_queue` triples are folded into `enqueue`.
-enum Raw {
-    Act(OfAction),
-    SetQueue(u32),
-    PopQueue,
 }
 
 fn port_from_ofp11(p: u32) -> Result<OfPort, DecodeError> {
@@ -68,163 +62,6 @@ fn pull_set_field(body: &[u8]) -> Result<OfAction, DecodeError> {
         return Err(bac(BadAction::BadSetArgument, "invalid set_field value"));
     }
     Ok(OfAction::SetField { field, value, mask: value_mask(field) })
-}
-
-fn subfield_limit(e: &Entry) -> u32 {
-    match (e.conv, e.field) {
-        (Conv::Port16, _) => 16,
-        (_, Field::InPort) => 32,
-        (_, f) => subfield_bits(f),
-    }
-}
-
-fn sub_of(e: &Entry, ofs: u32, n_bits: u32) -> Result<SubField, DecodeError> {
-    if n_bits == 0 || ofs + n_bits > subfield_limit(e) {
-        return Err(bac(BadAction::BadSetLen, "subfield beyond its field"));
-    }
-    Ok(SubField { field: e.field, ofs, n_bits })
-}
-
-fn pull_nx(sub: u16, len: usize, body: &[u8]) -> Result<Raw, DecodeError> {
-    let mut r = Reader::new(body, bac(BadAction::BadLen, "truncated Nicira action"));
-    let fixed = |n: usize| if len == n { Ok(()) } else { Err(bac(BadAction::BadLen, "Nicira action has the wrong length")) };
-    Ok(Raw::Act(match sub {
-        subtype::RESUBMIT | subtype::RESUBMIT_TABLE => {
-            fixed(16)?;
-            let port = OfPort::from_ofp10(r.u16()?);
-            let table = r.u8()?;
-            if sub == subtype::RESUBMIT_TABLE && r.rest().iter().any(|&b| b != 0) {
-                return Err(bac(BadAction::BadArgument, "resubmit padding is not zero"));
-            }
-            let table = if sub == subtype::RESUBMIT { 0xff } else { table };
-            OfAction::Resubmit {
-                in_port: (port != OfPort::IN_PORT).then_some(port),
-                table: (table != 0xff).then_some(table),
-            }
-        }
-        subtype::POP_QUEUE => {
-            fixed(16)?;
-            return Ok(Raw::PopQueue);
-        }
-        subtype::REG_MOVE => {
-            if len < 24 {
-                return Err(bac(BadAction::BadLen, "NXAST_REG_MOVE too short"));
-            }
-            let n_bits = r.u16()? as u32;
-            let src_ofs = r.u16()? as u32;
-            let dst_ofs = r.u16()? as u32;
-            let sh = r.u32()?;
-            let dh = r.u32()?;
-            if r.rest().iter().any(|&b| b != 0) {
-                return Err(DecodeError::new(NXBRC_MUST_BE_ZERO, "NXAST_REG_MOVE padding is not zero"));
-            }
-            let unknown = DecodeError::new(BadMatch::BadField, "move of an unknown field");
-            let se = oxm::entry_by_header(sh, 0).filter(|e| e.class != CLASS_EXPERIMENTER).ok_or(unknown)?;
-            let de = oxm::entry_by_header(dh, 0).filter(|e| e.class != CLASS_EXPERIMENTER).ok_or(unknown)?;
-            let src = sub_of(se, src_ofs, n_bits)?;
-            let dst = sub_of(de, dst_ofs, n_bits)?;
-            if !dst.field.desc().writable {
-                return Err(bac(BadAction::BadSetArgument, "move to a read-only field"));
-            }
-            OfAction::RegMove { src, dst }
-        }
-        subtype::REG_LOAD => {
-            fixed(24)?;
-            let ofs_nbits = r.u16()?;
-            let dh = r.u32()?;
-            let value = r.u64()?;
-            let e = oxm::entry_by_header(dh, 0)
-                .filter(|e| e.class != CLASS_EXPERIMENTER)
-                .ok_or(bac(BadAction::BadSetType, "load to an unknown field"))?;
-            let dst = sub_of(e, (ofs_nbits >> 6) as u32, (ofs_nbits & 0x3f) as u32 + 1)?;
-            if !dst.field.desc().writable {
-                return Err(bac(BadAction::BadSetArgument, "load to a read-only field"));
-            }
-            if dst.n_bits < 64 && value >> dst.n_bits != 0 {
-                return Err(bac(BadAction::BadArgument, "load value wider than its destination"));
-            }
-            OfAction::RegLoad { dst, value: value as u128 }
-        }
-        subtype::REG_LOAD2 => {
-            let header = r.u32()?;
-            let exp = if (header >> 16) as u16 == CLASS_EXPERIMENTER { r.u32()? } else { 0 };
-            let e = oxm::entry_by_header(header, exp).ok_or(bac(BadAction::BadSetType, "load2 of an unknown field"))?;
-            let w = e.width as usize;
-            let masked = header & 0x100 != 0;
-            let vb = r.bytes(w)?;
-            let mb = if masked { r.bytes(w)? } else { &[][..] };
-            if r.rest().iter().any(|&b| b != 0) {
-                return Err(DecodeError::new(NXBRC_MUST_BE_ZERO, "NXAST_REG_LOAD2 padding is not zero"));
-            }
-            let value = vb.iter().fold(0u128, |acc, &b| (acc << 8) | b as u128);
-            let full = value_mask(e.field);
-            let mask = if masked { mb.iter().fold(0u128, |acc, &b| (acc << 8) | b as u128) } else { full };
-            if e.conv != Conv::Plain || !e.field.desc().writable || value & !full != 0 || value & !mask != 0 {
-                return Err(bac(BadAction::BadSetArgument, "invalid load2"));
-            }
-            OfAction::SetField { field: e.field, value, mask: mask & full }
-        }
-        subtype::NOTE => OfAction::Note(r.rest().to_vec()),
-        subtype::DEC_TTL => {
-            fixed(16)?;
-            OfAction::DecTtl { controller_ids: vec![] }
-        }
-        subtype::CONTROLLER => {
-            fixed(16)?;
-            let max_len = r.u16()?;
-            let controller_id = r.u16()?;
-            let reason = reason_from_wire(r.u8()?).ok_or(bac(BadAction::BadArgument, "unsupported packet-in reason"))?;
-            OfAction::Controller { max_len, reason, controller_id }
-        }
-        subtype::CONTROLLER2 => pull_controller2(&mut r)?,
-        subtype::DEC_TTL_CNT_IDS => {
-            let n = r.u16()? as usize;
-            if r.bytes(4)?.iter().any(|&b| b != 0) {
-                return Err(DecodeError::new(NXBRC_MUST_BE_ZERO, "dec_ttl reserved bytes are not zero"));
-            }
-            if r.remaining() < 2 * n {
-                return Err(bac(BadAction::BadLen, "dec_ttl ids beyond the action"));
-            }
-            let controller_ids = (0..n).map(|_| r.u16()).collect::<Result<Vec<_>, _>>()?;
-            OfAction::DecTtl { controller_ids }
-        }
-        subtype::OUTPUT_TRUNC => {
-            fixed(16)?;
-            let port = OfPort::from_ofp10(r.u16()?);
-            let max_len = r.u32()?;
-            if max_len < 14 || max_len > u16::MAX as u32 {
-                return Err(bac(BadAction::BadArgument, "output max_len out of range"));
-            }
-            OfAction::Output { port: check_out_port(port)?, max_len: max_len as u16 }
-        }
-        _ => return Err(bac(BadAction::BadExpType, "unknown Nicira action")),
-    }))
-}
-
-fn pull_controller2(r: &mut Reader<'_>) -> Result<OfAction, DecodeError> {
-    if r.bytes(6)?.iter().any(|&b| b != 0) {
-        return Err(DecodeError::new(NXBRC_MUST_BE_ZERO, "controller2 padding is not zero"));
-    }
-    let (mut max_len, mut controller_id, mut reason) = (u16::MAX, 0u16, PacketInReason::Action);
-    while r.remaining() >= 4 {
-        let ty = r.u16()?;
-        let len = r.u16()? as usize;
-        if len < 4 {
-            return Err(bac(BadAction::BadLen, "controller2 property too short"));
-        }
-        let body = r.bytes(len - 4)?;
-        r.skip((len.div_ceil(8) * 8 - len).min(r.remaining()))?;
-        let mut pr = Reader::new(body, bac(BadAction::BadLen, "controller2 property too short"));
-        match ty {
-            controller2_prop::MAX_LEN => max_len = pr.u16()?,
-            controller2_prop::CONTROLLER_ID => controller_id = pr.u16()?,
-            controller2_prop::REASON => {
-                reason = reason_from_wire(pr.u8()?).ok_or(bac(BadAction::BadArgument, "unsupported packet-in reason"))?
-            }
-            _ => return Err(bac(BadAction::BadArgument, "controller userdata, pause and meters are not supported")),
-        }
-    }
-    Ok(OfAction::Controller { max_len, reason, controller_id })
 }
 
 fn pull_one(r: &mut Reader<'_>) -> Result<Raw, DecodeError> {
@@ -281,7 +118,7 @@ fn pull_one(r: &mut Reader<'_>) -> Result<Raw, DecodeError> {
                 return Err(bac(BadAction::BadExperimenter, "unknown experimenter action"));
             }
             let sub = b.u16()?;
-            return pull_nx(sub, len, b.rest());
+            return pull_nx(sub, len, b.rest(), Version::V1_3);
         }
         _ => return Err(bac(BadAction::BadType, "unsupported action type")),
     }))
@@ -294,25 +131,7 @@ pub(crate) fn pull_actions(bytes: &[u8]) -> Result<Vec<OfAction>, DecodeError> {
     while !r.is_empty() {
         raws.push(pull_one(&mut r)?);
     }
-    let mut out = Vec::with_capacity(raws.len());
-    let mut it = raws.into_iter().peekable();
-    while let Some(raw) = it.next() {
-        match raw {
-            Raw::Act(a) => out.push(a),
-            Raw::SetQueue(queue) => {
-                let port = match it.next() {
-                    Some(Raw::Act(OfAction::Output { port, .. })) => port,
-                    _ => return Err(bac(BadAction::BadType, "set_queue is only supported as part of enqueue")),
-                };
-                if !matches!(it.next(), Some(Raw::PopQueue)) {
-                    return Err(bac(BadAction::BadType, "set_queue is only supported as part of enqueue"));
-                }
-                out.push(OfAction::Enqueue { port, queue });
-            }
-            Raw::PopQueue => return Err(bac(BadAction::BadType, "pop_queue is only supported as part of enqueue")),
-        }
-    }
-    Ok(out)
+    fold_queues(raws)
 }
 
 /// Decodes OpenFlow 1.1+ instructions into the model's single list.

@@ -1,5 +1,6 @@
-//! Open vSwitch's flow protocols: which wire formats can carry a flow, and how `ovs-ofctl`
-//! names sets of them (`usable protocols: NXM,OXM`).
+//! Open vSwitch's flow protocols: which wire formats can carry a flow, how `ovs-ofctl`
+//! names sets of them (`usable protocols: NXM,OXM`), and how a client switches a connection
+//! to the one it chose.
 //!
 //! # The protocols
 //! Open vSwitch distinguishes ten ways of sending a flow-mod ([`Protocols`]): OpenFlow 1.0
@@ -7,7 +8,9 @@
 //! command, OpenFlow 1.1's standard match, and OXM in OpenFlow 1.2 to 1.5. `ovs-ofctl`
 //! reports the set a flow can use (`parse-flow`, and the error `none of the usable flow
 //! formats (...) is among the allowed flow formats (...)`) and picks the first one the
-//! connection allows.
+//! connection allows. A protocol is a [`Session`] state ([`Protocols::session`]); an OpenFlow
+//! 1.0 connection starts as `OpenFlow10-table_id` and moves to another with
+//! `NXT_SET_FLOW_FORMAT` and `NXT_FLOW_MOD_TABLE_ID` ([`set_protocol_message`]).
 //!
 //! # Which flows can use which
 //! Open vSwitch narrows the set while it parses ([`usable_protocols`]): each field of the
@@ -16,15 +19,18 @@
 //! needs a protocol with table ids; `reset_counts` needs OXM, `no_packet_counts` and
 //! `no_byte_counts` OpenFlow 1.3 or later; IPv6 with L3 or L4 fields needs NXM or OXM; `set_field` narrows like a match on its field,
 //! `push_vlan` needs OpenFlow 1.1 or later and `write_metadata` OpenFlow 1.1 or NXM; and
-//! actions inconsistent with the match (which the openflow crate's checker finds) leave only
-//! OpenFlow 1.0. The per-field rules were read off `ovs-ofctl parse-flow` (Open vSwitch 3.1)
-//! for every field rvs implements.
+//! actions inconsistent with the match (which [`crate::check`] finds) leave only OpenFlow
+//! 1.0; a cookie mask needs NXM or OpenFlow 1.1+. The per-field rules were read off
+//! `ovs-ofctl parse-flow` (Open vSwitch 3.1) for every field rvs implements. Flow statistics
+//! requests need no table-id support ([`usable_for_stats`]).
 
+use crate::check::Protocols as RvsProtocols;
+use crate::msg::{OfMessage, Version};
+use crate::session::{FlowFormat, Session};
+use crate::text::fields::{field_from_name, parse_subfield, parse_value};
+use crate::text::{ParsedFlow, PortNames};
 use rvs_flowcache::field::Field;
-use rvs_openflow::check::Protocols as RvsProtocols;
-use rvs_openflow::text::fields::{field_from_name, parse_subfield, parse_value};
-use rvs_openflow::text::{ParsedFlow, PortNames};
-use rvs_openflow::{Match, OfAction};
+use rvs_flowcache::ofp::{Match, OfAction};
 
 /// A set of Open vSwitch protocols (`enum ofputil_protocol`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +101,92 @@ impl Protocols {
     pub fn first(self) -> Option<Protocols> {
         (self.0 != 0).then(|| Protocols(1 << self.0.trailing_zeros()))
     }
+
+    /// Either set.
+    pub fn or(self, o: Protocols) -> Protocols {
+        Protocols(self.0 | o.0)
+    }
+
+    /// True if every protocol of `o` is in the set.
+    pub fn contains(self, o: Protocols) -> bool {
+        self.0 & o.0 == o.0
+    }
+
+    /// The protocols of the versions in `versions` (`-O`).
+    pub fn of_versions(versions: crate::msg::VersionSet) -> Protocols {
+        (1..=6u8).filter(|v| versions.contains(*v)).fold(Protocols(0), |p, v| p.or(Protocols::of_version(v)))
+    }
+
+    /// The versions the protocols of the set belong to (`ofputil_protocols_to_version_bitmap`).
+    pub fn versions(self) -> crate::msg::VersionSet {
+        crate::msg::VersionSet((1..=6u8).filter(|v| self.0 & Protocols::of_version(*v).0 != 0).fold(0, |b, v| b | 1 << v))
+    }
+
+    /// Parses a list of protocol names (`ofputil_protocols_from_string`, for `-F`): single
+    /// protocols (`NXM+table_id`) and the abbreviations `any`, `OpenFlow10`, `NXM` and `OXM`,
+    /// in any case, separated by commas or white space. The error is `ovs-ofctl`'s.
+    pub fn from_names(s: &str) -> Result<Protocols, String> {
+        let abbrevs = [
+            (Protocols::ANY, "any"),
+            (Protocols(0x3), "OpenFlow10"),
+            (Protocols(0xc), "NXM"),
+            (Protocols::ANY_OXM, "OXM"),
+        ];
+        let mut set = Protocols(0);
+        for name in s.split([' ', '\t', '\r', '\n', ',']).filter(|n| !n.is_empty()) {
+            let p = abbrevs
+                .iter()
+                .find(|(_, a)| a.eq_ignore_ascii_case(name))
+                .map(|(p, _)| *p)
+                .or_else(|| (0..9).find(|b| Protocols::bit_name(*b).eq_ignore_ascii_case(name)).map(|b| Protocols(1 << b)))
+                .ok_or_else(|| format!("{name}: unknown flow protocol"))?;
+            set = set.or(p);
+        }
+        if set.is_empty() {
+            return Err(format!("{s}: no flow protocol specified"));
+        }
+        Ok(set)
+    }
+
+    /// The session a single protocol stands for, if this crate speaks its version.
+    pub fn session(self) -> Option<Session> {
+        let mut s = Session::new(Version::V1_0);
+        match self {
+            Protocols::OF10_STD => {}
+            Protocols::OF10_STD_TID => s.table_id_extension = true,
+            Protocols::OF10_NXM => s.flow_format = FlowFormat::Nxm,
+            Protocols::OF10_NXM_TID => {
+                s.flow_format = FlowFormat::Nxm;
+                s.table_id_extension = true;
+            }
+            Protocols::OF13_OXM => s = Session::new(Version::V1_3),
+            _ => return None,
+        }
+        Some(s)
+    }
+
+    /// The protocol a session is in.
+    pub fn of_session(s: &Session) -> Protocols {
+        match (s.version, s.flow_format, s.table_id_extension) {
+            (Version::V1_0, FlowFormat::OpenFlow10, false) => Protocols::OF10_STD,
+            (Version::V1_0, FlowFormat::OpenFlow10, true) => Protocols::OF10_STD_TID,
+            (Version::V1_0, FlowFormat::Nxm, false) => Protocols::OF10_NXM,
+            (Version::V1_0, FlowFormat::Nxm, true) => Protocols::OF10_NXM_TID,
+            (Version::V1_3, _, _) => Protocols::OF13_OXM,
+        }
+    }
+
+    /// The protocols `ovs-ofctl` tries for a flow dump, in order
+    /// (`ofputil_flow_dump_protocols`).
+    pub const FLOW_DUMP_ORDER: [Protocols; 7] = [
+        Protocols::OF15_OXM,
+        Protocols::OF14_OXM,
+        Protocols::OF13_OXM,
+        Protocols::OF12_OXM,
+        Protocols::OF11_STD,
+        Protocols::OF10_NXM,
+        Protocols::OF10_STD,
+    ];
 
     fn bit_name(bit: u32) -> &'static str {
         match bit {
@@ -274,6 +366,39 @@ fn action_protocols(actions: &[OfAction]) -> Protocols {
     p
 }
 
+/// [`usable_protocols`] of a flow statistics request: table ids need no extension there
+/// (`parse_ofp_flow_stats_request_str`).
+pub fn usable_for_stats(p: Protocols) -> Protocols {
+    let mut p = p;
+    if p.contains(Protocols::OF10_STD_TID) {
+        p = p.or(Protocols::OF10_STD);
+    }
+    if p.contains(Protocols::OF10_NXM_TID) {
+        p = p.or(Protocols::OF10_NXM);
+    }
+    p
+}
+
+/// The message that moves a connection from protocol `current` one step towards `want`
+/// (`ofputil_encode_set_protocol`), and the protocol it leads to: the flow format first,
+/// then the table-id extension. `None` when there is nothing to send (already there, or a
+/// different version, which no message can change).
+pub fn set_protocol_message(current: Protocols, want: Protocols) -> Option<(OfMessage, Protocols)> {
+    let (cur, target) = (current.session()?, want.session()?);
+    if cur.version != target.version || cur.version != Version::V1_0 {
+        return None;
+    }
+    if cur.flow_format != target.flow_format {
+        let next = Session { flow_format: target.flow_format, ..cur };
+        return Some((OfMessage::SetFlowFormat(target.flow_format), Protocols::of_session(&next)));
+    }
+    if cur.table_id_extension != target.table_id_extension {
+        let next = Session { table_id_extension: target.table_id_extension, ..cur };
+        return Some((OfMessage::FlowModTableId(target.table_id_extension), Protocols::of_session(&next)));
+    }
+    None
+}
+
 /// [`usable_protocols`] of a parsed flow.
 pub fn usable_for_flow(text: &str, parsed: &ParsedFlow, names: Option<&dyn PortNames>) -> Protocols {
     usable_protocols(text, Some(&parsed.flow_mod.match_), &parsed.flow_mod.actions, parsed.usable, names)
@@ -310,10 +435,13 @@ pub fn usable_protocols(
             continue;
         }
         p = p.and(match key {
-            "table" => Protocols::TID,
+            "table" if value != "255" => Protocols::TID,
             "reset_counts" => Protocols::OF12_UP,
             "no_packet_counts" | "no_byte_counts" => Protocols::OF13_UP,
             "out_group" => Protocols::OF11_UP,
+            "cookie" if value.split_once('/').is_some_and(|(_, m)| crate::text::value::str_to_u64(m).is_ok_and(|m| m != 0)) => {
+                Protocols::NXM_OF11_UP
+            }
             _ => Protocols::ANY,
         });
     }
@@ -348,6 +476,18 @@ mod tests {
         assert_eq!(Protocols::OF13_OXM.to_string(), "OXM-OpenFlow13");
         assert_eq!(Protocols(0).to_string(), "none");
         assert_eq!(Protocols::TID.first(), Some(Protocols::OF10_STD_TID));
+    }
+
+    #[test]
+    fn flow_format_names_parse_like_ovs() {
+        assert_eq!(Protocols::from_names("nxm"), Ok(Protocols(0xc)));
+        assert_eq!(Protocols::from_names("oxm-openflow13,NXM+table_id"), Ok(Protocols::OF13_OXM.or(Protocols::OF10_NXM_TID)));
+        assert_eq!(Protocols::from_names("openflow10-table_id"), Ok(Protocols::OF10_STD));
+        assert_eq!(Protocols::from_names(" Any "), Ok(Protocols::ANY));
+        assert_eq!(Protocols::from_names("bogus"), Err("bogus: unknown flow protocol".into()));
+        assert_eq!(Protocols::from_names(""), Err(": no flow protocol specified".into()));
+        assert_eq!(Protocols::from_names(","), Err(",: no flow protocol specified".into()));
+        assert_eq!(Protocols(0xc).or(Protocols::OF13_OXM).versions(), crate::msg::VersionSet(1 << 1 | 1 << 4));
     }
 
     #[test]

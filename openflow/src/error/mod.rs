@@ -2,13 +2,23 @@
 //!
 //! [`OfError`] names every error the codec and the checker produce, grouped by OpenFlow error
 //! type, with the code names Open vSwitch uses (`OFPBMC_BAD_PREREQ`, `OFPBAC_MATCH_INCONSISTENT`,
-//! ...), so that `Display` prints what `ovs-ofctl` prints. [`OfError::to_wire`] gives the numbers
-//! for OpenFlow 1.3; errors that OpenFlow 1.3 lacks and Open vSwitch sends as ONF experimenter
-//! errors (such as `OFPBIC_DUP_INST`) come out as [`WireError::Experimenter`].
+//! ...), so that `Display` prints what `ovs-ofctl` prints.
+//!
+//! # Numbering
+//! The same error has different numbers in different versions. [`OfError::to_wire`] gives the
+//! numbers for OpenFlow 1.3; errors that OpenFlow 1.3 lacks and Open vSwitch sends as
+//! experimenter errors (ONF's `OFPBIC_DUP_INST`, Nicira's `NXBRC_*`) come out as
+//! [`WireError::Experimenter`]. [`OfError::to_wire_v10`] gives the OpenFlow 1.0 numbers
+//! ([`v10`]): the standard ones where OpenFlow 1.0 has the error, else Open vSwitch's Nicira
+//! vendor error (`NXET_VENDOR`, [`WireError::Vendor`]); an error Open vSwitch cannot express in
+//! OpenFlow 1.0 at all becomes `NXBRC_UNENCODABLE_ERROR`, as Open vSwitch sends it. Both tables
+//! are checked against `ovs-ofctl print-error` (`tests/data/errors.txt`).
 //!
 //! [`DecodeError`] is what decoding untrusted bytes returns: the OpenFlow error to answer with,
 //! plus a short static description for logs. [`EncodeError`] is what encoding a model value
 //! that a wire version cannot express returns.
+
+pub mod v10;
 
 use std::fmt;
 
@@ -75,8 +85,8 @@ codes! {
         BufferUnknown = 8, "OFPBRC_BUFFER_UNKNOWN";
         /// Table id out of range.
         BadTableId = 9, "OFPBRC_BAD_TABLE_ID";
-        /// Denied because the controller is a slave.
-        IsSlave = 10, "OFPBRC_IS_SLAVE";
+        /// Denied because the controller is a secondary (slave).
+        IsSlave = 10, "OFPBRC_IS_SECONDARY";
         /// Invalid port.
         BadPort = 11, "OFPBRC_BAD_PORT";
         /// Invalid packet in a packet-out.
@@ -260,6 +270,23 @@ codes! {
     }
 }
 
+codes! {
+    /// Nicira extension errors (`NXBRC_*`). The code is the experimenter type they carry from
+    /// OpenFlow 1.2 on; OpenFlow 1.0 numbers them differently (see [`v10`]).
+    NxError {
+        /// Invalid NXM match.
+        NxmInvalid = 2, "NXBRC_NXM_INVALID";
+        /// Unknown NXM header, or a header with a bad length or mask bit.
+        NxmBadType = 3, "NXBRC_NXM_BAD_TYPE";
+        /// Reserved bytes that must be zero were not.
+        MustBeZero = 4, "NXBRC_MUST_BE_ZERO";
+        /// Unknown packet-in reason.
+        BadReason = 5, "NXBRC_BAD_REASON";
+        /// The error to send cannot be expressed in the connection's version.
+        UnencodableError = 10, "NXBRC_UNENCODABLE_ERROR";
+    }
+}
+
 /// The ONF experimenter id, used by ONF extension errors and OXMs.
 pub const ONF_EXPERIMENTER: u32 = 0x4f4e_4600;
 
@@ -286,6 +313,8 @@ pub enum OfError {
     SwitchConfigFailed(SwitchConfigFailed),
     /// `OFPET_TABLE_FEATURES_FAILED`.
     TableFeaturesFailed(TableFeaturesFailed),
+    /// A Nicira extension error.
+    Nicira(NxError),
     /// A standard error type and code this crate does not name (received from a peer).
     Other {
         /// Error type.
@@ -299,6 +328,15 @@ pub enum OfError {
         experimenter: u32,
         /// Experimenter-defined type.
         exp_type: u16,
+    },
+    /// An OpenFlow 1.0 vendor error (`NXET_VENDOR`) this crate does not name.
+    Vendor {
+        /// Vendor id.
+        vendor: u32,
+        /// Vendor-defined type.
+        type_: u16,
+        /// Vendor-defined code.
+        code: u16,
     },
 }
 
@@ -318,6 +356,16 @@ pub enum WireError {
         exp_type: u16,
         /// Experimenter id.
         experimenter: u32,
+    },
+    /// OpenFlow 1.0's `NXET_VENDOR` error (type `0xb0c2`, code 0), followed by a vendor id,
+    /// type and code.
+    Vendor {
+        /// Vendor id.
+        vendor: u32,
+        /// Vendor-defined type.
+        type_: u16,
+        /// Vendor-defined code.
+        code: u16,
     },
 }
 
@@ -342,8 +390,11 @@ impl OfError {
             OfError::TableModFailed(c) => std(8, c.code()),
             OfError::SwitchConfigFailed(c) => std(10, c.code()),
             OfError::TableFeaturesFailed(c) => std(13, c.code()),
+            OfError::Nicira(c) => WireError::Experimenter { exp_type: c.code(), experimenter: crate::nx::NX_VENDOR_ID },
             OfError::Other { type_, code } => std(type_, code),
             OfError::Experimenter { experimenter, exp_type } => WireError::Experimenter { exp_type, experimenter },
+            // OpenFlow 1.2+ experimenter errors have no code.
+            OfError::Vendor { vendor, type_, .. } => WireError::Experimenter { exp_type: type_, experimenter: vendor },
         }
     }
 
@@ -369,10 +420,13 @@ impl OfError {
             WireError::Experimenter { exp_type, experimenter } => {
                 if experimenter == ONF_EXPERIMENTER && exp_type == BadInstruction::DupInst.code() {
                     OfError::BadInstruction(BadInstruction::DupInst)
+                } else if let Some(c) = NxError::from_code(exp_type).filter(|_| experimenter == crate::nx::NX_VENDOR_ID) {
+                    OfError::Nicira(c)
                 } else {
                     OfError::Experimenter { experimenter, exp_type }
                 }
             }
+            WireError::Vendor { vendor, type_, code } => OfError::Vendor { vendor, type_, code },
         }
     }
 
@@ -389,8 +443,10 @@ impl OfError {
             OfError::TableModFailed(c) => c.name().into(),
             OfError::SwitchConfigFailed(c) => c.name().into(),
             OfError::TableFeaturesFailed(c) => c.name().into(),
+            OfError::Nicira(c) => c.name().into(),
             OfError::Other { type_, code } => format!("OFPET({type_},{code})"),
             OfError::Experimenter { experimenter, exp_type } => format!("OFPET_EXPERIMENTER({experimenter:#x},{exp_type})"),
+            OfError::Vendor { vendor, type_, code } => format!("NXET_VENDOR({vendor:#x},{type_},{code})"),
         }
     }
 }
@@ -431,6 +487,11 @@ impl From<FlowModFailed> for OfError {
 impl From<TableFeaturesFailed> for OfError {
     fn from(c: TableFeaturesFailed) -> Self {
         OfError::TableFeaturesFailed(c)
+    }
+}
+impl From<NxError> for OfError {
+    fn from(c: NxError) -> Self {
+        OfError::Nicira(c)
     }
 }
 impl From<HelloFailed> for OfError {
