@@ -2,8 +2,11 @@
 # Installs what building and testing rvs needs on Debian 12 (run as root).
 # Rust itself is expected (rustup); everything else comes from Debian.
 set -euo pipefail
+# clang: AF_XDP ports (rvs-dataplane's default feature af-xdp) compile pmd/bpf/xsk_redirect.bpf.c
+# (Debian's clang 14 works); the kernel UAPI headers come from linux-libc-dev, which the C
+# toolchain already pulls in. No libbpf/libxdp packages are needed.
 need=()
-for p in iproute2 iputils-ping iperf3 tcpdump python3 python3-venv ethtool jq openvswitch-switch openvswitch-common; do
+for p in clang iproute2 iputils-ping iperf3 tcpdump python3 python3-venv ethtool jq openvswitch-switch openvswitch-common; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -127,6 +127,7 @@ fn kind_name(k: PortKind) -> &'static str {
         PortKind::System => "system",
         PortKind::Internal => "tap",
         PortKind::Memory => "memory",
+        PortKind::Afxdp => "afxdp",
     }
 }
 

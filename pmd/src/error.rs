@@ -56,6 +56,15 @@ pub enum PortError {
         /// The missing feature.
         what: &'static str,
     },
+    /// The port type needs a cargo feature this build of rvs lacks.
+    NotBuiltIn {
+        /// Port name.
+        port: String,
+        /// The port type (`type=...`).
+        kind: &'static str,
+        /// The cargo feature of `rvs-pmd` that provides it.
+        feature: &'static str,
+    },
     /// Any other system call failure.
     Io {
         /// Port name.
@@ -111,6 +120,10 @@ impl fmt::Display for PortError {
             PortError::Unsupported { port, what } => {
                 write!(f, "port \"{port}\": this kernel does not support {what}")
             }
+            PortError::NotBuiltIn { port, kind, feature } => write!(
+                f,
+                "port \"{port}\": type {kind} is not built into this rvs (build it with `--features {feature}`)"
+            ),
             PortError::Io { port, op, source } => {
                 write!(f, "port \"{port}\": {op} failed: {source}")
             }

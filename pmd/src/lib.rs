@@ -25,6 +25,7 @@
 //! | [`PortKind::System`] | [`af_packet`] | no system call: mmap'd TPACKET_V2 rings | one `send` per flush; super-frames cost one `recv`/`sendmsg` each |
 //! | [`PortKind::Internal`] | [`tap`] | one `read`/`writev` per packet | a TAP device has no ring |
 //! | [`PortKind::Memory`] | [`memory`] | a copy into a pooled buffer | tests and benchmarks |
+//! | [`PortKind::Afxdp`] | `af_xdp` (feature `af-xdp`) | no system call: mmap'd AF_XDP rings, one copy each way | one `sendto` per flush in copy mode; partial checksums recognised in the headers |
 //!
 //! # Counters
 //! Each queue owns a block of atomics that only it writes, once per burst ([`PortStats`] are
@@ -37,6 +38,8 @@
 #![warn(unreachable_pub)]
 
 pub mod af_packet;
+#[cfg(feature = "af-xdp")]
+pub mod af_xdp;
 mod error;
 pub mod memory;
 mod netdev;

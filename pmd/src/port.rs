@@ -80,6 +80,9 @@ pub enum PortKind {
     Internal,
     /// An in-memory port for tests and benchmarks.
     Memory,
+    /// An existing kernel interface driven through AF_XDP sockets and rvs's XDP program (OVS
+    /// type `afxdp`). Needs the cargo feature `af-xdp`.
+    Afxdp,
 }
 
 impl PortKind {
@@ -89,6 +92,7 @@ impl PortKind {
             PortKind::System => "system",
             PortKind::Internal => "internal",
             PortKind::Memory => "memory",
+            PortKind::Afxdp => "afxdp",
         }
     }
 }
@@ -107,7 +111,8 @@ impl FromStr for PortKind {
             "" | "system" => Ok(PortKind::System),
             "internal" => Ok(PortKind::Internal),
             "memory" => Ok(PortKind::Memory),
-            _ => Err(PortError::bad_option("type", s, "expected system, internal or memory")),
+            "afxdp" => Ok(PortKind::Afxdp),
+            _ => Err(PortError::bad_option("type", s, "expected system, internal, afxdp or memory")),
         }
     }
 }
@@ -188,7 +193,18 @@ pub fn open_port(spec: &PortSpec) -> Result<Arc<dyn Port>, PortError> {
         PortKind::System => Ok(Arc::new(crate::af_packet::AfPacketPort::open(spec)?)),
         PortKind::Internal => Ok(Arc::new(crate::tap::TapPort::open(spec)?)),
         PortKind::Memory => Ok(crate::memory::MemoryPort::open(spec)?),
+        PortKind::Afxdp => open_afxdp(spec),
     }
+}
+
+#[cfg(feature = "af-xdp")]
+fn open_afxdp(spec: &PortSpec) -> Result<Arc<dyn Port>, PortError> {
+    Ok(Arc::new(crate::af_xdp::AfXdpPort::open(spec)?))
+}
+
+#[cfg(not(feature = "af-xdp"))]
+fn open_afxdp(spec: &PortSpec) -> Result<Arc<dyn Port>, PortError> {
+    Err(PortError::NotBuiltIn { port: spec.name.clone(), kind: "afxdp", feature: "af-xdp" })
 }
 
 #[cfg(test)]
@@ -197,7 +213,7 @@ mod tests {
 
     #[test]
     fn kinds_parse_and_print() {
-        for k in [PortKind::System, PortKind::Internal, PortKind::Memory] {
+        for k in [PortKind::System, PortKind::Internal, PortKind::Memory, PortKind::Afxdp] {
             assert_eq!(k.to_string().parse::<PortKind>().unwrap(), k);
         }
         assert_eq!("".parse::<PortKind>().unwrap(), PortKind::System);
@@ -213,6 +229,14 @@ mod tests {
         assert!(matches!(claims.claim("p", 2), Err(PortError::NoSuchQueue { queue: 2, n_rxq: 2, .. })));
         drop(a);
         assert!(claims.claim("p", 0).is_ok());
+    }
+
+    #[cfg(not(feature = "af-xdp"))]
+    #[test]
+    fn afxdp_without_the_feature_says_how_to_get_it() {
+        let e = open_port(&PortSpec::new("eth9", PortKind::Afxdp)).err().expect("no AF_XDP without the feature");
+        assert!(matches!(e, PortError::NotBuiltIn { .. }));
+        assert!(e.to_string().contains("--features af-xdp"), "{e}");
     }
 
     #[test]

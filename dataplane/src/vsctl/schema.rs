@@ -21,7 +21,7 @@ use crate::config::{BridgeConfig, PortConfig, StrMap, SwitchConfig};
 
 /// Interface types rvs can open. `""` and `system` are the same (an existing kernel device).
 /// This is the one list to extend when a new port backend arrives (for example `dpdk`).
-pub const INTERFACE_TYPES: &[&str] = &["", "internal", "memory", "system"];
+pub const INTERFACE_TYPES: &[&str] = &["", "afxdp", "internal", "memory", "system"];
 
 const FAIL_MODES: &[&str] = &["secure", "standalone"];
 const OPENFLOW_VERSIONS: &[&str] =
