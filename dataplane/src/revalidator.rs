@@ -16,7 +16,8 @@
 //! flow-mods, port changes).
 //!
 //! # Barriers
-//! [`Revalidator::sync`] runs a pass and waits for every PMD to finish the batch it was in.
+//! [`Revalidator::sync`] runs a pass and waits for every PMD that lost megaflows in it to
+//! finish the batch it was in.
 //! The OpenFlow server calls it before answering a barrier, so that once a barrier is
 //! answered no packet is forwarded by a megaflow the new rules would not produce.
 //!
@@ -261,14 +262,16 @@ impl RevalidatorCore {
                     }
                 }
             }
+            // A PMD that lost no megaflow forwards nothing the new rules would not: no need to
+            // wait for it (a barrier then costs one pass, not a round trip to every PMD).
             if !dead.is_empty() {
                 for f in &dead {
                     f.dead.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
                 pmd.send(PmdCommand::DeleteFlows(dead));
-            }
-            if sync {
-                pmd.sync();
+                if sync {
+                    pmd.sync();
+                }
             }
         }
         // Forget counters of megaflows that are gone.

@@ -233,9 +233,14 @@ impl Connection {
 
     /// Encodes `msg` with the next xid and sends it; returns the bytes sent.
     pub fn send(&mut self, msg: &OfMessage, xids: &mut Xids) -> Result<Vec<u8>, Fatal> {
-        let bytes = self.session.encode(msg, xids.alloc()).map_err(|e| Fatal(format!("{}: {e}", self.name)))?;
+        let bytes = self.encode(msg, xids)?;
         self.stream.write_all(&bytes).map_err(|e| fatal_io("failed to send packet to switch", &e))?;
         Ok(bytes)
+    }
+
+    /// Encodes `msg` with the next xid.
+    fn encode(&self, msg: &OfMessage, xids: &mut Xids) -> Result<Vec<u8>, Fatal> {
+        self.session.encode(msg, xids.alloc()).map_err(|e| Fatal(format!("{}: {e}", self.name)))
     }
 
     fn recv_raw(&mut self) -> io::Result<Vec<u8>> {
@@ -311,9 +316,12 @@ impl Connection {
     /// Sends `msg` and a barrier, and waits for the barrier's reply. Returns the switch's
     /// answer to `msg` if it sent one (an error) before the barrier reply.
     pub fn transact_noreply(&mut self, msg: &OfMessage, xids: &mut Xids) -> Result<Option<Vec<u8>>, Fatal> {
-        let sent = self.send(msg, xids)?;
-        let barrier = self.send(&OfMessage::BarrierRequest, xids)?;
-        let (xid, barrier_xid) = (xid_of(&sent), xid_of(&barrier));
+        // One write for both, so that the switch reads them together (as one event-loop round).
+        let mut bytes = self.encode(msg, xids)?;
+        let barrier = self.encode(&OfMessage::BarrierRequest, xids)?;
+        let (xid, barrier_xid) = (xid_of(&bytes), xid_of(&barrier));
+        bytes.extend_from_slice(&barrier);
+        self.stream.write_all(&bytes).map_err(|e| fatal_io("failed to send packet to switch", &e))?;
         loop {
             let m = self.recv().map_err(|e| fatal_io(format_args!("talking to {}", self.name), &e))?;
             let x = xid_of(&m);
