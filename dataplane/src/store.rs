@@ -12,10 +12,18 @@
 //!
 //! # When
 //! Configuration changes are written before `rvs-vsctl` gets its answer. Rules are written by
-//! [`FlowSaver`], a background thread, from an immutable pipeline snapshot, at most every
-//! [`FLOW_SAVE_INTERVAL`] and once more at shutdown; so bursts of flow-mods cost one write,
-//! and a crash (not a clean `SIGTERM`) can lose the last fraction of a second of flow-mods.
+//! [`FlowSaver`], a background thread, [`FLOW_SAVE_INTERVAL`] after the first change that is
+//! not on disk yet (later changes join that write), and once more at shutdown. A write costs
+//! O(rules), so after one the saver waits at least [`WRITE_COST_FACTOR`] times as long as it
+//! took before the next: a long burst of flow-mods into a big table (a million rules take
+//! about a second to write) spends at most a fifth of a core on writes instead of a write per
+//! interval. A crash (not a clean `SIGTERM`) loses at most the changes of that window.
 //! Counters and durations are not stored; timeouts restart when rules are restored.
+//!
+//! The saver holds the bridge's [`FlowTableReader`], not a pipeline snapshot: it takes a
+//! snapshot only when it writes, and only for as long as it takes to collect the rules'
+//! `Arc`s. Holding a published copy any longer would keep the flow-mod writer from reusing
+//! it (see [`rvs_flowcache::versioned`]).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -23,17 +31,21 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use rvs_flowcache::ofp::StoredMatch;
-use rvs_flowcache::{FlowMod, FlowModCommand, Match, OfAction, Pipeline};
+use rvs_flowcache::ofp::Rule;
+use rvs_flowcache::{FlowMod, FlowModCommand, FlowTableReader, Match, OfAction, Pipeline};
 use serde::{Deserialize, Serialize};
 
 use crate::config::SwitchConfig;
 
-/// Longest delay between a rule change and its write to disk.
+/// Delay between a rule change and its write to disk, when writes are cheap.
 pub const FLOW_SAVE_INTERVAL: Duration = Duration::from_millis(200);
+
+/// After a write that took `t`, the next one waits at least `WRITE_COST_FACTOR * t`.
+pub const WRITE_COST_FACTOR: u32 = 4;
 
 /// Where the daemon keeps its files, from the environment as OVS does (`OVS_RUNDIR`...).
 #[derive(Clone, Debug)]
@@ -150,8 +162,12 @@ impl StoredFlow {
 
 /// Every rule of a pipeline, in table and priority order.
 pub fn stored_flows(p: &Pipeline) -> Vec<StoredFlow> {
-    let mut v: Vec<StoredFlow> = p
-        .rules()
+    to_stored(p.rules().map(|r| &**r))
+}
+
+/// These rules, in table and priority order.
+fn to_stored<'a>(rules: impl Iterator<Item = &'a Rule>) -> Vec<StoredFlow> {
+    let mut v: Vec<StoredFlow> = rules
         .map(|r| StoredFlow {
             table_id: r.table_id,
             priority: r.priority,
@@ -170,7 +186,17 @@ pub fn stored_flows(p: &Pipeline) -> Vec<StoredFlow> {
 
 /// Writes a bridge's rules.
 pub fn save_flows(paths: &Paths, bridge: &str, p: &Pipeline) -> io::Result<()> {
-    let flows = stored_flows(p);
+    write_flows(paths, bridge, &stored_flows(p))
+}
+
+/// Writes the rules currently published by `reader`, holding its snapshot only while
+/// collecting the rules.
+fn save_published(paths: &Paths, bridge: &str, reader: &FlowTableReader) -> io::Result<()> {
+    let rules: Vec<Arc<Rule>> = reader.snapshot().rules().cloned().collect();
+    write_flows(paths, bridge, &to_stored(rules.iter().map(|r| &**r)))
+}
+
+fn write_flows(paths: &Paths, bridge: &str, flows: &[StoredFlow]) -> io::Result<()> {
     let mut out = Vec::with_capacity(flows.len() * 200);
     out.extend_from_slice(b"[\n");
     for (i, f) in flows.iter().enumerate() {
@@ -196,7 +222,7 @@ pub fn remove_flows(paths: &Paths, bridge: &str) {
 }
 
 enum SaveRequest {
-    Save(String, Arc<Pipeline>),
+    Save(String, FlowTableReader),
     Forget(String),
     Flush(Sender<()>),
 }
@@ -215,9 +241,10 @@ impl FlowSaver {
         FlowSaver { tx, thread: Some(thread) }
     }
 
-    /// Schedules a write of `bridge`'s rules from `snapshot`.
-    pub fn save(&self, bridge: &str, snapshot: Arc<Pipeline>) {
-        let _ = self.tx.send(SaveRequest::Save(bridge.to_string(), snapshot));
+    /// Schedules a write of the rules `reader` publishes for `bridge` (what is published when
+    /// the write happens).
+    pub fn save(&self, bridge: &str, reader: FlowTableReader) {
+        let _ = self.tx.send(SaveRequest::Save(bridge.to_string(), reader));
     }
 
     /// Drops a pending write and deletes the file (the bridge was deleted).
@@ -246,43 +273,52 @@ impl Drop for FlowSaver {
 }
 
 fn saver_loop(paths: Paths, rx: Receiver<SaveRequest>) {
-    let mut pending: BTreeMap<String, Arc<Pipeline>> = BTreeMap::new();
-    let write_all = |pending: &mut BTreeMap<String, Arc<Pipeline>>| {
-        for (bridge, p) in std::mem::take(pending) {
-            if let Err(e) = save_flows(&paths, &bridge, &p) {
+    let mut pending: BTreeMap<String, FlowTableReader> = BTreeMap::new();
+    // When the pending changes are written; set by the first of them.
+    let mut due: Option<Instant> = None;
+    // No write before this (the previous one's cost, see the module documentation).
+    let mut not_before = Instant::now();
+    let write_all = |pending: &mut BTreeMap<String, FlowTableReader>, not_before: &mut Instant| {
+        let start = Instant::now();
+        for (bridge, reader) in std::mem::take(pending) {
+            if let Err(e) = save_published(&paths, &bridge, &reader) {
                 eprintln!("rvs-vswitchd: could not save flows of {bridge}: {e}");
             }
         }
+        let now = Instant::now();
+        *not_before = now + (now - start) * WRITE_COST_FACTOR;
     };
     loop {
-        let msg = if pending.is_empty() {
-            match rx.recv() {
+        let msg = match due {
+            None => match rx.recv() {
                 Ok(m) => m,
                 Err(_) => return,
-            }
-        } else {
-            match rx.recv_timeout(FLOW_SAVE_INTERVAL) {
+            },
+            Some(at) => match rx.recv_deadline(at) {
                 Ok(m) => m,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    write_all(&mut pending);
+                    write_all(&mut pending, &mut not_before);
+                    due = None;
                     continue;
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                    write_all(&mut pending);
+                    write_all(&mut pending, &mut not_before);
                     return;
                 }
-            }
+            },
         };
         match msg {
-            SaveRequest::Save(b, p) => {
-                pending.insert(b, p);
+            SaveRequest::Save(b, reader) => {
+                pending.insert(b, reader);
+                due.get_or_insert_with(|| (Instant::now() + FLOW_SAVE_INTERVAL).max(not_before));
             }
             SaveRequest::Forget(b) => {
                 pending.remove(&b);
                 remove_flows(&paths, &b);
             }
             SaveRequest::Flush(ack) => {
-                write_all(&mut pending);
+                write_all(&mut pending, &mut not_before);
+                due = None;
                 let _ = ack.send(());
             }
         }
@@ -292,7 +328,7 @@ fn saver_loop(paths: Paths, rx: Receiver<SaveRequest>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rvs_flowcache::{Field, OfPort};
+    use rvs_flowcache::{Field, FlowTableWriter, OfPort};
 
     fn tmp_paths(tag: &str) -> Paths {
         let base = std::env::temp_dir().join(format!("rvs-store-{tag}-{}", std::process::id()));
@@ -337,14 +373,29 @@ mod tests {
     fn saver_coalesces_and_flushes() {
         let paths = tmp_paths("saver");
         let saver = FlowSaver::start(paths.clone());
-        let mut p = Pipeline::new();
+        let mut w = FlowTableWriter::new();
+        saver.save("br0", w.reader());
         let mut fm = FlowMod::new(FlowModCommand::Add);
         fm.actions = vec![OfAction::Output { port: OfPort::NORMAL, max_len: 0 }];
-        p.apply(&fm, 0).unwrap();
-        saver.save("br0", Arc::new(Pipeline::new()));
-        saver.save("br0", Arc::new(p));
+        w.apply(&fm, 0).unwrap();
+        w.publish();
+        saver.save("br0", w.reader());
         saver.flush();
         assert_eq!(load_flows(&paths, "br0").unwrap().len(), 1);
+        // Written within the interval without a flush, even while changes keep coming.
+        let start = Instant::now();
+        let mut n = 1;
+        while load_flows(&paths, "br0").unwrap().len() == 1 {
+            assert!(start.elapsed() < Duration::from_secs(10), "changes never written");
+            fm.priority = n;
+            n += 1;
+            w.apply(&fm, 0).unwrap();
+            w.publish();
+            saver.save("br0", w.reader());
+            thread::sleep(FLOW_SAVE_INTERVAL / 10);
+        }
+        // The saver holds no published copy between writes: the writer never had to copy one.
+        assert_eq!(w.n_copies(), 0);
         saver.forget("br0");
         saver.flush();
         assert!(!paths.flows_file("br0").exists());

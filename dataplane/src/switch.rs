@@ -355,7 +355,7 @@ impl Switch {
             let now = self.dp.now_ms();
             br.writer.apply(&fm, now).map_err(|e| ConfigError(e.to_string()))?;
             br.writer.publish();
-            self.saver.save(name, br.writer.snapshot());
+            self.saver.save(name, br.writer.reader());
         }
         for (pname, pcfg) in other_ports {
             if let Err(e) = self.add_port(name, &pname, pcfg.clone()) {
@@ -548,7 +548,7 @@ impl Switch {
         for (name, br) in self.bridges.iter_mut() {
             if br.writer.has_unpublished() {
                 br.writer.publish();
-                self.saver.save(name, br.writer.snapshot());
+                self.saver.save(name, br.writer.reader());
                 any = true;
             }
         }
