@@ -170,9 +170,10 @@ impl DpdkPort {
         let name = spec.name.as_str();
         let config = DpdkConfig::from_options(spec)?;
         if !eal::initialized() {
-            return Err(PortError::Unsupported {
+            return Err(PortError::Io {
                 port: name.to_string(),
-                what: "DPDK is not initialised (set Open_vSwitch . other_config:dpdk-init=true)",
+                op: "opening a DPDK port",
+                source: io::Error::other("DPDK is not initialised (set Open_vSwitch . other_config:dpdk-init=true)"),
             });
         }
         eal::attach_thread();
@@ -213,7 +214,11 @@ impl DpdkPort {
             ));
         }
         if info.max_tx_queues == 0 {
-            return Err(PortError::Unsupported { port: name.to_string(), what: "DPDK devices without transmit queues" });
+            return Err(PortError::Io {
+                port: name.to_string(),
+                op: "opening a DPDK port",
+                source: io::Error::other(format!("device {} has no transmit queue", info.driver())),
+            });
         }
         let n_txq = match config.n_txq {
             Some(n) if n > info.max_tx_queues => {
@@ -269,11 +274,20 @@ impl DpdkPort {
             mtu: mtu as u16,
             rss: 1,
         };
+        let pool_ptr = probed.pool.as_ref().expect("set above").0;
         // SAFETY: valid port, conf and pool.
-        let r = unsafe { ffi::rvs_dpdk_port_start(port_id, &mut conf, probed.pool.as_ref().expect("set above").0) };
+        let mut r = unsafe { ffi::rvs_dpdk_port_start(port_id, &mut conf, pool_ptr) };
+        if r < 0 && config.n_txq.is_none() && conf.n_txq != conf.n_rxq {
+            // Some devices (net_tap) want as many transmit queues as receive queues: with the
+            // default count, try that before giving up, as OVS retries with fewer queues.
+            conf = PortConf { n_txq: conf.n_rxq, n_rxd: config.n_rxq_desc, n_txd: config.n_txq_desc, ..conf };
+            // SAFETY: as above.
+            r = unsafe { ffi::rvs_dpdk_port_start(port_id, &mut conf, pool_ptr) };
+        }
         if r < 0 {
             return Err(dpdk_err(name, "configuring and starting the device", r));
         }
+        let n_txq = conf.n_txq;
         // SAFETY: valid port and out pointer; refreshes the MTU and MAC after configuration.
         unsafe { ffi::rvs_dpdk_port_info(port_id, &mut info) };
         let pool = probed.pool.take().expect("set above");
