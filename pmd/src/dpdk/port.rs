@@ -23,6 +23,10 @@ use crate::options::Options;
 use crate::port::{LinkState, Port, PortKind, PortSpec, RxClaims, RxQueue, TxQueue};
 use crate::stats::{PortStats, StatsRegistry};
 
+/// The most mbufs a pool that holds frames asks for (OVS's `MAX_NB_MBUF`, 256 Ki), minus one
+/// (a DPDK mempool is most efficient at a power of two minus one).
+const MAX_MBUFS: u32 = 256 * 1024 - 1;
+
 /// mbuf headroom (`RTE_PKTMBUF_HEADROOM` in Debian's build).
 const MBUF_HEADROOM: usize = 128;
 /// Per-lcore mempool cache size.
@@ -244,16 +248,28 @@ impl DpdkPort {
         }
         // mbufs hold a whole frame of the MTU with two VLAN tags, in 1 KiB steps, at least 2 KiB.
         let mbuf_room = (max_frame(mtu).div_ceil(1024) * 1024).max(2048);
-        let n_mbufs = {
+        // The queues' needs; but a device that keeps frames in the pool needs more: net_pcap with
+        // infinite_rx=1 holds its whole file in mbufs (100,000 frames in rvs-bench). For that one
+        // the pool asks, as OVS's shared pools do (MAX_NB_MBUF), for 256 Ki mbufs, halved while
+        // DPDK lacks the memory, down to what the queues need.
+        let min_mbufs = {
             let need = usize::from(config.n_rxq) * usize::from(config.n_rxq_desc)
                 + usize::from(n_txq) * usize::from(config.n_txq_desc)
                 + 4096;
             (need.next_power_of_two() - 1).max(8191) as u32
         };
         let pool_name = CString::new(format!("rvs{}_{}", port_id, POOL_SEQ.fetch_add(1, Ordering::Relaxed))).expect("no NUL");
-        // SAFETY: valid name; sizes within DPDK's limits (u16 data room checked by max MTU).
-        let pool = unsafe {
-            ffi::rvs_dpdk_pool_create(pool_name.as_ptr(), n_mbufs, POOL_CACHE, (MBUF_HEADROOM + mbuf_room) as u16, info.socket_id.max(-1))
+        let holds_frames = config.devargs.split(',').any(|a| a.trim() == "infinite_rx=1");
+        let mut n_mbufs = if holds_frames { MAX_MBUFS.max(min_mbufs) } else { min_mbufs };
+        let pool = loop {
+            // SAFETY: valid name; sizes within DPDK's limits (u16 data room checked by max MTU).
+            let pool = unsafe {
+                ffi::rvs_dpdk_pool_create(pool_name.as_ptr(), n_mbufs, POOL_CACHE, (MBUF_HEADROOM + mbuf_room) as u16, info.socket_id.max(-1))
+            };
+            if !pool.is_null() || n_mbufs <= min_mbufs {
+                break pool;
+            }
+            n_mbufs = (n_mbufs.div_ceil(2) - 1).max(min_mbufs);
         };
         if pool.is_null() {
             return Err(PortError::Io {
