@@ -7,7 +7,7 @@
 //!   thread) in the four anchor scenarios, ready to time.
 //! * [`pcap`]: those frames as pcap files, for DPDK's `net_pcap`.
 //! * [`harness`]: `rvs-bench`, rvs against OVS-DPDK and `dpdk-testpmd` end to end, with the same
-//!   DPDK vdevs and traffic (`cargo build --release --features dpdk`, then `rvs-bench`).
+//!   DPDK vdevs and traffic (`ci/bench.sh` builds with `--features rvs-dataplane/dpdk` and runs it).
 //!
 //! Two ways to run them:
 //!

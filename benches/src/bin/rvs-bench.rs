@@ -30,7 +30,7 @@ and prints a table (Mpps median/min/max, cycles per packet, rvs/OVS and rvs/test
   --work DIR        scratch directory for pcaps, rules and logs (default /tmp/rvs-bench)
 
 rvs binaries are taken from this program's directory (or $RVS_BIN_DIR); build them with
-`cargo build --release --features dpdk`. Needs root: it reserves 2 MB hugepages and releases
+`cargo build --release --features rvs-dataplane/dpdk` (or use ci/bench.sh). Needs root: it reserves 2 MB hugepages and releases
 them at the end, and runs each switch in a network namespace of its own.";
 
 struct Cli {

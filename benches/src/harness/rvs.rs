@@ -44,7 +44,7 @@ pub fn available() -> Result<(), String> {
     for b in BINARIES {
         if !dir.join(b).is_file() {
             return Err(format!(
-                "{} is missing: build rvs with DPDK first (cargo build --release --features dpdk -p rvs-dataplane -p rvs-ctl), or set RVS_BIN_DIR",
+                "{} is missing: build rvs with DPDK first (cargo build --release -p rvs-dataplane -p rvs-ctl --features rvs-dataplane/dpdk), or set RVS_BIN_DIR",
                 dir.join(b).display()
             ));
         }
