@@ -5,8 +5,11 @@ set -euo pipefail
 # clang: AF_XDP ports (rvs-dataplane's default feature af-xdp) compile pmd/bpf/xsk_redirect.bpf.c
 # (Debian's clang 14 works); the kernel UAPI headers come from linux-libc-dev, which the C
 # toolchain already pulls in. No libbpf/libxdp packages are needed.
+# libdpdk-dev + pkg-config: DPDK ports (feature dpdk; pmd/build.rs compiles pmd/dpdk/shim.c with
+# `pkg-config --cflags libdpdk` and links DPDK's shared libraries; no bindgen/libclang needed).
+# The DPDK tests need no hugepages: without free ones EAL runs with --no-huge.
 need=()
-for p in clang iproute2 iputils-ping iperf3 tcpdump python3 python3-venv ethtool jq openvswitch-switch openvswitch-common; do
+for p in libdpdk-dev pkg-config clang iproute2 iputils-ping iperf3 tcpdump python3 python3-venv ethtool jq openvswitch-switch openvswitch-common; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

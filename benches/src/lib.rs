@@ -5,6 +5,9 @@
 //!   (`shared/tools/anchor-bench/RESULTS.md`).
 //! * [`scenario`]: the PMD pipeline on in-memory ports (replay -> PMD -> discard, one core, no
 //!   thread) in the four anchor scenarios, ready to time.
+//! * [`pcap`]: those frames as pcap files, for DPDK's `net_pcap`.
+//! * [`harness`]: `rvs-bench`, rvs against OVS-DPDK and `dpdk-testpmd` end to end, with the same
+//!   DPDK vdevs and traffic (`ci/bench.sh` builds with `--features rvs-dataplane/dpdk` and runs it).
 //!
 //! Two ways to run them:
 //!
@@ -22,4 +25,6 @@
 #![warn(missing_docs)]
 
 pub mod anchor;
+pub mod harness;
+pub mod pcap;
 pub mod scenario;

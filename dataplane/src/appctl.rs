@@ -128,6 +128,7 @@ fn kind_name(k: PortKind) -> &'static str {
         PortKind::Internal => "tap",
         PortKind::Memory => "memory",
         PortKind::Afxdp => "afxdp",
+        PortKind::Dpdk => "dpdk",
     }
 }
 
@@ -156,7 +157,14 @@ fn dpif_show(sw: &Switch) -> String {
         ports.sort_by(|a, b| a.name.cmp(&b.name));
         for p in ports {
             let of = if p.ofport == OfPort::LOCAL { "65534".to_string() } else { p.ofport.0.to_string() };
-            let _ = writeln!(s, "    {} {}/{}: ({})", p.name, of, p.dp_port, kind_name(p.port.kind()));
+            match p.port.config_summary() {
+                Some(c) => {
+                    let _ = writeln!(s, "    {} {}/{}: ({}: {c})", p.name, of, p.dp_port, kind_name(p.port.kind()));
+                }
+                None => {
+                    let _ = writeln!(s, "    {} {}/{}: ({})", p.name, of, p.dp_port, kind_name(p.port.kind()));
+                }
+            }
         }
     }
     s

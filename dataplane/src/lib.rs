@@ -13,6 +13,7 @@ pub mod appctl;
 pub mod config;
 pub mod daemon;
 pub mod datapath;
+pub mod dpdk_init;
 pub mod drops;
 pub mod odp_format;
 pub mod ofserver;

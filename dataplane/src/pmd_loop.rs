@@ -4,7 +4,9 @@
 //! For each receive queue assigned to this PMD: `rx_burst` up to 32 packets into the PMD's
 //! own batch, then process it (`Pmd::process_rx`):
 //! 1. **Extract** each packet's flow key and its word map (malformed frames are counted by
-//!    reason and dropped), and hash the map's words for the exact-match cache.
+//!    reason and dropped), and hash the map's words for the exact-match cache, unless the
+//!    port delivered a receive hash (`meta.has_rss_hash`, DPDK's RSS hash): that is the EMC
+//!    hash then, as in OVS.
 //! 2. **Look up** each key in the exact-match cache, then the misses in the megaflow cache.
 //!    The answers are *borrowed* from the caches (no reference counting per packet): every
 //!    change to the caches (EMC insertions, new megaflows) waits until the batch is done.
@@ -444,7 +446,7 @@ impl Pmd {
     /// Classifies, upcalls and executes the received batch (all from `dp_port`), leaving it
     /// empty.
     ///
-    /// Reads: the packets' headers. Writes: `meta.in_port`, `meta.l3_ofs`, `meta.l4_ofs`;
+    /// Reads: the packets' headers, `meta.rss_hash`. Writes: `meta.in_port`, `meta.l3_ofs`, `meta.l4_ofs`;
     /// the caches (after the batch: EMC insertions, new megaflows); counters.
     fn process_rx(&mut self, dp_port: u32) {
         let n = self.rx_batch.len();
@@ -461,8 +463,15 @@ impl Pmd {
                 Ok((off, map)) => {
                     pkt.meta.l3_ofs = off.l3;
                     pkt.meta.l4_ofs = off.l4;
-                    let k = EmcKey::new(&keys[i], map);
-                    emc_keys[i] = k;
+                    // A receive hash from the port (RSS) is the EMC hash, as in OVS: it
+                    // saves hashing the key. Equal keys get equal hashes as long as the port
+                    // hashes them the same way; a collision only costs a slot (the whole key
+                    // is compared).
+                    emc_keys[i] = if pkt.meta.has_rss_hash {
+                        EmcKey { map, hash: pkt.meta.rss_hash }
+                    } else {
+                        EmcKey::new(&keys[i], map)
+                    };
                     valid |= 1 << i;
                 }
                 Err(m) => counters.drop(DropReason::Malformed(m), 1),

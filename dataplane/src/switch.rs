@@ -28,6 +28,8 @@ use rvs_flowcache::{FlowMod, FlowModCommand, FlowTableWriter, OfAction, OfPort};
 use rvs_pmd::{open_port, Port, PortKind, PortSpec, TxQueue};
 
 use crate::config::{parse_cpu_mask, parse_datapath_id, BridgeConfig, PortConfig, SwitchConfig};
+use crate::dpdk_init;
+use crate::vlog;
 use crate::datapath::{BridgeDp, DatapathShared, DpPortInfo, PacketIn, XlateConf};
 use crate::pmd_loop::{Pmd, PmdCommand, PmdConfig, PmdShared};
 use crate::revalidator::{Revalidator, DEFAULT_MAX_IDLE_MS};
@@ -176,6 +178,13 @@ impl Switch {
         };
         sw.cfg.other_config = cfg.other_config.clone();
         sw.cfg.external_ids = cfg.external_ids.clone();
+        // Before any port: DPDK ports need EAL.
+        if let Err(e) = dpdk_init::apply(&sw.cfg) {
+            if e.fatal {
+                return Err(std::io::Error::other(format!("DPDK initialisation failed: {e}")));
+            }
+            vlog::err("dpdk", &format!("DPDK initialisation failed (dpdk-init=try: continuing without DPDK): {e}"));
+        }
         sw.start_pmds().map_err(|e| std::io::Error::other(e.0))?;
         for (name, bcfg) in &cfg.bridges {
             let flows = store::load_flows(&sw.paths, name)?;
@@ -435,6 +444,7 @@ impl Switch {
         };
         let mut spec = PortSpec::new(name, kind);
         spec.options = pcfg.interface.options.clone();
+        spec.mtu_request = pcfg.interface.mtu_request;
         let port = open_port(&spec).map_err(|e| ConfigError(format!("could not open network device {name} ({e})")))?;
         let dp_port = self.alloc_dp_port();
         if let Err(e) = self.attach_queues(dp_port, &port) {
@@ -566,9 +576,18 @@ impl Switch {
         let mut warnings = Vec::new();
         self.cfg.external_ids = desired.external_ids.clone();
         if desired.other_config != self.cfg.other_config {
+            dpdk_init::note_changes(&self.cfg, &desired);
             self.cfg.other_config = desired.other_config.clone();
             if let Err(e) = self.apply_other_config() {
                 warnings.push(e.0);
+            }
+            match dpdk_init::apply(&self.cfg) {
+                Ok(dpdk_init::Outcome::Initialised) => self.retry_dpdk_ports(),
+                Ok(dpdk_init::Outcome::Unchanged) => {}
+                Err(e) => {
+                    vlog::err("dpdk", &format!("DPDK initialisation failed: {e}"));
+                    warnings.push(format!("DPDK initialisation failed: {e}"));
+                }
             }
         }
         let gone: Vec<String> = self.cfg.bridges.keys().filter(|b| !desired.bridges.contains_key(*b)).cloned().collect();
@@ -597,6 +616,24 @@ impl Switch {
         }
         self.save_config_quietly();
         warnings
+    }
+
+    /// Opens the `type=dpdk` interfaces that failed before DPDK was initialised.
+    fn retry_dpdk_ports(&mut self) {
+        let waiting: Vec<(String, String, PortConfig)> = self
+            .cfg
+            .bridges
+            .iter()
+            .flat_map(|(b, bc)| bc.ports.iter().map(move |(p, pc)| (b.clone(), p.clone(), pc.clone())))
+            .filter(|(_, p, pc)| pc.interface.kind == "dpdk" && self.port_errors.contains_key(p))
+            .collect();
+        for (b, p, pc) in waiting {
+            if let Err(e) = self.add_port(&b, &p, pc.clone()) {
+                vlog::warn("dpdk", &format!("{p}: {e}"));
+                self.port_errors.insert(p.clone(), e.0);
+                self.cfg.bridges.get_mut(&b).expect("bridge").ports.insert(p, pc);
+            }
+        }
     }
 
     fn reconcile_bridge(&mut self, name: &str, want: &BridgeConfig, warnings: &mut Vec<String>) {

@@ -505,3 +505,34 @@ fn partial_checksums_pass_to_offloading_ports_and_are_completed_for_others() {
     assert_eq!(sw.port(1).stats().tx_csum_offloaded, 2);
     assert_eq!(sw.port(2).stats().tx_csum_completed, 2);
 }
+
+#[test]
+fn a_receive_hash_from_the_port_is_the_exact_match_cache_hash() {
+    let mut sw = TestSwitch::new(2);
+    sw.flows(&["in_port=1,actions=output:2"]);
+    let with_hash = |frame: &[u8], hash: u32| {
+        let mut p = PacketBuf::from_slice(frame);
+        p.meta.rss_hash = hash;
+        p.meta.has_rss_hash = true;
+        p
+    };
+    let f = Frame::udp(MAC_A, MAC_B).build();
+    // The upcall inserts the flow into the EMC under the port's hash...
+    sw.port(0).inject_packet(with_hash(&f, 0x1234_5678));
+    sw.run_until_idle();
+    sw.port(0).inject_packet(with_hash(&f, 0x1234_5678));
+    sw.run_until_idle();
+    assert_eq!((sw.counters().upcalls, sw.counters().emc_hits, sw.counters().megaflow_hits), (1, 1, 0));
+    // ...so the same packet without it (hashed in software) misses the EMC and finds the
+    // megaflow.
+    sw.port(0).inject(&f);
+    sw.run_until_idle();
+    assert_eq!((sw.counters().upcalls, sw.counters().emc_hits, sw.counters().megaflow_hits), (1, 1, 1));
+    // Another flow with the same port hash (RSS hashes can collide): the full key decides, so
+    // it is not taken for the first flow, and both are forwarded unchanged.
+    let g = Frame::udp(MAC_A, MAC_B).ports(7, 9).build();
+    sw.port(0).inject_packet(with_hash(&g, 0x1234_5678));
+    sw.run_until_idle();
+    assert_eq!(sw.counters().emc_hits, 1, "a colliding hash must not hit another flow's entry");
+    assert_eq!(datas(&sw.captured(1)), vec![f.clone(), f.clone(), f, g]);
+}

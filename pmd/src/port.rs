@@ -67,6 +67,11 @@ pub trait Port: Send + Sync {
     fn open_txq(&self) -> Result<Box<dyn TxQueue>, PortError>;
     /// Counters summed over all queues ever opened on this port.
     fn stats(&self) -> PortStats;
+    /// The configuration in effect, as `ovs-appctl dpif/show` prints it after the type
+    /// (`configured_rx_queues=1, ...`); `None` for ports that print none.
+    fn config_summary(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Which backend drives a port.
@@ -83,6 +88,9 @@ pub enum PortKind {
     /// An existing kernel interface driven through AF_XDP sockets and rvs's XDP program (OVS
     /// type `afxdp`). Needs the cargo feature `af-xdp`.
     Afxdp,
+    /// A DPDK ethdev port (`options:dpdk-devargs`: a PCI device or a vdev), as OVS's type
+    /// `dpdk`. Needs the cargo feature `dpdk` and `other_config:dpdk-init=true`.
+    Dpdk,
 }
 
 impl PortKind {
@@ -93,6 +101,7 @@ impl PortKind {
             PortKind::Internal => "internal",
             PortKind::Memory => "memory",
             PortKind::Afxdp => "afxdp",
+            PortKind::Dpdk => "dpdk",
         }
     }
 }
@@ -112,7 +121,8 @@ impl FromStr for PortKind {
             "internal" => Ok(PortKind::Internal),
             "memory" => Ok(PortKind::Memory),
             "afxdp" => Ok(PortKind::Afxdp),
-            _ => Err(PortError::bad_option("type", s, "expected system, internal, afxdp or memory")),
+            "dpdk" => Ok(PortKind::Dpdk),
+            _ => Err(PortError::bad_option("type", s, "expected system, internal, afxdp, dpdk or memory")),
         }
     }
 }
@@ -136,12 +146,14 @@ pub struct PortSpec {
     pub kind: PortKind,
     /// Backend options (`options:KEY=VALUE`); each backend documents its keys and rejects others.
     pub options: BTreeMap<String, String>,
+    /// The interface's `mtu_request`, for backends that set the MTU themselves (DPDK).
+    pub mtu_request: Option<u32>,
 }
 
 impl PortSpec {
     /// A spec with no options.
     pub fn new(name: impl Into<String>, kind: PortKind) -> Self {
-        PortSpec { name: name.into(), kind, options: BTreeMap::new() }
+        PortSpec { name: name.into(), kind, options: BTreeMap::new(), mtu_request: None }
     }
 
     /// Adds an option (builder style).
@@ -194,7 +206,18 @@ pub fn open_port(spec: &PortSpec) -> Result<Arc<dyn Port>, PortError> {
         PortKind::Internal => Ok(Arc::new(crate::tap::TapPort::open(spec)?)),
         PortKind::Memory => Ok(crate::memory::MemoryPort::open(spec)?),
         PortKind::Afxdp => open_afxdp(spec),
+        PortKind::Dpdk => open_dpdk(spec),
     }
+}
+
+#[cfg(feature = "dpdk")]
+fn open_dpdk(spec: &PortSpec) -> Result<Arc<dyn Port>, PortError> {
+    Ok(Arc::new(crate::dpdk::DpdkPort::open(spec)?))
+}
+
+#[cfg(not(feature = "dpdk"))]
+fn open_dpdk(spec: &PortSpec) -> Result<Arc<dyn Port>, PortError> {
+    Err(PortError::NotBuiltIn { port: spec.name.clone(), kind: "dpdk", feature: "dpdk" })
 }
 
 #[cfg(feature = "af-xdp")]
@@ -213,11 +236,11 @@ mod tests {
 
     #[test]
     fn kinds_parse_and_print() {
-        for k in [PortKind::System, PortKind::Internal, PortKind::Memory, PortKind::Afxdp] {
+        for k in [PortKind::System, PortKind::Internal, PortKind::Memory, PortKind::Afxdp, PortKind::Dpdk] {
             assert_eq!(k.to_string().parse::<PortKind>().unwrap(), k);
         }
         assert_eq!("".parse::<PortKind>().unwrap(), PortKind::System);
-        assert!("dpdk".parse::<PortKind>().is_err());
+        assert!("dpdkvhostuser".parse::<PortKind>().is_err());
     }
 
     #[test]
@@ -237,6 +260,14 @@ mod tests {
         let e = open_port(&PortSpec::new("eth9", PortKind::Afxdp)).err().expect("no AF_XDP without the feature");
         assert!(matches!(e, PortError::NotBuiltIn { .. }));
         assert!(e.to_string().contains("--features af-xdp"), "{e}");
+    }
+
+    #[cfg(not(feature = "dpdk"))]
+    #[test]
+    fn dpdk_without_the_feature_says_how_to_get_it() {
+        let spec = PortSpec::new("dpdk0", PortKind::Dpdk).with_option("dpdk-devargs", "net_null0");
+        let e = open_port(&spec).err().expect("no DPDK without the feature");
+        assert!(e.to_string().contains("--features dpdk"), "{e}");
     }
 
     #[test]

@@ -20,8 +20,8 @@ use super::VsctlStatus;
 use crate::config::{BridgeConfig, PortConfig, StrMap, SwitchConfig};
 
 /// Interface types rvs can open. `""` and `system` are the same (an existing kernel device).
-/// This is the one list to extend when a new port backend arrives (for example `dpdk`).
-pub const INTERFACE_TYPES: &[&str] = &["", "afxdp", "internal", "memory", "system"];
+/// This is the one list to extend when a new port backend arrives.
+pub const INTERFACE_TYPES: &[&str] = &["", "afxdp", "dpdk", "internal", "memory", "system"];
 
 const FAIL_MODES: &[&str] = &["secure", "standalone"];
 const OPENFLOW_VERSIONS: &[&str] =

@@ -385,7 +385,7 @@ new_case "what rvs refuses"
 vs add-br br0 -- add-port br0 p1
 DEVIATES="ports holds names in rvs, UUIDs in OVS" vs get Bridge br0 ports
 DEVIATES="interfaces holds names in rvs, UUIDs in OVS" vs get Port p1 interfaces
-DEVIATES="rvs opens only the interface types it knows" vs set Interface p1 type=dpdk
+DEVIATES="rvs opens only the interface types it knows" vs set Interface p1 type=dpdkvhostuserclient
 DEVIATES="rvs checks bridge names when they are added" vs add-br averyveryverylongname
 DEVIATES="rvs does not implement STP" vs get Bridge br0 stp_enable
 DEVIATES="rvs does not implement STP" vs set Bridge br0 stp_enable=true

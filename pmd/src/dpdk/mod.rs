@@ -1,0 +1,83 @@
+//! DPDK ports (`type=dpdk options:dpdk-devargs=...`, as OVS's netdev-dpdk), behind the cargo
+//! feature `dpdk`. The EAL configuration ([`EalConfig`], read from `Open_vSwitch .
+//! other_config` as OVS reads it) is compiled always, so that the daemon can say what it would
+//! do and why it cannot; [`init`] and the ports need the feature.
+//!
+//! # Pieces
+//! * **Bindings** (`ffi`, `pmd/dpdk/shim.c`): DPDK's fast path is inline C, and its structures
+//!   are large and versioned, so a small C shim compiled against the system's headers does all
+//!   the structure work; Rust calls a few flat functions, one or two per burst. No bindgen.
+//! * **EAL** (`eal`): initialised once per process ([`init`]); the arguments come from
+//!   [`EalConfig::eal_args`]. The calling thread's CPU affinity is restored afterwards (EAL pins
+//!   its caller to the main lcore).
+//! * **Ports** (`port`): `rte_dev_probe` hot-plugs the device named by `dpdk-devargs` (a PCI
+//!   address or a vdev: `net_null0`, `net_ring0`, `net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap`,
+//!   `net_tap0,iface=dtap0`), the port is configured with its queues and a packet pool of its
+//!   own, and deleting the port closes it and removes the device, as OVS does.
+//!
+//! # Threads (EAL lcores and rvs PMD threads)
+//! rvs's PMD threads are not EAL threads: rvs places and pins them (`pmd-cpu-mask`), and EAL's
+//! own lcores (`dpdk-lcore-mask`, default: the first CPU the daemon may run on, as OVS) only
+//! host EAL's main thread, which is rvs's control thread. The first time a thread uses a DPDK
+//! queue it registers itself with `rte_thread_register` (it gets an lcore id, so mempool
+//! per-lcore caches work and no per-packet atomic is paid on the pool ring), and unregisters
+//! when it ends. What makes sharing safe is ownership, not the lcore id: a receive queue is
+//! open at most once ([`crate::port`]'s claims), and transmit handles share a device queue only
+//! under that queue's lock, taken once per burst (see `tx`).
+//!
+//! # Packets
+//! The receive path copies each mbuf into a pooled [`PacketBuf`](rvs_packet::PacketBuf) and
+//! frees the burst's mbufs with one bulk free; the transmit path allocates a burst of mbufs,
+//! copies each packet in, and sends them with one `rte_eth_tx_burst` (retried while the device
+//! takes more). Received RSS hashes (`RTE_MBUF_F_RX_RSS_HASH`) travel in
+//! [`PacketMeta::rss_hash`](rvs_packet::PacketMeta), where the PMD uses them as the EMC hash.
+//!
+//! # Options (`Interface options`)
+//! | key | default | meaning |
+//! |---|---|---|
+//! | `dpdk-devargs` | (required) | PCI address or vdev string |
+//! | `n_rxq` | 1 | receive queues (RSS spreads flows over them when the device can) |
+//! | `n_txq` | CPUs + 1, at most the device's | transmit queues; handles beyond share under a lock |
+//! | `n_rxq_desc` | 2048 | receive descriptors per queue (power of two, 1..=4096, as OVS) |
+//! | `n_txq_desc` | 2048 | transmit descriptors per queue (same) |
+//!
+//! The MTU is the interface's `mtu_request` (default 1500); mbufs are sized for it.
+//!
+//! # Not supported
+//! Offloads (checksum, TSO: partial checksums and super-frames from kernel ports are completed
+//! and cut in software before transmit), multi-segment transmit (a frame must fit one mbuf),
+//! vhost-user ports, and zero-copy hand-over of mbufs between DPDK ports (each packet is copied
+//! once on receive and once on transmit).
+
+mod config;
+#[cfg(feature = "dpdk")]
+mod eal;
+#[cfg(feature = "dpdk")]
+mod ffi;
+#[cfg(feature = "dpdk")]
+mod port;
+#[cfg(feature = "dpdk")]
+mod rx;
+#[cfg(feature = "dpdk")]
+mod tx;
+
+pub use config::{first_allowed_cpu, hugepages_free, split_words, EalConfig, EalPlan, InitMode, NO_HUGE_DEFAULT_MB};
+#[cfg(feature = "dpdk")]
+pub use eal::{init, initialized, version};
+#[cfg(feature = "dpdk")]
+pub use port::{DpdkConfig, DpdkPort};
+
+/// Whether this build has DPDK ports (the cargo feature `dpdk`).
+pub const BUILT_IN: bool = cfg!(feature = "dpdk");
+
+/// Without the `dpdk` feature: EAL cannot be initialised.
+#[cfg(not(feature = "dpdk"))]
+pub fn init(_plan: &EalPlan) -> Result<(), String> {
+    Err("DPDK is not supported in this build of rvs (rebuild with the cargo feature dpdk)".to_string())
+}
+
+/// Without the `dpdk` feature: never initialised.
+#[cfg(not(feature = "dpdk"))]
+pub fn initialized() -> bool {
+    false
+}

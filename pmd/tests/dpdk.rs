@@ -1,0 +1,228 @@
+//! DPDK ports against DPDK's virtual devices: `net_ring` (a loopback ring), `net_null` (a source
+//! and sink), `net_pcap` (reads one pcap file, writes another). Needs the `dpdk` feature and root
+//! (`sudo -E cargo test -p rvs-pmd --features dpdk --test dpdk`); without either, the tests print
+//! a loud `SKIPPED` line. EAL is initialised once for the whole test process, with hugepages if
+//! some are free and `--no-huge` otherwise (see `rvs_pmd::dpdk::EalConfig`); each test uses vdev
+//! names of its own, and every port it opens is closed (device removed) before it returns.
+
+mod common;
+
+#[cfg(not(feature = "dpdk"))]
+#[test]
+fn dpdk_ports_need_the_feature() {
+    use std::io::Write;
+    let spec = rvs_pmd::PortSpec::new("d0", rvs_pmd::PortKind::Dpdk).with_option("dpdk-devargs", "net_null0");
+    let e = rvs_pmd::open_port(&spec).err().expect("opened without the feature");
+    assert!(matches!(e, rvs_pmd::PortError::NotBuiltIn { .. }), "{e}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** SKIPPED: DPDK integration tests: build with `--features dpdk` (cargo test -p rvs-pmd --features dpdk) ***\n"
+    );
+}
+
+#[cfg(feature = "dpdk")]
+mod with_feature {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, OnceLock};
+
+    use super::common::{needs_root, test_frame};
+    use rvs_packet::{PacketBatch, PacketBuf};
+    use rvs_pmd::dpdk::{self, DpdkPort, EalConfig};
+    use rvs_pmd::{open_port, Port, PortError, PortKind, PortSpec};
+
+    static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+    /// EAL for this process: initialised by the first test that gets here.
+    fn eal(test: &str) -> bool {
+        if !needs_root(test) {
+            return false;
+        }
+        static INIT: OnceLock<Result<(), String>> = OnceLock::new();
+        let r = INIT.get_or_init(|| {
+            let mut oc = BTreeMap::new();
+            oc.insert("dpdk-init".to_string(), "true".to_string());
+            // Little memory either way: these tests move a few hundred packets.
+            oc.insert("dpdk-extra".to_string(), "--no-pci --no-telemetry".to_string());
+            let plan = EalConfig::from_other_config(&oc).unwrap().plan(dpdk::hugepages_free(), dpdk::first_allowed_cpu());
+            eprintln!("EAL arguments: {}", plan.args.join(" "));
+            dpdk::init(&plan)
+        });
+        r.as_ref().expect("EAL initialises");
+        assert!(dpdk::initialized());
+        true
+    }
+
+    /// A vdev name no other test uses.
+    fn vdev(driver: &str) -> String {
+        format!("{driver}{}", SEQ.fetch_add(1, Ordering::Relaxed) + 10)
+    }
+
+    fn spec(devargs: &str) -> PortSpec {
+        PortSpec::new(format!("dpdk-{devargs}"), PortKind::Dpdk).with_option("dpdk-devargs", devargs)
+    }
+
+    fn open(spec: &PortSpec) -> Arc<dyn Port> {
+        open_port(spec).unwrap_or_else(|e| panic!("opening {spec:?}: {e}"))
+    }
+
+    fn frames(n: usize, len: usize) -> Vec<Vec<u8>> {
+        (0..n).map(|i| test_frame([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], i as u8, len + i % 7)).collect()
+    }
+
+    /// Sends `frames` out of `port` in bursts of up to 32.
+    fn send(port: &dyn Port, frames: &[Vec<u8>]) {
+        let mut txq = port.open_txq().unwrap();
+        for chunk in frames.chunks(32) {
+            let mut b = PacketBatch::new();
+            for f in chunk {
+                b.push(PacketBuf::from_slice(f)).unwrap();
+            }
+            assert_eq!(txq.tx_burst(&mut b), chunk.len());
+            assert!(b.is_empty());
+            txq.flush();
+        }
+    }
+
+    /// Receives until `n` packets came or 1000 bursts found nothing more.
+    fn receive(port: &dyn Port, n: usize) -> Vec<PacketBuf> {
+        let mut rxq = port.open_rxq(0).unwrap();
+        let mut got = Vec::new();
+        let mut empty = 0;
+        while got.len() < n && empty < 1000 {
+            let mut b = PacketBatch::new();
+            if rxq.rx_burst(&mut b) == 0 {
+                empty += 1;
+                std::thread::yield_now();
+            }
+            got.extend(b.drain());
+        }
+        got
+    }
+
+    #[test]
+    fn ring_loopback_returns_every_frame_unchanged() {
+        if !eal("ring_loopback_returns_every_frame_unchanged") {
+            return;
+        }
+        let dev = vdev("net_ring");
+        let port = open(&spec(&dev));
+        assert_eq!(port.kind(), PortKind::Dpdk);
+        assert_eq!(port.mtu(), 1500);
+        let sent = frames(100, 60);
+        send(&*port, &sent);
+        let got = receive(&*port, sent.len());
+        let got: Vec<Vec<u8>> = got.iter().map(|p| p.data().to_vec()).collect();
+        assert_eq!(got, sent);
+        let s = port.stats();
+        assert_eq!((s.tx_packets, s.rx_packets, s.tx_dropped), (100, 100, 0));
+        assert_eq!(s.rx_bytes, sent.iter().map(|f| f.len() as u64).sum::<u64>());
+    }
+
+    #[test]
+    fn null_device_sinks_and_sources_and_every_mbuf_comes_back() {
+        if !eal("null_device_sinks_and_sources_and_every_mbuf_comes_back") {
+            return;
+        }
+        let dev = vdev("net_null");
+        let port = DpdkPort::open(&spec(&dev).with_option("n_txq", "2").with_option("n_rxq_desc", "512")).unwrap();
+        assert_eq!(port.driver(), "net_null");
+        assert_eq!(port.n_txq(), 2);
+        let before = port.pool_available();
+        send(&port, &frames(64, 100));
+        let got = receive(&port, 64);
+        assert_eq!(got.len(), 64);
+        // net_null makes 64-byte packets.
+        assert!(got.iter().all(|p| p.len() == 64), "{:?}", got.iter().map(|p| p.len()).collect::<Vec<_>>());
+        let s = port.stats();
+        assert_eq!((s.tx_packets, s.tx_dropped), (64, 0));
+        assert!(s.rx_packets >= 64);
+        // Nothing leaks: every mbuf taken for transmit or receive went back to the pool (the
+        // receive ring's own mbufs were taken before `before`).
+        assert_eq!(port.pool_available(), before);
+        // The link of a vdev is up; the administrative flag follows set_admin_up.
+        assert!(port.link_state().carrier);
+        port.set_admin_up(false).unwrap();
+        assert!(!port.link_state().admin_up);
+    }
+
+    #[test]
+    fn pcap_in_pcap_out_same_frames() {
+        if !eal("pcap_in_pcap_out_same_frames") {
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("rvs-dpdk-pcap-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _cleanup = RemoveDir(dir.clone());
+        let (inp, out) = (dir.join("in.pcap"), dir.join("out.pcap"));
+        let sent = frames(50, 200);
+        rvs_pmd::pcap::write(std::fs::File::create(&inp).unwrap(), &sent).unwrap();
+        let dev = format!("{},rx_pcap={},tx_pcap={}", vdev("net_pcap"), inp.display(), out.display());
+        {
+            let port = open(&spec(&dev));
+            let got = receive(&*port, sent.len());
+            assert_eq!(got.len(), sent.len());
+            let mut txq = port.open_txq().unwrap();
+            for chunk in got.chunks(32) {
+                let mut b = PacketBatch::new();
+                for p in chunk {
+                    b.push(PacketBuf::from_slice(p.data())).unwrap();
+                }
+                txq.tx_burst(&mut b);
+            }
+        }
+        // The port is closed: the device is removed and the file complete.
+        assert_eq!(rvs_pmd::pcap::read_file(&out).unwrap(), sent);
+    }
+
+    #[test]
+    fn devices_are_hot_plugged_once_and_removed_with_their_port() {
+        if !eal("devices_are_hot_plugged_once_and_removed_with_their_port") {
+            return;
+        }
+        let dev = vdev("net_null");
+        let a = open(&spec(&dev));
+        match open_port(&spec(&dev)) {
+            Err(PortError::Busy { .. }) => {}
+            Err(e) => panic!("second open of {dev}: unexpected {e}"),
+            Ok(_) => panic!("{dev} opened twice"),
+        }
+        drop(a);
+        // Removed with the port: the same devargs probe again.
+        let b = open(&spec(&dev));
+        assert_eq!(b.n_rxq(), 1);
+        // An rx queue opens once at a time.
+        let q = b.open_rxq(0).unwrap();
+        assert!(matches!(b.open_rxq(0), Err(PortError::Busy { .. })));
+        drop(q);
+        b.open_rxq(0).unwrap();
+    }
+
+    #[test]
+    fn bad_options_are_refused_before_or_after_probing() {
+        if !eal("bad_options_are_refused_before_or_after_probing") {
+            return;
+        }
+        let e = open_port(&PortSpec::new("d", PortKind::Dpdk)).err().unwrap();
+        assert!(e.to_string().contains("dpdk-devargs"), "{e}");
+        let e = open_port(&spec("net_null99").with_option("n_rxq_desc", "1000")).err().unwrap();
+        assert!(e.to_string().contains("power of two"), "{e}");
+        let e = open_port(&spec("net_nonesuch0")).err().unwrap();
+        assert!(e.to_string().contains("rte_dev_probe"), "{e}");
+        // net_ring has at most 16 queues (RTE_PMD_RING_MAX_RX_RINGS): asking for more fails, and the device is
+        // removed again (a correct open of the same name then works).
+        let dev = vdev("net_ring");
+        let e = open_port(&spec(&dev).with_option("n_rxq", "1000")).err().unwrap();
+        assert!(e.to_string().contains("receive queues"), "{e}");
+        open(&spec(&dev));
+    }
+
+    struct RemoveDir(PathBuf);
+
+    impl Drop for RemoveDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
