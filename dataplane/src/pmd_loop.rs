@@ -42,9 +42,16 @@
 //! # Invariants
 //! No allocation, lock or syscall per packet on the hit path. The PMD is the only writer of
 //! its caches, counters and its megaflows' counters.
+//!
+//! # Modules
+//! [`handle`] is what the control side holds (commands, settings, shared state); `tx` the
+//! transmit buffers; `upcall` translation of misses; `exec` grouping and action execution.
 
-use std::hash::{BuildHasherDefault, Hasher};
-use std::os::fd::RawFd;
+mod exec;
+pub mod handle;
+mod tx;
+mod upcall;
+
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -53,15 +60,18 @@ use arrayvec::ArrayVec;
 use crossbeam_channel::Receiver;
 use rvs_flowcache::dpaction::DpAction;
 use rvs_flowcache::emc::{Emc, EmcInsertPolicy, EmcKey, DEFAULT_ENTRIES};
-use rvs_flowcache::megaflow::{Megaflow, MegaflowCache, XlateDeps};
-use rvs_flowcache::xlate::{xlate, XlateInput};
+use rvs_flowcache::megaflow::{Megaflow, MegaflowCache};
 use rvs_flowcache::FlowKey;
 use rvs_packet::{PacketBatch, PacketBuf, BURST_SIZE};
-use rvs_pmd::{RxQueue, TxQueue};
+use rvs_pmd::RxQueue;
 
-use crate::datapath::{DatapathShared, PacketIn};
+use crate::datapath::DatapathShared;
 use crate::drops::DropReason;
 use crate::pmd_stats::{cycles, PmdCounters, PmdStatsShared};
+use exec::{dispatch, Classified};
+pub use handle::{FlowIdHasher, MegaflowRegistry, PmdCommand, PmdConfig, PmdShared};
+use tx::{TxPorts, TxSlot};
+use upcall::{translate, BatchFlows};
 
 /// Iterations between counter publications and subtable re-ranking.
 pub const PUBLISH_EVERY: u64 = 1024;
@@ -70,237 +80,11 @@ pub const DEFAULT_FLOW_LIMIT: usize = 200_000;
 /// Iterations between readings of the millisecond clock (see [`Pmd::iteration`]).
 const CLOCK_EVERY: u64 = 16;
 
-/// Run-time settings of a PMD, changed by [`PmdCommand::Configure`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PmdConfig {
-    /// Longest idle sleep, in microseconds (0 = always spin).
-    pub sleep_max_us: u64,
-    /// Insert into the EMC once every this many megaflow hits (0 = never, 1 = always).
-    pub emc_insert_inv_prob: u32,
-    /// Most megaflows installed.
-    pub flow_limit: usize,
-}
-
-impl Default for PmdConfig {
-    fn default() -> Self {
-        PmdConfig { sleep_max_us: 0, emc_insert_inv_prob: EmcInsertPolicy::DEFAULT_INV_PROB, flow_limit: DEFAULT_FLOW_LIMIT }
-    }
-}
-
-/// Messages from the control side to a PMD, applied between batches.
-pub enum PmdCommand {
-    /// Start polling a receive queue of datapath port `dp_port`.
-    AddRxq {
-        /// Port.
-        dp_port: u32,
-        /// Queue index, for display.
-        queue: usize,
-        /// The queue.
-        rxq: Box<dyn RxQueue>,
-    },
-    /// Make `dp_port` a possible output.
-    AddTxq {
-        /// Port.
-        dp_port: u32,
-        /// This PMD's transmit handle for it.
-        txq: Box<dyn TxQueue>,
-    },
-    /// Stop using `dp_port` (its queues are dropped) and flush megaflows that use it.
-    RemovePort {
-        /// Port.
-        dp_port: u32,
-    },
-    /// Remove these megaflows (already marked dead) from the caches.
-    DeleteFlows(Vec<Arc<Megaflow>>),
-    /// Remove every megaflow.
-    FlushFlows,
-    /// Reply on the channel once every earlier command is applied and the batch in progress
-    /// is finished.
-    Sync(crossbeam_channel::Sender<()>),
-    /// New settings.
-    Configure(PmdConfig),
-    /// Leave the loop.
-    Stop,
-}
-
-/// A PMD's installed megaflows by id. Ids are unique counters: a multiplicative hash serves
-/// (SipHash cost more than the rest of a megaflow's installation).
-pub type MegaflowRegistry = std::collections::HashMap<u64, Arc<Megaflow>, BuildHasherDefault<FlowIdHasher>>;
-
-/// The hasher of [`MegaflowRegistry`]: Fibonacci hashing of a `u64` id.
-#[derive(Default)]
-pub struct FlowIdHasher(u64);
-
-impl Hasher for FlowIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ *b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_u64(&mut self, id: u64) {
-        self.0 = (self.0 ^ id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-/// The part of a PMD other threads see.
-pub struct PmdShared {
-    /// PMD index.
-    pub id: usize,
-    /// CPU it is pinned to, if any.
-    pub core: Option<usize>,
-    /// Published counters.
-    pub stats: PmdStatsShared,
-    /// Its installed megaflows, by id, for the revalidator and `dpctl/dump-flows`.
-    pub registry: Mutex<MegaflowRegistry>,
-    /// Commands to it.
-    pub commands: crossbeam_channel::Sender<PmdCommand>,
-    /// Written to wake the PMD from an idle sleep.
-    pub wake_fd: RawFd,
-    /// Receive queues it polls: (dp port, queue index), for `pmd-rxq-show`.
-    pub rxqs: Mutex<Vec<(u32, usize)>>,
-}
-
-impl PmdShared {
-    /// Sends a command and wakes the PMD.
-    pub fn send(&self, cmd: PmdCommand) {
-        // The PMD outlives every sender of commands except at shutdown, when it is fine to lose
-        // them.
-        let _ = self.commands.send(cmd);
-        let one: u64 = 1;
-        // SAFETY: writing 8 bytes from a valid u64 to an eventfd we own.
-        unsafe { libc::write(self.wake_fd, &one as *const u64 as *const libc::c_void, 8) };
-    }
-
-    /// Sends a command and waits until the PMD has applied it and every earlier one.
-    pub fn send_sync(&self, cmd: PmdCommand) {
-        self.send(cmd);
-        self.sync();
-    }
-
-    /// Waits until the PMD has applied every command sent so far and finished its batch.
-    pub fn sync(&self) {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        self.send(PmdCommand::Sync(tx));
-        let _ = rx.recv();
-    }
-}
-
-impl Drop for PmdShared {
-    fn drop(&mut self) {
-        // SAFETY: closing the eventfd this struct owns.
-        unsafe { libc::close(self.wake_fd) };
-    }
-}
-
 struct Rxq {
     dp_port: u32,
     q: Box<dyn RxQueue>,
 }
 
-struct TxSlot {
-    q: Box<dyn TxQueue>,
-    /// Boxed, so that a whole received batch can take its place by a pointer swap.
-    pending: Box<PacketBatch>,
-}
-
-impl TxSlot {
-    /// Hands the buffered packets to the queue; what it does not take is dropped and counted.
-    fn send(&mut self, counters: &mut PmdCounters) {
-        let sent = self.q.tx_burst(&mut self.pending);
-        counters.tx_packets += sent as u64;
-        counters.tx_batches += 1;
-        let left = self.pending.len() as u64;
-        if left > 0 {
-            counters.drop(DropReason::TxQueueFull, left);
-            self.pending.clear();
-        }
-    }
-}
-
-/// The PMD's transmit handles by datapath port, each with a buffer of up to a burst of packets
-/// waiting to go.
-#[derive(Default)]
-struct TxPorts {
-    slots: Vec<Option<TxSlot>>,
-}
-
-impl TxPorts {
-    /// Buffers `pkt` for `port`, sending the buffer first if it is full.
-    #[inline(always)]
-    fn enqueue(&mut self, port: u32, pkt: PacketBuf, counters: &mut PmdCounters) {
-        let Some(Some(slot)) = self.slots.get_mut(port as usize) else {
-            counters.drop(DropReason::NoSuchOutputPort, 1);
-            return;
-        };
-        if let Err(pkt) = slot.pending.push(pkt) {
-            slot.send(counters);
-            let _ = slot.pending.push(pkt);
-        }
-    }
-
-    /// Makes `batch` the transmit buffer of `port` if that buffer is empty (swapping the two:
-    /// `batch` comes back empty). False, and nothing done, if the port is gone or its buffer
-    /// holds packets.
-    #[inline]
-    fn take_whole(&mut self, port: u32, batch: &mut Box<PacketBatch>) -> bool {
-        match self.slots.get_mut(port as usize) {
-            Some(Some(slot)) if slot.pending.is_empty() => {
-                std::mem::swap(&mut slot.pending, batch);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Sends every buffer that holds packets, and flushes those queues.
-    fn flush(&mut self, counters: &mut PmdCounters) {
-        for slot in self.slots.iter_mut().flatten() {
-            if !slot.pending.is_empty() {
-                slot.send(counters);
-                slot.q.flush();
-            }
-        }
-    }
-}
-
-/// What a group's packets need once classified.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Disposition {
-    /// No actions: drop (and count).
-    Drop,
-    /// A single output: move each packet straight to the port's transmit buffer.
-    Output(u32),
-    /// Anything else: run the action list on each packet ([`execute_actions`]).
-    Execute,
-}
-
-impl Disposition {
-    fn of(actions: &[DpAction]) -> Disposition {
-        match actions {
-            [] => Disposition::Drop,
-            [DpAction::Output(port)] => Disposition::Output(*port),
-            _ => Disposition::Execute,
-        }
-    }
-}
-
-/// A batch's packets that share a megaflow (OVS's `packet_batch_per_flow`), with their
-/// traffic, counted once per group.
-struct Group<'a> {
-    flow: &'a Megaflow,
-    disposition: Disposition,
-    packets: ArrayVec<u8, BURST_SIZE>,
-    bytes: u64,
-    tcp_flags: u16,
-}
-
-/// Marks a packet that belongs to no group (dropped before execution).
-const NO_GROUP: u8 = u8::MAX;
 
 /// Per-batch scratch space, reused.
 struct Scratch {
@@ -694,152 +478,6 @@ impl Pmd {
     }
 }
 
-/// What classification found for a batch: each packet's megaflow (`None`: dropped), and its
-/// key.
-struct Classified<'f, 'k> {
-    flows: &'f [Option<&'f Arc<Megaflow>>; BURST_SIZE],
-    keys: &'k [FlowKey],
-    n: usize,
-}
-
-/// Steps 4 and 5 of [`Pmd::process_rx`]: groups the batch's packets by megaflow, counts each
-/// group's traffic on its megaflow, and executes. Packets whose group only outputs (or drops)
-/// move straight to the port's transmit buffer; the others wait in `slots` for their group's
-/// action list ([`execute_actions`]). When the whole batch is on one megaflow that outputs
-/// to one port whose buffer is empty, the batch becomes the buffer. Leaves `rx_batch` empty.
-#[inline(always)]
-fn dispatch(
-    batch: Classified<'_, '_>,
-    rx_batch: &mut Box<PacketBatch>,
-    slots: &mut [Option<PacketBuf>; BURST_SIZE],
-    txqs: &mut TxPorts,
-    counters: &mut PmdCounters,
-    dp: &DatapathShared,
-    now_ms: u64,
-) {
-    // Common case first: every packet of the batch on one megaflow.
-    if let Some(Some(first)) = batch.flows.first() {
-        if batch.flows[..batch.n].iter().all(|f| f.is_some_and(|f| Arc::ptr_eq(f, first))) {
-            let bytes: u64 = rx_batch.iter().map(|p| p.len() as u64).sum();
-            let tcp_flags = batch.keys[..batch.n].iter().fold(0, |a, k| a | k.tcp_flags);
-            first.stats.add(batch.n as u64, bytes, now_ms, tcp_flags);
-            match Disposition::of(&first.actions) {
-                Disposition::Output(port) => {
-                    if !txqs.take_whole(port, rx_batch) {
-                        for pkt in rx_batch.drain() {
-                            txqs.enqueue(port, pkt, counters);
-                        }
-                    }
-                    return;
-                }
-                Disposition::Drop => {
-                    counters.drop(DropReason::Actions, batch.n as u64);
-                    rx_batch.clear();
-                    return;
-                }
-                Disposition::Execute => {}
-            }
-        }
-    }
-    let mut groups: ArrayVec<Group<'_>, BURST_SIZE> = ArrayVec::new();
-    let mut group_of = [NO_GROUP; BURST_SIZE];
-    for (i, pkt) in rx_batch.iter().enumerate() {
-        let Some(flow) = batch.flows[i] else { continue };
-        let g = group_index(&mut groups, flow);
-        group_of[i] = g as u8;
-        let group = &mut groups[g];
-        group.packets.push(i as u8);
-        group.bytes += pkt.len() as u64;
-        group.tcp_flags |= batch.keys[i].tcp_flags;
-    }
-    for g in &groups {
-        g.flow.stats.add(g.packets.len() as u64, g.bytes, now_ms, g.tcp_flags);
-    }
-    let mut execute = false;
-    for (i, pkt) in rx_batch.drain().enumerate() {
-        let Some(group) = groups.get(group_of[i] as usize) else { continue };
-        match group.disposition {
-            Disposition::Output(port) => txqs.enqueue(port, pkt, counters),
-            Disposition::Drop => counters.drop(DropReason::Actions, 1),
-            Disposition::Execute => {
-                slots[i] = Some(pkt);
-                execute = true;
-            }
-        }
-    }
-    if execute {
-        let packet_ins = counters.packet_ins;
-        for g in groups.iter().filter(|g| g.disposition == Disposition::Execute) {
-            for &i in &g.packets {
-                if let Some(pkt) = slots[i as usize].take() {
-                    execute_actions(&g.flow.actions, pkt, dp, txqs, counters);
-                }
-            }
-        }
-        if counters.packet_ins != packet_ins {
-            dp.wake_control();
-        }
-    }
-}
-
-/// Index of the group of `flow`, created if needed.
-#[inline(always)]
-fn group_index<'a>(groups: &mut ArrayVec<Group<'a>, BURST_SIZE>, flow: &'a Megaflow) -> usize {
-    // Most batches carry one or a few flows, and consecutive packets tend to share one: look
-    // at the last group first.
-    if let Some(g) = groups.last() {
-        if std::ptr::eq(g.flow, flow) {
-            return groups.len() - 1;
-        }
-    }
-    if let Some(g) = groups.iter().position(|g| std::ptr::eq(g.flow, flow)) {
-        return g;
-    }
-    groups.push(Group { flow, disposition: Disposition::of(&flow.actions), packets: ArrayVec::new(), bytes: 0, tcp_flags: 0 });
-    groups.len() - 1
-}
-
-/// Finds which megaflow made by this batch's upcalls covers a key, without trying each in
-/// turn: the megaflows are sorted by mask (a batch's new megaflows mostly share one or two),
-/// and per mask the key's masked hash is compared with theirs before any key is.
-#[derive(Default)]
-struct BatchFlows {
-    /// Distinct masks: the index in `new_flows` of a megaflow with that mask.
-    masks: ArrayVec<u8, BURST_SIZE>,
-    /// Per megaflow: its mask's index in `masks` and its masked key's hash.
-    flows: ArrayVec<(u8, u32), BURST_SIZE>,
-}
-
-/// Seed of [`BatchFlows`] hashes.
-const BATCH_BASIS: u32 = 0xba7c_4f10;
-
-impl BatchFlows {
-    /// Records `flow`, about to become `new_flows[new_flows.len()]`.
-    fn add(&mut self, flow: &Megaflow, new_flows: &[(Arc<Megaflow>, u8)]) {
-        let m = match self.masks.iter().position(|&r| new_flows[r as usize].0.mask == flow.mask) {
-            Some(m) => m,
-            None => {
-                self.masks.push(new_flows.len() as u8);
-                self.masks.len() - 1
-            }
-        };
-        self.flows.push((m as u8, flow.key.hash_words(flow.map, BATCH_BASIS)));
-    }
-
-    /// The index in `new_flows` (all recorded with [`BatchFlows::add`]) of a megaflow covering
-    /// `key`.
-    fn covering(&self, new_flows: &[(Arc<Megaflow>, u8)], key: &FlowKey) -> Option<usize> {
-        for (m, &r) in self.masks.iter().enumerate() {
-            let rep = &new_flows[r as usize].0;
-            let h = key.hash_masked(&rep.mask, rep.map, BATCH_BASIS);
-            let mut candidates = self.flows.iter().enumerate().filter(|(_, &(fm, fh))| fm as usize == m && fh == h);
-            if let Some((j, _)) = candidates.find(|(j, _)| new_flows[*j].0.matches(key)) {
-                return Some(j);
-            }
-        }
-        None
-    }
-}
 
 /// The set bits of `m`, lowest first.
 #[inline(always)]
@@ -854,66 +492,6 @@ fn bits(mut m: u32) -> impl Iterator<Item = usize> {
     })
 }
 
-/// Translates a missed key into a megaflow (not installed yet).
-fn translate(dp: &DatapathShared, now_ms: u64, key: &FlowKey, counters: &mut PmdCounters) -> Result<Arc<Megaflow>, DropReason> {
-    let t0 = Instant::now();
-    let ports = dp.ports.load();
-    let info = ports.get(key.in_port).ok_or(DropReason::NoSuchPort)?;
-    let br = &info.bridge;
-    let pipeline = br.tables.snapshot();
-    let conf = br.xlate.load_full();
-    let mac_gen = br.mac_generation();
-    let mut of_key = *key;
-    of_key.in_port = info.ofport.0;
-    let out = xlate(&XlateInput {
-        pipeline: &pipeline,
-        bridge: &conf.bridge,
-        macs: &br.macs,
-        key: of_key,
-        now_ms,
-        may_learn: true,
-        trace: false,
-    });
-    let deps = XlateDeps::new(out.rules, pipeline.version(), out.used_normal.then_some(mac_gen), conf.generation);
-    let flow = Arc::new(Megaflow::new(dp.next_flow_id(), key, &out.wc, out.actions, deps, now_ms));
-    counters.upcall_ns += t0.elapsed().as_nanos() as u64;
-    Ok(flow)
-}
-
-/// Runs a megaflow's action list on one packet: header rewrites in place, outputs into
-/// transmit buffers (a copy for every output but the last), packet-ins to the control thread.
-fn execute_actions(actions: &[DpAction], mut pkt: PacketBuf, dp: &DatapathShared, txqs: &mut TxPorts, counters: &mut PmdCounters) {
-    let last = actions.len() - 1;
-    for (ai, a) in actions.iter().enumerate() {
-        match a {
-            DpAction::Output(port) => {
-                if ai == last {
-                    txqs.enqueue(*port, pkt, counters);
-                    return;
-                }
-                txqs.enqueue(*port, pkt.duplicate(), counters);
-            }
-            DpAction::Controller(c) => {
-                counters.packet_ins += 1;
-                let bridge = dp.ports.load().get(pkt.meta.in_port).map(|p| p.bridge.name.clone()).unwrap_or_default();
-                let pi = PacketIn { bridge, dp_port: pkt.meta.in_port, action: (**c).clone(), packet: pkt.data().to_vec() };
-                if dp.packet_in_tx.try_send(pi).is_err() {
-                    counters.drop(DropReason::PacketInQueueFull, 1);
-                }
-            }
-            other => {
-                if other.apply(&mut pkt).is_err() {
-                    counters.drop(DropReason::RewriteFailed, 1);
-                    return;
-                }
-                if ai == last {
-                    // Rewrites with no output after them: nothing leaves.
-                    counters.drop(DropReason::Actions, 1);
-                }
-            }
-        }
-    }
-}
 
 /// Pins the calling thread to `core`. Failures are reported, not fatal.
 pub fn pin_to_core(core: usize) {
