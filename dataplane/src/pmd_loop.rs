@@ -67,9 +67,10 @@ use rvs_pmd::RxQueue;
 
 use crate::datapath::DatapathShared;
 use crate::drops::DropReason;
+use crate::pmd_perf::{IntervalMark, PmdIntervals, RxqStats};
 use crate::pmd_stats::{cycles, PmdCounters, PmdStatsShared};
 use exec::{dispatch, Classified};
-pub use handle::{FlowIdHasher, MegaflowRegistry, PmdCommand, PmdConfig, PmdShared};
+pub use handle::{FlowIdHasher, MegaflowRegistry, PmdCommand, PmdConfig, PmdShared, RxqEntry, RxqHandoff};
 use tx::{TxPorts, TxSlot};
 use upcall::{translate, BatchFlows};
 
@@ -82,9 +83,12 @@ const CLOCK_EVERY: u64 = 16;
 
 struct Rxq {
     dp_port: u32,
+    queue: usize,
     q: Box<dyn RxQueue>,
+    /// Cycles spent on its non-empty bursts in the current measurement interval.
+    cycles: u64,
+    stats: Arc<RxqStats>,
 }
-
 
 /// Per-batch scratch space, reused.
 struct Scratch {
@@ -114,6 +118,8 @@ pub struct Pmd {
     rx_batch: Box<PacketBatch>,
     now_ms: u64,
     idle_iterations: u32,
+    /// Where the current measurement interval started.
+    interval: IntervalMark,
     stop: bool,
 }
 
@@ -131,6 +137,9 @@ impl Pmd {
             commands: tx,
             wake_fd,
             rxqs: Mutex::new(Vec::new()),
+            numa: core.and_then(numa_of_core).unwrap_or(0),
+            intervals: PmdIntervals::default(),
+            started_ms: dp.now_ms(),
         });
         let pmd = Pmd {
             shared: shared.clone(),
@@ -151,8 +160,11 @@ impl Pmd {
             rx_batch: Box::new(PacketBatch::new()),
             now_ms: 0,
             idle_iterations: 0,
+            interval: IntervalMark::default(),
             stop: false,
         };
+        let mut pmd = pmd;
+        pmd.interval = IntervalMark::now(&pmd.counters, pmd.next_interval_ms(dp_now(&pmd.dp)));
         (pmd, shared)
     }
 
@@ -178,22 +190,37 @@ impl Pmd {
         // MAC ages are counted in.
         if self.counters.iterations.is_multiple_of(CLOCK_EVERY) {
             self.now_ms = self.dp.now_ms();
+            if self.now_ms >= self.interval.next_ms {
+                self.end_interval();
+            }
         }
+        // One TSC reading per poll: a queue is charged from the end of the previous poll to
+        // the end of its own burst's processing, when the burst brought packets (as OVS).
         let mut received = 0;
+        let mut t = start;
         for i in 0..self.rxqs.len() {
             let rxq = &mut self.rxqs[i];
             let n = rxq.q.rx_burst(&mut self.rx_batch);
+            let t_rx = cycles();
             if n > 0 {
                 let dp_port = rxq.dp_port;
                 received += n;
-                self.process_rx(dp_port);
+                self.counters.rx_cycles += t_rx.wrapping_sub(t);
+                let t_end = self.process_rx(dp_port, t_rx);
+                self.rxqs[i].cycles += t_end.wrapping_sub(t);
+                t = t_end;
+            } else {
+                t = t_rx;
             }
         }
         self.flush_tx();
         self.counters.iterations += 1;
-        let spent = cycles().wrapping_sub(start);
+        let end = cycles();
+        let spent = end.wrapping_sub(start);
         if received > 0 {
             self.counters.busy_cycles += spent;
+            self.counters.busy_iterations += 1;
+            self.counters.tx_cycles += end.wrapping_sub(t);
             self.idle_iterations = 0;
         } else {
             self.counters.idle_cycles += spent;
@@ -206,9 +233,36 @@ impl Pmd {
         if received == 0 && self.config.sleep_max_us > 0 && self.idle_iterations > 64 {
             let t = cycles();
             self.idle_sleep();
-            self.counters.idle_cycles += cycles().wrapping_sub(t);
+            let slept = cycles().wrapping_sub(t);
+            self.counters.idle_cycles += slept;
+            self.counters.sleep_cycles += slept;
             self.now_ms = self.dp.now_ms();
         }
+    }
+
+    fn next_interval_ms(&self, now_ms: u64) -> u64 {
+        match self.config.interval_ms {
+            0 => u64::MAX,
+            len => now_ms + len,
+        }
+    }
+
+    /// Closes the current load measurement interval: each queue's cycles go to its history,
+    /// and the PMD's busy and total cycles to its own (see [`crate::pmd_perf`]). Called by
+    /// [`Pmd::iteration`] every `interval_ms`; public for tests that drive a PMD without a
+    /// thread and decide when intervals end.
+    pub fn end_interval(&mut self) {
+        for q in &mut self.rxqs {
+            q.stats.end_interval(std::mem::take(&mut q.cycles));
+        }
+        let c = &self.counters;
+        let busy = c.busy_cycles - self.interval.busy;
+        let idle = c.idle_cycles - self.interval.idle;
+        let now = cycles();
+        self.shared.intervals.end_interval(now.wrapping_sub(self.interval.tsc), busy, idle);
+        let next = self.next_interval_ms(self.now_ms.max(dp_now(&self.dp)));
+        self.interval = IntervalMark::now(&self.counters, next);
+        self.interval.tsc = now;
     }
 
     fn housekeeping(&mut self) {
@@ -222,7 +276,7 @@ impl Pmd {
     pub fn process_batch(&mut self, batch: &mut PacketBatch, dp_port: u32) {
         debug_assert!(self.rx_batch.is_empty());
         std::mem::swap(batch, &mut *self.rx_batch);
-        self.process_rx(dp_port);
+        self.process_rx(dp_port, cycles());
     }
 
     /// Classifies, upcalls and executes the received batch (all from `dp_port`), leaving it
@@ -230,7 +284,10 @@ impl Pmd {
     ///
     /// Reads: the packets' headers. Writes: `meta.in_port`, `meta.l3_ofs`, `meta.l4_ofs`;
     /// the caches (after the batch: EMC insertions, new megaflows); counters.
-    fn process_rx(&mut self, dp_port: u32) {
+    ///
+    /// `t0` is the TSC when the batch arrived; returns the TSC when it is done. The stages in
+    /// between are timed with one TSC reading each (the upcall stage only when it runs).
+    fn process_rx(&mut self, dp_port: u32, t0: u64) -> u64 {
         let n = self.rx_batch.len();
         self.counters.rx_packets += n as u64;
         let Pmd { scratch, emc, dpcls, counters, emc_policy, txqs, dp, shared, config, now_ms, rx_batch, .. } = self;
@@ -258,6 +315,7 @@ impl Pmd {
         //    the caches meanwhile (no reference count traffic per packet). Scopes, not `drop`
         //    calls, end those borrows: moving an `ArrayVec` copies it.
         let mut new_flows: ArrayVec<(Arc<Megaflow>, u8), BURST_SIZE> = ArrayVec::new();
+        let mut t2;
         {
             let mut flows: [Option<&Arc<Megaflow>>; BURST_SIZE] = [None; BURST_SIZE];
             let mut emc_inserts: ArrayVec<(u8, &Arc<Megaflow>), BURST_SIZE> = ArrayVec::new();
@@ -287,6 +345,11 @@ impl Pmd {
                 counters.megaflow_subtable_lookups += probes;
             }
 
+            let t1 = cycles();
+            counters.lookup_cycles += t1.wrapping_sub(t0);
+            t2 = t1;
+            let had_upcalls = upcalls != 0;
+
             // 3. Upcall what missed both. A packet is never dropped because it missed.
             if upcalls != 0 {
                 let mut which = [0u8; BURST_SIZE];
@@ -315,6 +378,11 @@ impl Pmd {
                 }
             }
 
+            if had_upcalls {
+                t2 = cycles();
+                counters.upcall_cycles += t2.wrapping_sub(t1);
+            }
+
             // 4-5. Group and execute.
             let classified = Classified { flows: &flows, keys: &keys[..], n };
             dispatch(classified, rx_batch, slots, txqs, counters, dp, now_ms);
@@ -325,7 +393,15 @@ impl Pmd {
             }
         }
         // ... and the new megaflows.
+        let t3 = cycles();
+        counters.action_cycles += t3.wrapping_sub(t2);
+        if new_flows.is_empty() {
+            return t3;
+        }
         Self::install(&mut new_flows, (&keys[..], &emc_keys[..]), dpcls, emc, shared, config.flow_limit, counters);
+        let t4 = cycles();
+        counters.upcall_cycles += t4.wrapping_sub(t3);
+        t4
     }
 
     /// Installs the megaflows a batch's upcalls made (with the index of the packet that made
@@ -371,9 +447,15 @@ impl Pmd {
 
     fn apply(&mut self, cmd: PmdCommand) {
         match cmd {
-            PmdCommand::AddRxq { dp_port, queue, rxq } => {
-                self.rxqs.push(Rxq { dp_port, q: rxq });
-                self.shared.rxqs.lock().unwrap_or_else(|e| e.into_inner()).push((dp_port, queue));
+            PmdCommand::AddRxq { dp_port, queue, rxq } => self.adopt(RxqHandoff::new(dp_port, queue, rxq)),
+            PmdCommand::AdoptRxq(h) => self.adopt(h),
+            PmdCommand::ReleaseRxq { dp_port, queue, reply } => {
+                if let Some(i) = self.rxqs.iter().position(|q| q.dp_port == dp_port && q.queue == queue) {
+                    let q = self.rxqs.remove(i);
+                    q.stats.park_current(q.cycles);
+                    self.shared.rxqs.lock().unwrap_or_else(|e| e.into_inner()).retain(|e| (e.dp_port, e.queue) != (dp_port, queue));
+                    let _ = reply.send(RxqHandoff { dp_port, queue, rxq: q.q, stats: q.stats });
+                }
             }
             PmdCommand::AddTxq { dp_port, txq } => {
                 let i = dp_port as usize;
@@ -385,7 +467,7 @@ impl Pmd {
             }
             PmdCommand::RemovePort { dp_port } => {
                 self.rxqs.retain(|q| q.dp_port != dp_port);
-                self.shared.rxqs.lock().unwrap_or_else(|e| e.into_inner()).retain(|(p, _)| *p != dp_port);
+                self.shared.rxqs.lock().unwrap_or_else(|e| e.into_inner()).retain(|e| e.dp_port != dp_port);
                 if let Some(slot) = self.txqs.slots.get_mut(dp_port as usize) {
                     *slot = None;
                 }
@@ -418,6 +500,13 @@ impl Pmd {
             }
             PmdCommand::Stop => self.stop = true,
         }
+    }
+
+    fn adopt(&mut self, h: RxqHandoff) {
+        let entry = RxqEntry { dp_port: h.dp_port, queue: h.queue, stats: h.stats.clone() };
+        self.shared.rxqs.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
+        let cycles = h.stats.take_current();
+        self.rxqs.push(Rxq { dp_port: h.dp_port, queue: h.queue, q: h.rxq, cycles, stats: h.stats });
     }
 
     fn delete_flows(&mut self, flows: Vec<Arc<Megaflow>>) {
@@ -503,4 +592,15 @@ pub fn pin_to_core(core: usize) {
             eprintln!("rvs: could not pin PMD thread to core {core}: {}", std::io::Error::last_os_error());
         }
     }
+}
+
+/// The datapath's millisecond clock.
+fn dp_now(dp: &DatapathShared) -> u64 {
+    dp.now_ms()
+}
+
+/// The NUMA node of CPU `core`, from sysfs (`None` if the kernel does not say).
+pub fn numa_of_core(core: usize) -> Option<u32> {
+    let dir = std::fs::read_dir(format!("/sys/devices/system/cpu/cpu{core}")).ok()?;
+    dir.flatten().find_map(|e| e.file_name().to_str()?.strip_prefix("node")?.parse().ok())
 }

@@ -8,9 +8,11 @@
 //!   from 1 in the order ports are added. The bridge's own internal port is `LOCAL` (65534).
 //!
 //! # Placement
-//! Each PMD thread runs on one CPU of `other_config:pmd-cpu-mask` (default: the last CPU).
-//! Receive queues are spread over PMDs, each to the PMD polling the fewest queues. Every PMD
-//! gets its own transmit handle for every port, and the control thread one more (packet-out).
+//! Each PMD thread runs on one CPU of `other_config:pmd-cpu-mask` (default: the last CPU),
+//! pinned to it. Receive queues are spread over PMDs by [`crate::pmd_sched`] (OVS's
+//! `pmd-rxq-assign`, `pmd-rxq-affinity`, `pmd-auto-lb`) whenever ports, PMDs or those settings
+//! change. Every PMD gets its own transmit handle for every port, and the control thread one
+//! more (packet-out).
 //!
 //! # Changing things
 //! Port and bridge changes update the datapath port map (one atomic swap) and the bridge's
@@ -29,7 +31,8 @@ use rvs_pmd::{open_port, Port, PortKind, PortSpec, TxQueue};
 
 use crate::config::{parse_cpu_mask, parse_datapath_id, BridgeConfig, PortConfig, SwitchConfig};
 use crate::datapath::{BridgeDp, DatapathShared, DpPortInfo, PacketIn, XlateConf};
-use crate::pmd_loop::{Pmd, PmdCommand, PmdConfig, PmdShared};
+use crate::pmd_loop::{Pmd, PmdCommand, PmdConfig, PmdShared, RxqHandoff};
+use crate::pmd_sched::RxqScheduler;
 use crate::revalidator::{Revalidator, DEFAULT_MAX_IDLE_MS};
 use crate::store::{self, FlowSaver, Paths};
 
@@ -140,6 +143,8 @@ pub struct Switch {
     /// Errors met while restoring or applying configuration, per interface (shown by
     /// `rvs-vsctl show` like OVS's `error` column).
     pub port_errors: BTreeMap<String, String>,
+    /// Receive queue scheduling.
+    pub sched: RxqScheduler,
 }
 
 /// Depth of the packet-in queue from PMDs to the control thread.
@@ -173,6 +178,7 @@ impl Switch {
             packet_ins_queue_full: 0,
             packet_ins_rate_limited: 0,
             port_errors: BTreeMap::new(),
+            sched: RxqScheduler::default(),
         };
         sw.cfg.other_config = cfg.other_config.clone();
         sw.cfg.external_ids = cfg.external_ids.clone();
@@ -209,6 +215,7 @@ impl Switch {
             sleep_max_us: cfg.other("pmd-sleep-max", cfg.other("pmd-maxsleep", d.sleep_max_us)),
             emc_insert_inv_prob: cfg.other("emc-insert-inv-prob", d.emc_insert_inv_prob),
             flow_limit: cfg.other("flow-limit", d.flow_limit),
+            interval_ms: d.interval_ms,
         }
     }
 
@@ -232,6 +239,7 @@ impl Switch {
     fn start_pmds(&mut self) -> Result<(), ConfigError> {
         let cores = Self::pmd_cores(&self.cfg)?;
         self.pmd_config = Self::pmd_config_from(&self.cfg);
+        self.update_sched_settings();
         let mut handles = Vec::new();
         for (id, core) in cores.into_iter().enumerate() {
             let (pmd, shared) = Pmd::new(id, Some(core), self.dp.clone(), self.pmd_config);
@@ -251,6 +259,7 @@ impl Switch {
         for t in self.pmd_threads.drain(..) {
             let _ = t.join();
         }
+        self.sched.forget_all();
         self.pmds.store(Arc::new(Vec::new()));
     }
 
@@ -275,6 +284,9 @@ impl Switch {
             self.pmd_config = Self::pmd_config_from(&self.cfg);
             for p in self.pmds.load().iter() {
                 p.send(PmdCommand::Configure(self.pmd_config));
+            }
+            if self.update_sched_settings() {
+                self.reschedule_rxqs();
             }
         }
         self.revalidator.set_max_idle(self.cfg.other("max-idle", DEFAULT_MAX_IDLE_MS));
@@ -391,12 +403,9 @@ impl Switch {
             pmd.send(PmdCommand::AddTxq { dp_port, txq: port.open_txq()? });
         }
         for q in 0..port.n_rxq() {
-            let pmd = pmds
-                .iter()
-                .min_by_key(|p| p.rxqs.lock().unwrap_or_else(|e| e.into_inner()).len())
-                .expect("at least one PMD");
-            pmd.send_sync(PmdCommand::AddRxq { dp_port, queue: q, rxq: port.open_rxq(q)? });
+            self.sched.park(RxqHandoff::new(dp_port, q, port.open_rxq(q)?));
         }
+        self.reschedule_rxqs();
         Ok(())
     }
 
@@ -461,6 +470,7 @@ impl Switch {
     }
 
     fn detach_queues(&mut self, dp_port: u32) {
+        self.sched.forget_port(dp_port);
         for pmd in self.pmds.load().iter() {
             pmd.send_sync(PmdCommand::RemovePort { dp_port });
         }
@@ -564,6 +574,7 @@ impl Switch {
     /// reports it in the interface's `error` column. Returns those warnings.
     pub fn reconcile(&mut self, desired: SwitchConfig) -> Vec<String> {
         let mut warnings = Vec::new();
+        let affinity_before = self.rxq_affinities();
         self.cfg.external_ids = desired.external_ids.clone();
         if desired.other_config != self.cfg.other_config {
             self.cfg.other_config = desired.other_config.clone();
@@ -591,6 +602,9 @@ impl Switch {
                 continue;
             }
             self.reconcile_bridge(name, want, &mut warnings);
+        }
+        if self.rxq_affinities() != affinity_before {
+            self.reschedule_rxqs();
         }
         for (name, e) in &self.port_errors {
             warnings.push(format!("Error detected while setting up '{name}': {e}."));

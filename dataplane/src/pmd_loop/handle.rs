@@ -13,6 +13,7 @@ use rvs_flowcache::megaflow::Megaflow;
 use rvs_pmd::{RxQueue, TxQueue};
 
 use super::DEFAULT_FLOW_LIMIT;
+use crate::pmd_perf::{PmdIntervals, RxqStats, INTERVAL_MS};
 use crate::pmd_stats::PmdStatsShared;
 
 /// Run-time settings of a PMD, changed by [`PmdCommand::Configure`].
@@ -24,11 +25,14 @@ pub struct PmdConfig {
     pub emc_insert_inv_prob: u32,
     /// Most megaflows installed.
     pub flow_limit: usize,
+    /// Length of a load measurement interval in milliseconds (0: intervals end only when
+    /// [`Pmd::end_interval`](super::Pmd::end_interval) is called, for tests).
+    pub interval_ms: u64,
 }
 
 impl Default for PmdConfig {
     fn default() -> Self {
-        PmdConfig { sleep_max_us: 0, emc_insert_inv_prob: EmcInsertPolicy::DEFAULT_INV_PROB, flow_limit: DEFAULT_FLOW_LIMIT }
+        PmdConfig { sleep_max_us: 0, emc_insert_inv_prob: EmcInsertPolicy::DEFAULT_INV_PROB, flow_limit: DEFAULT_FLOW_LIMIT, interval_ms: INTERVAL_MS }
     }
 }
 
@@ -49,6 +53,19 @@ pub enum PmdCommand {
         dp_port: u32,
         /// This PMD's transmit handle for it.
         txq: Box<dyn TxQueue>,
+    },
+    /// Start polling a queue another PMD gave away ([`PmdCommand::ReleaseRxq`]) or a new one
+    /// with its measurement history.
+    AdoptRxq(RxqHandoff),
+    /// Stop polling queue `queue` of `dp_port` and send it back on `reply` (nothing is sent
+    /// if the PMD does not poll it).
+    ReleaseRxq {
+        /// Port.
+        dp_port: u32,
+        /// Queue index.
+        queue: usize,
+        /// Where the queue goes.
+        reply: crossbeam_channel::Sender<RxqHandoff>,
     },
     /// Stop using `dp_port` (its queues are dropped) and flush megaflows that use it.
     RemovePort {
@@ -106,8 +123,45 @@ pub struct PmdShared {
     pub commands: crossbeam_channel::Sender<PmdCommand>,
     /// Written to wake the PMD from an idle sleep.
     pub wake_fd: RawFd,
-    /// Receive queues it polls: (dp port, queue index), for `pmd-rxq-show`.
-    pub rxqs: Mutex<Vec<(u32, usize)>>,
+    /// Receive queues it polls, for scheduling and `pmd-rxq-show` (changed by the PMD when it
+    /// applies a command, never per packet).
+    pub rxqs: Mutex<Vec<RxqEntry>>,
+    /// NUMA node of its core (0 when unknown).
+    pub numa: u32,
+    /// Its load per measurement interval.
+    pub intervals: PmdIntervals,
+    /// The datapath clock (`now_ms`) when it started.
+    pub started_ms: u64,
+}
+
+/// A receive queue as other threads see it in [`PmdShared::rxqs`].
+#[derive(Clone, Debug)]
+pub struct RxqEntry {
+    /// Port.
+    pub dp_port: u32,
+    /// Queue index.
+    pub queue: usize,
+    /// Its measured processing cycles.
+    pub stats: Arc<RxqStats>,
+}
+
+/// A receive queue on its way between PMDs (or waiting for one), with its measurements.
+pub struct RxqHandoff {
+    /// Port.
+    pub dp_port: u32,
+    /// Queue index.
+    pub queue: usize,
+    /// The queue.
+    pub rxq: Box<dyn RxQueue>,
+    /// Its measured processing cycles.
+    pub stats: Arc<RxqStats>,
+}
+
+impl RxqHandoff {
+    /// A queue with no measurements yet.
+    pub fn new(dp_port: u32, queue: usize, rxq: Box<dyn RxQueue>) -> Self {
+        RxqHandoff { dp_port, queue, rxq, stats: Arc::new(RxqStats::default()) }
+    }
 }
 
 impl PmdShared {
