@@ -32,6 +32,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use rvs_pmd::Port;
+
 use crate::config::StrMap;
 use crate::switch::Switch;
 use crate::vlog;
@@ -360,19 +362,25 @@ impl Switch {
         for (b, br) in &self.bridges {
             for p in br.ports.values() {
                 let aff = self.cfg.bridges.get(b).and_then(|c| c.ports.get(&p.name)).and_then(|pc| pc.interface.other_config.get("pmd-rxq-affinity"));
-                let affinity = match aff.map(|s| sched::parse_affinity(s)) {
-                    Some(Ok(a)) => a,
-                    Some(Err(e)) => {
-                        vlog::warn("dpif_netdev", &format!("{}: {e}", p.name));
-                        BTreeMap::new()
-                    }
-                    None => BTreeMap::new(),
-                };
-                let numa = p.port.ifindex().and_then(|_| netdev_numa(&p.name));
-                m.insert(p.dp_port, PortSchedInfo { name: p.name.clone(), numa, affinity });
+                m.insert(p.dp_port, self.new_port_sched_info(&p.port, aff.map(String::as_str)));
             }
         }
         m
+    }
+
+    /// What scheduling needs to know of `port`, whose interface has `pmd-rxq-affinity`
+    /// `affinity`.
+    pub fn new_port_sched_info(&self, port: &Arc<dyn Port>, affinity: Option<&str>) -> PortSchedInfo {
+        let affinity = match affinity.map(sched::parse_affinity) {
+            Some(Ok(a)) => a,
+            Some(Err(e)) => {
+                vlog::warn("dpif_netdev", &format!("{}: {e}", port.name()));
+                BTreeMap::new()
+            }
+            None => BTreeMap::new(),
+        };
+        let numa = port.ifindex().and_then(|_| netdev_numa(port.name()));
+        PortSchedInfo { name: port.name().to_string(), numa, affinity }
     }
 
     /// Every interface's `pmd-rxq-affinity`, to notice changes.
@@ -390,11 +398,17 @@ impl Switch {
 
     /// Assigns every receive queue afresh (port changes, settings, `pmd-rxq-rebalance`).
     pub fn reschedule_rxqs(&mut self) {
+        self.reschedule_rxqs_with(None);
+    }
+
+    /// [`Switch::reschedule_rxqs`], with a port not in the bridges yet.
+    pub fn reschedule_rxqs_with(&mut self, new_port: Option<(u32, PortSchedInfo)>) {
         let pmds = self.pmds.load_full();
         if pmds.is_empty() {
             return;
         }
-        let ports = self.port_sched_info();
+        let mut ports = self.port_sched_info();
+        ports.extend(new_port);
         let mut settle = || pmds.iter().for_each(|p| p.sync());
         self.sched.reschedule(&pmds, &ports, &mut settle);
         for l in &self.sched.log {

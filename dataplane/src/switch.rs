@@ -278,7 +278,8 @@ impl Switch {
                     let p = &self.bridges[&b].ports[&ofport];
                     (p.dp_port, p.port.clone())
                 };
-                self.attach_queues(dp_port, &port).map_err(|e| ConfigError(format!("{}: {e}", port.name())))?;
+                let affinity = self.cfg.find_port(port.name()).and_then(|(_, p)| p.interface.other_config.get("pmd-rxq-affinity").cloned());
+                self.attach_queues(dp_port, &port, affinity.as_deref()).map_err(|e| ConfigError(format!("{}: {e}", port.name())))?;
             }
         } else {
             self.pmd_config = Self::pmd_config_from(&self.cfg);
@@ -393,7 +394,9 @@ impl Switch {
         Ok(())
     }
 
-    fn attach_queues(&mut self, dp_port: u32, port: &Arc<dyn Port>) -> Result<(), rvs_pmd::PortError> {
+    /// Gives every PMD a transmit handle for the port and the scheduler its receive queues
+    /// (`affinity`: the interface's `pmd-rxq-affinity`, the port not being in the maps yet).
+    fn attach_queues(&mut self, dp_port: u32, port: &Arc<dyn Port>, affinity: Option<&str>) -> Result<(), rvs_pmd::PortError> {
         let pmds = self.pmds.load_full();
         if pmds.is_empty() {
             return Ok(());
@@ -405,7 +408,7 @@ impl Switch {
         for q in 0..port.n_rxq() {
             self.sched.park(RxqHandoff::new(dp_port, q, port.open_rxq(q)?));
         }
-        self.reschedule_rxqs();
+        self.reschedule_rxqs_with(Some((dp_port, self.new_port_sched_info(port, affinity))));
         Ok(())
     }
 
@@ -446,7 +449,7 @@ impl Switch {
         spec.options = pcfg.interface.options.clone();
         let port = open_port(&spec).map_err(|e| ConfigError(format!("could not open network device {name} ({e})")))?;
         let dp_port = self.alloc_dp_port();
-        if let Err(e) = self.attach_queues(dp_port, &port) {
+        if let Err(e) = self.attach_queues(dp_port, &port, pcfg.interface.other_config.get("pmd-rxq-affinity").map(String::as_str)) {
             self.detach_queues(dp_port);
             self.used_dp_ports.remove(&dp_port);
             return err(format!("{name}: {e}"));
