@@ -34,6 +34,17 @@
 //! deleted by the revalidator, synchronisation points), and every [`PUBLISH_EVERY`]
 //! iterations publishes its counters and re-ranks megaflow subtables.
 //!
+//! # Load measurement (for scheduling and `pmd-perf-show`)
+//! The TSC is read once after every poll; a queue whose burst brought packets is charged the
+//! cycles from the end of the previous poll to the end of its burst's processing. Inside a
+//! burst, one more reading per stage boundary splits the cost into receive, lookup, upcall
+//! (only read when the batch had misses) and actions; the transmit flush is the rest of a
+//! busy iteration. Every `interval_ms` (5 s) [`Pmd::end_interval`] moves the queues' cycles
+//! into their history rings and the PMD's busy and total cycles into its own
+//! ([`crate::pmd_perf`]); the control side reads those to assign queues ([`crate::sched`]).
+//! Queues arrive and leave as [`PmdCommand::AdoptRxq`] / [`PmdCommand::ReleaseRxq`] with their
+//! measurements.
+//!
 //! # Idle back-off
 //! With `pmd-sleep-max` set, a PMD that found no packet for a while sleeps in `poll(2)` on its
 //! queues' file descriptors and its wake-up eventfd, for at most that long; traffic or a

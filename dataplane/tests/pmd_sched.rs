@@ -104,3 +104,29 @@ fn a_balanced_switch_stays_put() {
     let after: Vec<_> = (0..4).map(|i| sw.pmd_of_port(i)).collect();
     assert_eq!(before, after);
 }
+
+#[test]
+fn cycles_are_charged_to_the_queues_that_received() {
+    let mut sw = switch();
+    sw.port(QUIET_B).handle().set_replay(Vec::new());
+    sw.run(20);
+    sw.end_interval();
+    let history = |sw: &TestSwitch, port: usize| {
+        let dp_port = sw.port(port).dp_port();
+        let pmd = sw.pmd_shared(sw.pmd_of_port(port).expect("polled"));
+        let rxqs = pmd.rxqs.lock().unwrap();
+        rxqs.iter().find(|e| e.dp_port == dp_port).expect("listed").stats.history()
+    };
+    assert!(history(&sw, BUSY_A) > 0);
+    assert_eq!(history(&sw, QUIET_B), 0);
+    // PMD 0 polls A and D, which always have packets: every iteration is busy, and each stage
+    // of the path was timed.
+    let c = sw.counters_of(0);
+    assert_eq!(c.busy_iterations, c.iterations);
+    assert!(c.rx_cycles > 0 && c.lookup_cycles > 0 && c.action_cycles > 0 && c.tx_cycles > 0);
+    assert!(c.upcall_cycles > 0, "the first packet of each port was an upcall");
+    assert!(c.rx_cycles + c.lookup_cycles + c.upcall_cycles + c.action_cycles + c.tx_cycles <= c.busy_cycles);
+    let p0 = sw.pmd_shared(0);
+    assert_eq!(p0.intervals.completed(), 1);
+    assert!(p0.intervals.interval_cycles() > 0);
+}
