@@ -5,16 +5,13 @@
 //! | `dpif/show` | every bridge's ports with OpenFlow and datapath numbers, cache hit/miss totals |
 //! | `dpctl/dump-flows [-m]` | megaflows with masks, counters and actions |
 //! | `dpctl/del-flows` | removes every megaflow |
-//! | `dpif-netdev/pmd-stats-show` (`pmd-stats-show`) | per-PMD packets, cache hits, upcalls, cycles per packet, drops |
-//! | `dpif-netdev/pmd-stats-clear` | restarts those counters (a baseline; the PMD's own are never written) |
-//! | `dpif-netdev/pmd-rxq-show` | which PMD polls which queue |
+//! | `dpif-netdev/pmd-*` | PMD statistics, queue assignment and re-balancing ([`crate::appctl_pmd`]) |
 //! | `ofproto/trace BRIDGE FLOW` | tables visited, datapath actions and megaflow of a packet |
 //! | `fdb/show BRIDGE`, `fdb/flush [BRIDGE]` | the MAC learning table |
 //! | `upcall/show`, `revalidator/purge` | revalidator counters; delete all megaflows |
 //! | `coverage/show` | drop counters by reason, summed over PMDs |
 //! | `version`, `list-commands`, `exit` | |
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use rvs_flowcache::OfPort;
@@ -23,7 +20,7 @@ use rvs_pmd::PortKind;
 use crate::drops::DropReason;
 use crate::odp_format::format_megaflow;
 use crate::pmd_loop::PmdCommand;
-use crate::pmd_stats::{format_pmd_stats, PmdCounters};
+use crate::pmd_stats::PmdCounters;
 use crate::switch::Switch;
 
 /// What a command asks of the daemon beyond its output.
@@ -35,18 +32,18 @@ pub enum After {
     Exit,
 }
 
-/// Per-PMD counter baselines set by `pmd-stats-clear`.
-#[derive(Default)]
-pub struct Baselines(HashMap<usize, PmdCounters>);
+pub use crate::appctl_pmd::Baselines;
 
 /// The command names, for `list-commands`.
 pub const COMMANDS: &[(&str, &str)] = &[
     ("coverage/show", ""),
     ("dpctl/del-flows", ""),
     ("dpctl/dump-flows", "[-m]"),
-    ("dpif-netdev/pmd-rxq-show", ""),
-    ("dpif-netdev/pmd-stats-clear", ""),
-    ("dpif-netdev/pmd-stats-show", ""),
+    ("dpif-netdev/pmd-perf-show", "[-nh] [-pmd core]"),
+    ("dpif-netdev/pmd-rxq-rebalance", ""),
+    ("dpif-netdev/pmd-rxq-show", "[-pmd core] [-secs secs]"),
+    ("dpif-netdev/pmd-stats-clear", "[-pmd core]"),
+    ("dpif-netdev/pmd-stats-show", "[-pmd core]"),
     ("dpif/show", ""),
     ("exit", ""),
     ("fdb/flush", "[bridge]"),
@@ -67,6 +64,9 @@ pub fn run(
 ) -> Result<(String, After), String> {
     let Some(cmd) = args.first() else { return Err("missing command name in request".into()) };
     let rest = &args[1..];
+    if let Some(r) = crate::appctl_pmd::run(sw, baselines, cmd.strip_prefix("dpif-netdev/").unwrap_or(cmd), rest) {
+        return r.map(|out| (out, After::Continue));
+    }
     let out = match cmd.as_str() {
         "list-commands" | "help" => {
             let mut s = String::from("The available commands are:\n");
@@ -85,15 +85,6 @@ pub fn run(
             }
             String::new()
         }
-        "dpif-netdev/pmd-stats-show" | "pmd-stats-show" => pmd_stats_show(sw, baselines),
-        "dpif-netdev/pmd-stats-clear" | "pmd-stats-clear" => {
-            for p in sw.pmds.load().iter() {
-                p.sync();
-                baselines.0.insert(p.id, p.stats.snapshot());
-            }
-            String::new()
-        }
-        "dpif-netdev/pmd-rxq-show" | "pmd-rxq-show" => pmd_rxq_show(sw),
         "ofproto/trace" => trace(sw, rest)?,
         "fdb/show" => fdb_show(sw, rest)?,
         "fdb/flush" => {
@@ -191,35 +182,6 @@ fn dump_flows(sw: &Switch, more: bool) -> String {
         for (_, l) in lines {
             s.push_str(&l);
             s.push('\n');
-        }
-    }
-    s
-}
-
-fn pmd_stats_show(sw: &Switch, baselines: &Baselines) -> String {
-    let mut s = String::new();
-    for p in sw.pmds.load().iter() {
-        let c = p.stats.snapshot();
-        let c = match baselines.0.get(&p.id) {
-            Some(b) => c.since(b),
-            None => c,
-        };
-        let core = p.core.map(|c| c.to_string()).unwrap_or_else(|| "?".into());
-        format_pmd_stats(&mut s, &format!("pmd thread numa_id 0 core_id {core}"), &c);
-    }
-    s
-}
-
-fn pmd_rxq_show(sw: &Switch) -> String {
-    let mut s = String::new();
-    let names: HashMap<u32, String> = sw.dp.ports.load().iter().map(|p| (p.dp_port, p.name.clone())).collect();
-    for p in sw.pmds.load().iter() {
-        let core = p.core.map(|c| c.to_string()).unwrap_or_else(|| "?".into());
-        let _ = writeln!(s, "pmd thread numa_id 0 core_id {core}:");
-        let _ = writeln!(s, "  isolated : false");
-        for (dp_port, q) in p.rxqs.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            let name = names.get(dp_port).cloned().unwrap_or_else(|| dp_port.to_string());
-            let _ = writeln!(s, "  port: {name:<16}queue-id: {q:>2}  (enabled)");
         }
     }
     s

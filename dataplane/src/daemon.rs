@@ -379,6 +379,7 @@ impl Daemon {
             if last_tick.elapsed() >= Duration::from_millis(1000) {
                 last_tick = Instant::now();
                 self.of.tick(&mut self.sw);
+                self.sw.pmd_sched_tick();
                 self.of.end_round(&mut self.sw, self.poll.registry());
             }
         }

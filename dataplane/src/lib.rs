@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod appctl;
+pub mod appctl_pmd;
 pub mod config;
 pub mod daemon;
 pub mod datapath;
@@ -18,8 +19,11 @@ pub mod drops;
 pub mod odp_format;
 pub mod ofserver;
 pub mod pmd_loop;
+pub mod pmd_perf;
+pub mod pmd_sched;
 pub mod pmd_stats;
 pub mod revalidator;
+pub mod sched;
 pub mod status;
 pub mod store;
 pub mod switch;

@@ -36,6 +36,17 @@
 //! deleted by the revalidator, synchronisation points), and every [`PUBLISH_EVERY`]
 //! iterations publishes its counters and re-ranks megaflow subtables.
 //!
+//! # Load measurement (for scheduling and `pmd-perf-show`)
+//! The TSC is read once after every poll; a queue whose burst brought packets is charged the
+//! cycles from the end of the previous poll to the end of its burst's processing. Inside a
+//! burst, one more reading per stage boundary splits the cost into receive, lookup, upcall
+//! (only read when the batch had misses) and actions; the transmit flush is the rest of a
+//! busy iteration. Every `interval_ms` (5 s) [`Pmd::end_interval`] moves the queues' cycles
+//! into their history rings and the PMD's busy and total cycles into its own
+//! ([`crate::pmd_perf`]); the control side reads those to assign queues ([`crate::sched`]).
+//! Queues arrive and leave as [`PmdCommand::AdoptRxq`] / [`PmdCommand::ReleaseRxq`] with their
+//! measurements.
+//!
 //! # Idle back-off
 //! With `pmd-sleep-max` set, a PMD that found no packet for a while sleeps in `poll(2)` on its
 //! queues' file descriptors and its wake-up eventfd, for at most that long; traffic or a
@@ -44,9 +55,16 @@
 //! # Invariants
 //! No allocation, lock or syscall per packet on the hit path. The PMD is the only writer of
 //! its caches, counters and its megaflows' counters.
+//!
+//! # Modules
+//! [`handle`] is what the control side holds (commands, settings, shared state); `tx` the
+//! transmit buffers; `upcall` translation of misses; `exec` grouping and action execution.
 
-use std::hash::{BuildHasherDefault, Hasher};
-use std::os::fd::RawFd;
+mod exec;
+pub mod handle;
+mod tx;
+mod upcall;
+
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -55,15 +73,19 @@ use arrayvec::ArrayVec;
 use crossbeam_channel::Receiver;
 use rvs_flowcache::dpaction::DpAction;
 use rvs_flowcache::emc::{Emc, EmcInsertPolicy, EmcKey, DEFAULT_ENTRIES};
-use rvs_flowcache::megaflow::{Megaflow, MegaflowCache, XlateDeps};
-use rvs_flowcache::xlate::{xlate, XlateInput};
+use rvs_flowcache::megaflow::{Megaflow, MegaflowCache};
 use rvs_flowcache::FlowKey;
 use rvs_packet::{PacketBatch, PacketBuf, BURST_SIZE};
-use rvs_pmd::{RxQueue, TxQueue};
+use rvs_pmd::RxQueue;
 
-use crate::datapath::{DatapathShared, PacketIn};
+use crate::datapath::DatapathShared;
 use crate::drops::DropReason;
+use crate::pmd_perf::{IntervalMark, PmdIntervals, RxqStats};
 use crate::pmd_stats::{cycles, PmdCounters, PmdStatsShared};
+use exec::{dispatch, Classified};
+pub use handle::{FlowIdHasher, MegaflowRegistry, PmdCommand, PmdConfig, PmdShared, RxqEntry, RxqHandoff};
+use tx::{TxPorts, TxSlot};
+use upcall::{translate, BatchFlows};
 
 /// Iterations between counter publications and subtable re-ranking.
 pub const PUBLISH_EVERY: u64 = 1024;
@@ -72,237 +94,14 @@ pub const DEFAULT_FLOW_LIMIT: usize = 200_000;
 /// Iterations between readings of the millisecond clock (see [`Pmd::iteration`]).
 const CLOCK_EVERY: u64 = 16;
 
-/// Run-time settings of a PMD, changed by [`PmdCommand::Configure`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PmdConfig {
-    /// Longest idle sleep, in microseconds (0 = always spin).
-    pub sleep_max_us: u64,
-    /// Insert into the EMC once every this many megaflow hits (0 = never, 1 = always).
-    pub emc_insert_inv_prob: u32,
-    /// Most megaflows installed.
-    pub flow_limit: usize,
-}
-
-impl Default for PmdConfig {
-    fn default() -> Self {
-        PmdConfig { sleep_max_us: 0, emc_insert_inv_prob: EmcInsertPolicy::DEFAULT_INV_PROB, flow_limit: DEFAULT_FLOW_LIMIT }
-    }
-}
-
-/// Messages from the control side to a PMD, applied between batches.
-pub enum PmdCommand {
-    /// Start polling a receive queue of datapath port `dp_port`.
-    AddRxq {
-        /// Port.
-        dp_port: u32,
-        /// Queue index, for display.
-        queue: usize,
-        /// The queue.
-        rxq: Box<dyn RxQueue>,
-    },
-    /// Make `dp_port` a possible output.
-    AddTxq {
-        /// Port.
-        dp_port: u32,
-        /// This PMD's transmit handle for it.
-        txq: Box<dyn TxQueue>,
-    },
-    /// Stop using `dp_port` (its queues are dropped) and flush megaflows that use it.
-    RemovePort {
-        /// Port.
-        dp_port: u32,
-    },
-    /// Remove these megaflows (already marked dead) from the caches.
-    DeleteFlows(Vec<Arc<Megaflow>>),
-    /// Remove every megaflow.
-    FlushFlows,
-    /// Reply on the channel once every earlier command is applied and the batch in progress
-    /// is finished.
-    Sync(crossbeam_channel::Sender<()>),
-    /// New settings.
-    Configure(PmdConfig),
-    /// Leave the loop.
-    Stop,
-}
-
-/// A PMD's installed megaflows by id. Ids are unique counters: a multiplicative hash serves
-/// (SipHash cost more than the rest of a megaflow's installation).
-pub type MegaflowRegistry = std::collections::HashMap<u64, Arc<Megaflow>, BuildHasherDefault<FlowIdHasher>>;
-
-/// The hasher of [`MegaflowRegistry`]: Fibonacci hashing of a `u64` id.
-#[derive(Default)]
-pub struct FlowIdHasher(u64);
-
-impl Hasher for FlowIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ *b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_u64(&mut self, id: u64) {
-        self.0 = (self.0 ^ id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-/// The part of a PMD other threads see.
-pub struct PmdShared {
-    /// PMD index.
-    pub id: usize,
-    /// CPU it is pinned to, if any.
-    pub core: Option<usize>,
-    /// Published counters.
-    pub stats: PmdStatsShared,
-    /// Its installed megaflows, by id, for the revalidator and `dpctl/dump-flows`.
-    pub registry: Mutex<MegaflowRegistry>,
-    /// Commands to it.
-    pub commands: crossbeam_channel::Sender<PmdCommand>,
-    /// Written to wake the PMD from an idle sleep.
-    pub wake_fd: RawFd,
-    /// Receive queues it polls: (dp port, queue index), for `pmd-rxq-show`.
-    pub rxqs: Mutex<Vec<(u32, usize)>>,
-}
-
-impl PmdShared {
-    /// Sends a command and wakes the PMD.
-    pub fn send(&self, cmd: PmdCommand) {
-        // The PMD outlives every sender of commands except at shutdown, when it is fine to lose
-        // them.
-        let _ = self.commands.send(cmd);
-        let one: u64 = 1;
-        // SAFETY: writing 8 bytes from a valid u64 to an eventfd we own.
-        unsafe { libc::write(self.wake_fd, &one as *const u64 as *const libc::c_void, 8) };
-    }
-
-    /// Sends a command and waits until the PMD has applied it and every earlier one.
-    pub fn send_sync(&self, cmd: PmdCommand) {
-        self.send(cmd);
-        self.sync();
-    }
-
-    /// Waits until the PMD has applied every command sent so far and finished its batch.
-    pub fn sync(&self) {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        self.send(PmdCommand::Sync(tx));
-        let _ = rx.recv();
-    }
-}
-
-impl Drop for PmdShared {
-    fn drop(&mut self) {
-        // SAFETY: closing the eventfd this struct owns.
-        unsafe { libc::close(self.wake_fd) };
-    }
-}
-
 struct Rxq {
     dp_port: u32,
+    queue: usize,
     q: Box<dyn RxQueue>,
+    /// Cycles spent on its non-empty bursts in the current measurement interval.
+    cycles: u64,
+    stats: Arc<RxqStats>,
 }
-
-struct TxSlot {
-    q: Box<dyn TxQueue>,
-    /// Boxed, so that a whole received batch can take its place by a pointer swap.
-    pending: Box<PacketBatch>,
-}
-
-impl TxSlot {
-    /// Hands the buffered packets to the queue; what it does not take is dropped and counted.
-    fn send(&mut self, counters: &mut PmdCounters) {
-        let sent = self.q.tx_burst(&mut self.pending);
-        counters.tx_packets += sent as u64;
-        counters.tx_batches += 1;
-        let left = self.pending.len() as u64;
-        if left > 0 {
-            counters.drop(DropReason::TxQueueFull, left);
-            self.pending.clear();
-        }
-    }
-}
-
-/// The PMD's transmit handles by datapath port, each with a buffer of up to a burst of packets
-/// waiting to go.
-#[derive(Default)]
-struct TxPorts {
-    slots: Vec<Option<TxSlot>>,
-}
-
-impl TxPorts {
-    /// Buffers `pkt` for `port`, sending the buffer first if it is full.
-    #[inline(always)]
-    fn enqueue(&mut self, port: u32, pkt: PacketBuf, counters: &mut PmdCounters) {
-        let Some(Some(slot)) = self.slots.get_mut(port as usize) else {
-            counters.drop(DropReason::NoSuchOutputPort, 1);
-            return;
-        };
-        if let Err(pkt) = slot.pending.push(pkt) {
-            slot.send(counters);
-            let _ = slot.pending.push(pkt);
-        }
-    }
-
-    /// Makes `batch` the transmit buffer of `port` if that buffer is empty (swapping the two:
-    /// `batch` comes back empty). False, and nothing done, if the port is gone or its buffer
-    /// holds packets.
-    #[inline]
-    fn take_whole(&mut self, port: u32, batch: &mut Box<PacketBatch>) -> bool {
-        match self.slots.get_mut(port as usize) {
-            Some(Some(slot)) if slot.pending.is_empty() => {
-                std::mem::swap(&mut slot.pending, batch);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Sends every buffer that holds packets, and flushes those queues.
-    fn flush(&mut self, counters: &mut PmdCounters) {
-        for slot in self.slots.iter_mut().flatten() {
-            if !slot.pending.is_empty() {
-                slot.send(counters);
-                slot.q.flush();
-            }
-        }
-    }
-}
-
-/// What a group's packets need once classified.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Disposition {
-    /// No actions: drop (and count).
-    Drop,
-    /// A single output: move each packet straight to the port's transmit buffer.
-    Output(u32),
-    /// Anything else: run the action list on each packet ([`execute_actions`]).
-    Execute,
-}
-
-impl Disposition {
-    fn of(actions: &[DpAction]) -> Disposition {
-        match actions {
-            [] => Disposition::Drop,
-            [DpAction::Output(port)] => Disposition::Output(*port),
-            _ => Disposition::Execute,
-        }
-    }
-}
-
-/// A batch's packets that share a megaflow (OVS's `packet_batch_per_flow`), with their
-/// traffic, counted once per group.
-struct Group<'a> {
-    flow: &'a Megaflow,
-    disposition: Disposition,
-    packets: ArrayVec<u8, BURST_SIZE>,
-    bytes: u64,
-    tcp_flags: u16,
-}
-
-/// Marks a packet that belongs to no group (dropped before execution).
-const NO_GROUP: u8 = u8::MAX;
 
 /// Per-batch scratch space, reused.
 struct Scratch {
@@ -332,6 +131,8 @@ pub struct Pmd {
     rx_batch: Box<PacketBatch>,
     now_ms: u64,
     idle_iterations: u32,
+    /// Where the current measurement interval started.
+    interval: IntervalMark,
     stop: bool,
 }
 
@@ -349,6 +150,9 @@ impl Pmd {
             commands: tx,
             wake_fd,
             rxqs: Mutex::new(Vec::new()),
+            numa: core.and_then(numa_of_core).unwrap_or(0),
+            intervals: PmdIntervals::default(),
+            started_ms: dp.now_ms(),
         });
         let pmd = Pmd {
             shared: shared.clone(),
@@ -369,8 +173,11 @@ impl Pmd {
             rx_batch: Box::new(PacketBatch::new()),
             now_ms: 0,
             idle_iterations: 0,
+            interval: IntervalMark::default(),
             stop: false,
         };
+        let mut pmd = pmd;
+        pmd.interval = IntervalMark::now(&pmd.counters, pmd.next_interval_ms(dp_now(&pmd.dp)));
         (pmd, shared)
     }
 
@@ -396,22 +203,37 @@ impl Pmd {
         // MAC ages are counted in.
         if self.counters.iterations.is_multiple_of(CLOCK_EVERY) {
             self.now_ms = self.dp.now_ms();
+            if self.now_ms >= self.interval.next_ms {
+                self.end_interval();
+            }
         }
+        // One TSC reading per poll: a queue is charged from the end of the previous poll to
+        // the end of its own burst's processing, when the burst brought packets (as OVS).
         let mut received = 0;
+        let mut t = start;
         for i in 0..self.rxqs.len() {
             let rxq = &mut self.rxqs[i];
             let n = rxq.q.rx_burst(&mut self.rx_batch);
+            let t_rx = cycles();
             if n > 0 {
                 let dp_port = rxq.dp_port;
                 received += n;
-                self.process_rx(dp_port);
+                self.counters.rx_cycles += t_rx.wrapping_sub(t);
+                let t_end = self.process_rx(dp_port, t_rx);
+                self.rxqs[i].cycles += t_end.wrapping_sub(t);
+                t = t_end;
+            } else {
+                t = t_rx;
             }
         }
         self.flush_tx();
         self.counters.iterations += 1;
-        let spent = cycles().wrapping_sub(start);
+        let end = cycles();
+        let spent = end.wrapping_sub(start);
         if received > 0 {
             self.counters.busy_cycles += spent;
+            self.counters.busy_iterations += 1;
+            self.counters.tx_cycles += end.wrapping_sub(t);
             self.idle_iterations = 0;
         } else {
             self.counters.idle_cycles += spent;
@@ -424,9 +246,36 @@ impl Pmd {
         if received == 0 && self.config.sleep_max_us > 0 && self.idle_iterations > 64 {
             let t = cycles();
             self.idle_sleep();
-            self.counters.idle_cycles += cycles().wrapping_sub(t);
+            let slept = cycles().wrapping_sub(t);
+            self.counters.idle_cycles += slept;
+            self.counters.sleep_cycles += slept;
             self.now_ms = self.dp.now_ms();
         }
+    }
+
+    fn next_interval_ms(&self, now_ms: u64) -> u64 {
+        match self.config.interval_ms {
+            0 => u64::MAX,
+            len => now_ms + len,
+        }
+    }
+
+    /// Closes the current load measurement interval: each queue's cycles go to its history,
+    /// and the PMD's busy and total cycles to its own (see [`crate::pmd_perf`]). Called by
+    /// [`Pmd::iteration`] every `interval_ms`; public for tests that drive a PMD without a
+    /// thread and decide when intervals end.
+    pub fn end_interval(&mut self) {
+        for q in &mut self.rxqs {
+            q.stats.end_interval(std::mem::take(&mut q.cycles));
+        }
+        let c = &self.counters;
+        let busy = c.busy_cycles - self.interval.busy;
+        let idle = c.idle_cycles - self.interval.idle;
+        let now = cycles();
+        self.shared.intervals.end_interval(now.wrapping_sub(self.interval.tsc), busy, idle);
+        let next = self.next_interval_ms(self.now_ms.max(dp_now(&self.dp)));
+        self.interval = IntervalMark::now(&self.counters, next);
+        self.interval.tsc = now;
     }
 
     fn housekeeping(&mut self) {
@@ -440,7 +289,7 @@ impl Pmd {
     pub fn process_batch(&mut self, batch: &mut PacketBatch, dp_port: u32) {
         debug_assert!(self.rx_batch.is_empty());
         std::mem::swap(batch, &mut *self.rx_batch);
-        self.process_rx(dp_port);
+        self.process_rx(dp_port, cycles());
     }
 
     /// Classifies, upcalls and executes the received batch (all from `dp_port`), leaving it
@@ -448,7 +297,10 @@ impl Pmd {
     ///
     /// Reads: the packets' headers, `meta.rss_hash`. Writes: `meta.in_port`, `meta.l3_ofs`, `meta.l4_ofs`;
     /// the caches (after the batch: EMC insertions, new megaflows); counters.
-    fn process_rx(&mut self, dp_port: u32) {
+    ///
+    /// `t0` is the TSC when the batch arrived; returns the TSC when it is done. The stages in
+    /// between are timed with one TSC reading each (the upcall stage only when it runs).
+    fn process_rx(&mut self, dp_port: u32, t0: u64) -> u64 {
         let n = self.rx_batch.len();
         self.counters.rx_packets += n as u64;
         let Pmd { scratch, emc, dpcls, counters, emc_policy, txqs, dp, shared, config, now_ms, rx_batch, .. } = self;
@@ -483,6 +335,7 @@ impl Pmd {
         //    the caches meanwhile (no reference count traffic per packet). Scopes, not `drop`
         //    calls, end those borrows: moving an `ArrayVec` copies it.
         let mut new_flows: ArrayVec<(Arc<Megaflow>, u8), BURST_SIZE> = ArrayVec::new();
+        let mut t2;
         {
             let mut flows: [Option<&Arc<Megaflow>>; BURST_SIZE] = [None; BURST_SIZE];
             let mut emc_inserts: ArrayVec<(u8, &Arc<Megaflow>), BURST_SIZE> = ArrayVec::new();
@@ -512,6 +365,11 @@ impl Pmd {
                 counters.megaflow_subtable_lookups += probes;
             }
 
+            let t1 = cycles();
+            counters.lookup_cycles += t1.wrapping_sub(t0);
+            t2 = t1;
+            let had_upcalls = upcalls != 0;
+
             // 3. Upcall what missed both. A packet is never dropped because it missed.
             if upcalls != 0 {
                 let mut which = [0u8; BURST_SIZE];
@@ -540,6 +398,11 @@ impl Pmd {
                 }
             }
 
+            if had_upcalls {
+                t2 = cycles();
+                counters.upcall_cycles += t2.wrapping_sub(t1);
+            }
+
             // 4-5. Group and execute.
             let classified = Classified { flows: &flows, keys: &keys[..], n };
             dispatch(classified, rx_batch, slots, txqs, counters, dp, now_ms);
@@ -550,7 +413,15 @@ impl Pmd {
             }
         }
         // ... and the new megaflows.
+        let t3 = cycles();
+        counters.action_cycles += t3.wrapping_sub(t2);
+        if new_flows.is_empty() {
+            return t3;
+        }
         Self::install(&mut new_flows, (&keys[..], &emc_keys[..]), dpcls, emc, shared, config.flow_limit, counters);
+        let t4 = cycles();
+        counters.upcall_cycles += t4.wrapping_sub(t3);
+        t4
     }
 
     /// Installs the megaflows a batch's upcalls made (with the index of the packet that made
@@ -596,9 +467,15 @@ impl Pmd {
 
     fn apply(&mut self, cmd: PmdCommand) {
         match cmd {
-            PmdCommand::AddRxq { dp_port, queue, rxq } => {
-                self.rxqs.push(Rxq { dp_port, q: rxq });
-                self.shared.rxqs.lock().unwrap_or_else(|e| e.into_inner()).push((dp_port, queue));
+            PmdCommand::AddRxq { dp_port, queue, rxq } => self.adopt(RxqHandoff::new(dp_port, queue, rxq)),
+            PmdCommand::AdoptRxq(h) => self.adopt(h),
+            PmdCommand::ReleaseRxq { dp_port, queue, reply } => {
+                if let Some(i) = self.rxqs.iter().position(|q| q.dp_port == dp_port && q.queue == queue) {
+                    let q = self.rxqs.remove(i);
+                    q.stats.park_current(q.cycles);
+                    self.shared.rxqs.lock().unwrap_or_else(|e| e.into_inner()).retain(|e| (e.dp_port, e.queue) != (dp_port, queue));
+                    let _ = reply.send(RxqHandoff { dp_port, queue, rxq: q.q, stats: q.stats });
+                }
             }
             PmdCommand::AddTxq { dp_port, txq } => {
                 let i = dp_port as usize;
@@ -610,7 +487,7 @@ impl Pmd {
             }
             PmdCommand::RemovePort { dp_port } => {
                 self.rxqs.retain(|q| q.dp_port != dp_port);
-                self.shared.rxqs.lock().unwrap_or_else(|e| e.into_inner()).retain(|(p, _)| *p != dp_port);
+                self.shared.rxqs.lock().unwrap_or_else(|e| e.into_inner()).retain(|e| e.dp_port != dp_port);
                 if let Some(slot) = self.txqs.slots.get_mut(dp_port as usize) {
                     *slot = None;
                 }
@@ -643,6 +520,13 @@ impl Pmd {
             }
             PmdCommand::Stop => self.stop = true,
         }
+    }
+
+    fn adopt(&mut self, h: RxqHandoff) {
+        let entry = RxqEntry { dp_port: h.dp_port, queue: h.queue, stats: h.stats.clone() };
+        self.shared.rxqs.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
+        let cycles = h.stats.take_current();
+        self.rxqs.push(Rxq { dp_port: h.dp_port, queue: h.queue, q: h.rxq, cycles, stats: h.stats });
     }
 
     fn delete_flows(&mut self, flows: Vec<Arc<Megaflow>>) {
@@ -703,152 +587,6 @@ impl Pmd {
     }
 }
 
-/// What classification found for a batch: each packet's megaflow (`None`: dropped), and its
-/// key.
-struct Classified<'f, 'k> {
-    flows: &'f [Option<&'f Arc<Megaflow>>; BURST_SIZE],
-    keys: &'k [FlowKey],
-    n: usize,
-}
-
-/// Steps 4 and 5 of [`Pmd::process_rx`]: groups the batch's packets by megaflow, counts each
-/// group's traffic on its megaflow, and executes. Packets whose group only outputs (or drops)
-/// move straight to the port's transmit buffer; the others wait in `slots` for their group's
-/// action list ([`execute_actions`]). When the whole batch is on one megaflow that outputs
-/// to one port whose buffer is empty, the batch becomes the buffer. Leaves `rx_batch` empty.
-#[inline(always)]
-fn dispatch(
-    batch: Classified<'_, '_>,
-    rx_batch: &mut Box<PacketBatch>,
-    slots: &mut [Option<PacketBuf>; BURST_SIZE],
-    txqs: &mut TxPorts,
-    counters: &mut PmdCounters,
-    dp: &DatapathShared,
-    now_ms: u64,
-) {
-    // Common case first: every packet of the batch on one megaflow.
-    if let Some(Some(first)) = batch.flows.first() {
-        if batch.flows[..batch.n].iter().all(|f| f.is_some_and(|f| Arc::ptr_eq(f, first))) {
-            let bytes: u64 = rx_batch.iter().map(|p| p.len() as u64).sum();
-            let tcp_flags = batch.keys[..batch.n].iter().fold(0, |a, k| a | k.tcp_flags);
-            first.stats.add(batch.n as u64, bytes, now_ms, tcp_flags);
-            match Disposition::of(&first.actions) {
-                Disposition::Output(port) => {
-                    if !txqs.take_whole(port, rx_batch) {
-                        for pkt in rx_batch.drain() {
-                            txqs.enqueue(port, pkt, counters);
-                        }
-                    }
-                    return;
-                }
-                Disposition::Drop => {
-                    counters.drop(DropReason::Actions, batch.n as u64);
-                    rx_batch.clear();
-                    return;
-                }
-                Disposition::Execute => {}
-            }
-        }
-    }
-    let mut groups: ArrayVec<Group<'_>, BURST_SIZE> = ArrayVec::new();
-    let mut group_of = [NO_GROUP; BURST_SIZE];
-    for (i, pkt) in rx_batch.iter().enumerate() {
-        let Some(flow) = batch.flows[i] else { continue };
-        let g = group_index(&mut groups, flow);
-        group_of[i] = g as u8;
-        let group = &mut groups[g];
-        group.packets.push(i as u8);
-        group.bytes += pkt.len() as u64;
-        group.tcp_flags |= batch.keys[i].tcp_flags;
-    }
-    for g in &groups {
-        g.flow.stats.add(g.packets.len() as u64, g.bytes, now_ms, g.tcp_flags);
-    }
-    let mut execute = false;
-    for (i, pkt) in rx_batch.drain().enumerate() {
-        let Some(group) = groups.get(group_of[i] as usize) else { continue };
-        match group.disposition {
-            Disposition::Output(port) => txqs.enqueue(port, pkt, counters),
-            Disposition::Drop => counters.drop(DropReason::Actions, 1),
-            Disposition::Execute => {
-                slots[i] = Some(pkt);
-                execute = true;
-            }
-        }
-    }
-    if execute {
-        let packet_ins = counters.packet_ins;
-        for g in groups.iter().filter(|g| g.disposition == Disposition::Execute) {
-            for &i in &g.packets {
-                if let Some(pkt) = slots[i as usize].take() {
-                    execute_actions(&g.flow.actions, pkt, dp, txqs, counters);
-                }
-            }
-        }
-        if counters.packet_ins != packet_ins {
-            dp.wake_control();
-        }
-    }
-}
-
-/// Index of the group of `flow`, created if needed.
-#[inline(always)]
-fn group_index<'a>(groups: &mut ArrayVec<Group<'a>, BURST_SIZE>, flow: &'a Megaflow) -> usize {
-    // Most batches carry one or a few flows, and consecutive packets tend to share one: look
-    // at the last group first.
-    if let Some(g) = groups.last() {
-        if std::ptr::eq(g.flow, flow) {
-            return groups.len() - 1;
-        }
-    }
-    if let Some(g) = groups.iter().position(|g| std::ptr::eq(g.flow, flow)) {
-        return g;
-    }
-    groups.push(Group { flow, disposition: Disposition::of(&flow.actions), packets: ArrayVec::new(), bytes: 0, tcp_flags: 0 });
-    groups.len() - 1
-}
-
-/// Finds which megaflow made by this batch's upcalls covers a key, without trying each in
-/// turn: the megaflows are sorted by mask (a batch's new megaflows mostly share one or two),
-/// and per mask the key's masked hash is compared with theirs before any key is.
-#[derive(Default)]
-struct BatchFlows {
-    /// Distinct masks: the index in `new_flows` of a megaflow with that mask.
-    masks: ArrayVec<u8, BURST_SIZE>,
-    /// Per megaflow: its mask's index in `masks` and its masked key's hash.
-    flows: ArrayVec<(u8, u32), BURST_SIZE>,
-}
-
-/// Seed of [`BatchFlows`] hashes.
-const BATCH_BASIS: u32 = 0xba7c_4f10;
-
-impl BatchFlows {
-    /// Records `flow`, about to become `new_flows[new_flows.len()]`.
-    fn add(&mut self, flow: &Megaflow, new_flows: &[(Arc<Megaflow>, u8)]) {
-        let m = match self.masks.iter().position(|&r| new_flows[r as usize].0.mask == flow.mask) {
-            Some(m) => m,
-            None => {
-                self.masks.push(new_flows.len() as u8);
-                self.masks.len() - 1
-            }
-        };
-        self.flows.push((m as u8, flow.key.hash_words(flow.map, BATCH_BASIS)));
-    }
-
-    /// The index in `new_flows` (all recorded with [`BatchFlows::add`]) of a megaflow covering
-    /// `key`.
-    fn covering(&self, new_flows: &[(Arc<Megaflow>, u8)], key: &FlowKey) -> Option<usize> {
-        for (m, &r) in self.masks.iter().enumerate() {
-            let rep = &new_flows[r as usize].0;
-            let h = key.hash_masked(&rep.mask, rep.map, BATCH_BASIS);
-            let mut candidates = self.flows.iter().enumerate().filter(|(_, &(fm, fh))| fm as usize == m && fh == h);
-            if let Some((j, _)) = candidates.find(|(j, _)| new_flows[*j].0.matches(key)) {
-                return Some(j);
-            }
-        }
-        None
-    }
-}
 
 /// The set bits of `m`, lowest first.
 #[inline(always)]
@@ -863,66 +601,6 @@ fn bits(mut m: u32) -> impl Iterator<Item = usize> {
     })
 }
 
-/// Translates a missed key into a megaflow (not installed yet).
-fn translate(dp: &DatapathShared, now_ms: u64, key: &FlowKey, counters: &mut PmdCounters) -> Result<Arc<Megaflow>, DropReason> {
-    let t0 = Instant::now();
-    let ports = dp.ports.load();
-    let info = ports.get(key.in_port).ok_or(DropReason::NoSuchPort)?;
-    let br = &info.bridge;
-    let pipeline = br.tables.snapshot();
-    let conf = br.xlate.load_full();
-    let mac_gen = br.mac_generation();
-    let mut of_key = *key;
-    of_key.in_port = info.ofport.0;
-    let out = xlate(&XlateInput {
-        pipeline: &pipeline,
-        bridge: &conf.bridge,
-        macs: &br.macs,
-        key: of_key,
-        now_ms,
-        may_learn: true,
-        trace: false,
-    });
-    let deps = XlateDeps::new(out.rules, pipeline.version(), out.used_normal.then_some(mac_gen), conf.generation);
-    let flow = Arc::new(Megaflow::new(dp.next_flow_id(), key, &out.wc, out.actions, deps, now_ms));
-    counters.upcall_ns += t0.elapsed().as_nanos() as u64;
-    Ok(flow)
-}
-
-/// Runs a megaflow's action list on one packet: header rewrites in place, outputs into
-/// transmit buffers (a copy for every output but the last), packet-ins to the control thread.
-fn execute_actions(actions: &[DpAction], mut pkt: PacketBuf, dp: &DatapathShared, txqs: &mut TxPorts, counters: &mut PmdCounters) {
-    let last = actions.len() - 1;
-    for (ai, a) in actions.iter().enumerate() {
-        match a {
-            DpAction::Output(port) => {
-                if ai == last {
-                    txqs.enqueue(*port, pkt, counters);
-                    return;
-                }
-                txqs.enqueue(*port, pkt.duplicate(), counters);
-            }
-            DpAction::Controller(c) => {
-                counters.packet_ins += 1;
-                let bridge = dp.ports.load().get(pkt.meta.in_port).map(|p| p.bridge.name.clone()).unwrap_or_default();
-                let pi = PacketIn { bridge, dp_port: pkt.meta.in_port, action: (**c).clone(), packet: pkt.data().to_vec() };
-                if dp.packet_in_tx.try_send(pi).is_err() {
-                    counters.drop(DropReason::PacketInQueueFull, 1);
-                }
-            }
-            other => {
-                if other.apply(&mut pkt).is_err() {
-                    counters.drop(DropReason::RewriteFailed, 1);
-                    return;
-                }
-                if ai == last {
-                    // Rewrites with no output after them: nothing leaves.
-                    counters.drop(DropReason::Actions, 1);
-                }
-            }
-        }
-    }
-}
 
 /// Pins the calling thread to `core`. Failures are reported, not fatal.
 pub fn pin_to_core(core: usize) {
@@ -934,4 +612,15 @@ pub fn pin_to_core(core: usize) {
             eprintln!("rvs: could not pin PMD thread to core {core}: {}", std::io::Error::last_os_error());
         }
     }
+}
+
+/// The datapath's millisecond clock.
+fn dp_now(dp: &DatapathShared) -> u64 {
+    dp.now_ms()
+}
+
+/// The NUMA node of CPU `core`, from sysfs (`None` if the kernel does not say).
+pub fn numa_of_core(core: usize) -> Option<u32> {
+    let dir = std::fs::read_dir(format!("/sys/devices/system/cpu/cpu{core}")).ok()?;
+    dir.flatten().find_map(|e| e.file_name().to_str()?.strip_prefix("node")?.parse().ok())
 }

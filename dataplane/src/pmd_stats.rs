@@ -98,6 +98,20 @@ counters! {
     iterations,
     /// Times the PMD slept for lack of work.
     sleeps,
+    /// Iterations that received packets.
+    busy_iterations,
+    /// TSC cycles spent sleeping (part of `idle_cycles`).
+    sleep_cycles,
+    /// TSC cycles in receive bursts that brought packets.
+    rx_cycles,
+    /// TSC cycles extracting keys and looking them up in the EMC and megaflow cache.
+    lookup_cycles,
+    /// TSC cycles translating misses and installing megaflows.
+    upcall_cycles,
+    /// TSC cycles grouping packets and executing actions.
+    action_cycles,
+    /// TSC cycles flushing transmit buffers in busy iterations.
+    tx_cycles,
 }
 
 impl PmdCounters {

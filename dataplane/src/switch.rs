@@ -8,9 +8,11 @@
 //!   from 1 in the order ports are added. The bridge's own internal port is `LOCAL` (65534).
 //!
 //! # Placement
-//! Each PMD thread runs on one CPU of `other_config:pmd-cpu-mask` (default: the last CPU).
-//! Receive queues are spread over PMDs, each to the PMD polling the fewest queues. Every PMD
-//! gets its own transmit handle for every port, and the control thread one more (packet-out).
+//! Each PMD thread runs on one CPU of `other_config:pmd-cpu-mask` (default: the last CPU),
+//! pinned to it. Receive queues are spread over PMDs by [`crate::pmd_sched`] (OVS's
+//! `pmd-rxq-assign`, `pmd-rxq-affinity`, `pmd-auto-lb`) whenever ports, PMDs or those settings
+//! change. Every PMD gets its own transmit handle for every port, and the control thread one
+//! more (packet-out).
 //!
 //! # Changing things
 //! Port and bridge changes update the datapath port map (one atomic swap) and the bridge's
@@ -31,7 +33,8 @@ use crate::config::{parse_cpu_mask, parse_datapath_id, BridgeConfig, PortConfig,
 use crate::dpdk_init;
 use crate::vlog;
 use crate::datapath::{BridgeDp, DatapathShared, DpPortInfo, PacketIn, XlateConf};
-use crate::pmd_loop::{Pmd, PmdCommand, PmdConfig, PmdShared};
+use crate::pmd_loop::{Pmd, PmdCommand, PmdConfig, PmdShared, RxqHandoff};
+use crate::pmd_sched::RxqScheduler;
 use crate::revalidator::{Revalidator, DEFAULT_MAX_IDLE_MS};
 use crate::store::{self, FlowSaver, Paths};
 
@@ -142,6 +145,8 @@ pub struct Switch {
     /// Errors met while restoring or applying configuration, per interface (shown by
     /// `rvs-vsctl show` like OVS's `error` column).
     pub port_errors: BTreeMap<String, String>,
+    /// Receive queue scheduling.
+    pub sched: RxqScheduler,
 }
 
 /// Depth of the packet-in queue from PMDs to the control thread.
@@ -175,6 +180,7 @@ impl Switch {
             packet_ins_queue_full: 0,
             packet_ins_rate_limited: 0,
             port_errors: BTreeMap::new(),
+            sched: RxqScheduler::default(),
         };
         sw.cfg.other_config = cfg.other_config.clone();
         sw.cfg.external_ids = cfg.external_ids.clone();
@@ -218,6 +224,7 @@ impl Switch {
             sleep_max_us: cfg.other("pmd-sleep-max", cfg.other("pmd-maxsleep", d.sleep_max_us)),
             emc_insert_inv_prob: cfg.other("emc-insert-inv-prob", d.emc_insert_inv_prob),
             flow_limit: cfg.other("flow-limit", d.flow_limit),
+            interval_ms: d.interval_ms,
         }
     }
 
@@ -241,6 +248,7 @@ impl Switch {
     fn start_pmds(&mut self) -> Result<(), ConfigError> {
         let cores = Self::pmd_cores(&self.cfg)?;
         self.pmd_config = Self::pmd_config_from(&self.cfg);
+        self.update_sched_settings();
         let mut handles = Vec::new();
         for (id, core) in cores.into_iter().enumerate() {
             let (pmd, shared) = Pmd::new(id, Some(core), self.dp.clone(), self.pmd_config);
@@ -260,6 +268,7 @@ impl Switch {
         for t in self.pmd_threads.drain(..) {
             let _ = t.join();
         }
+        self.sched.forget_all();
         self.pmds.store(Arc::new(Vec::new()));
     }
 
@@ -278,12 +287,16 @@ impl Switch {
                     let p = &self.bridges[&b].ports[&ofport];
                     (p.dp_port, p.port.clone())
                 };
-                self.attach_queues(dp_port, &port).map_err(|e| ConfigError(format!("{}: {e}", port.name())))?;
+                let affinity = self.cfg.find_port(port.name()).and_then(|(_, p)| p.interface.other_config.get("pmd-rxq-affinity").cloned());
+                self.attach_queues(dp_port, &port, affinity.as_deref()).map_err(|e| ConfigError(format!("{}: {e}", port.name())))?;
             }
         } else {
             self.pmd_config = Self::pmd_config_from(&self.cfg);
             for p in self.pmds.load().iter() {
                 p.send(PmdCommand::Configure(self.pmd_config));
+            }
+            if self.update_sched_settings() {
+                self.reschedule_rxqs();
             }
         }
         self.revalidator.set_max_idle(self.cfg.other("max-idle", DEFAULT_MAX_IDLE_MS));
@@ -390,7 +403,9 @@ impl Switch {
         Ok(())
     }
 
-    fn attach_queues(&mut self, dp_port: u32, port: &Arc<dyn Port>) -> Result<(), rvs_pmd::PortError> {
+    /// Gives every PMD a transmit handle for the port and the scheduler its receive queues
+    /// (`affinity`: the interface's `pmd-rxq-affinity`, the port not being in the maps yet).
+    fn attach_queues(&mut self, dp_port: u32, port: &Arc<dyn Port>, affinity: Option<&str>) -> Result<(), rvs_pmd::PortError> {
         let pmds = self.pmds.load_full();
         if pmds.is_empty() {
             return Ok(());
@@ -400,12 +415,9 @@ impl Switch {
             pmd.send(PmdCommand::AddTxq { dp_port, txq: port.open_txq()? });
         }
         for q in 0..port.n_rxq() {
-            let pmd = pmds
-                .iter()
-                .min_by_key(|p| p.rxqs.lock().unwrap_or_else(|e| e.into_inner()).len())
-                .expect("at least one PMD");
-            pmd.send_sync(PmdCommand::AddRxq { dp_port, queue: q, rxq: port.open_rxq(q)? });
+            self.sched.park(RxqHandoff::new(dp_port, q, port.open_rxq(q)?));
         }
+        self.reschedule_rxqs_with(Some((dp_port, self.new_port_sched_info(port, affinity))));
         Ok(())
     }
 
@@ -447,7 +459,7 @@ impl Switch {
         spec.mtu_request = pcfg.interface.mtu_request;
         let port = open_port(&spec).map_err(|e| ConfigError(format!("could not open network device {name} ({e})")))?;
         let dp_port = self.alloc_dp_port();
-        if let Err(e) = self.attach_queues(dp_port, &port) {
+        if let Err(e) = self.attach_queues(dp_port, &port, pcfg.interface.other_config.get("pmd-rxq-affinity").map(String::as_str)) {
             self.detach_queues(dp_port);
             self.used_dp_ports.remove(&dp_port);
             return err(format!("{name}: {e}"));
@@ -471,6 +483,7 @@ impl Switch {
     }
 
     fn detach_queues(&mut self, dp_port: u32) {
+        self.sched.forget_port(dp_port);
         for pmd in self.pmds.load().iter() {
             pmd.send_sync(PmdCommand::RemovePort { dp_port });
         }
@@ -574,6 +587,7 @@ impl Switch {
     /// reports it in the interface's `error` column. Returns those warnings.
     pub fn reconcile(&mut self, desired: SwitchConfig) -> Vec<String> {
         let mut warnings = Vec::new();
+        let affinity_before = self.rxq_affinities();
         self.cfg.external_ids = desired.external_ids.clone();
         if desired.other_config != self.cfg.other_config {
             dpdk_init::note_changes(&self.cfg, &desired);
@@ -610,6 +624,9 @@ impl Switch {
                 continue;
             }
             self.reconcile_bridge(name, want, &mut warnings);
+        }
+        if self.rxq_affinities() != affinity_before {
+            self.reschedule_rxqs();
         }
         for (name, e) in &self.port_errors {
             warnings.push(format!("Error detected while setting up '{name}': {e}."));

@@ -4,11 +4,13 @@
 //! [`TestSwitch`] wires up what `rvs-vswitchd` would, minus threads, sockets and the config
 //! store: one bridge ([`BridgeDp`] with its OpenFlow tables, MAC table and translation
 //! configuration), N in-memory ports ([`MemoryPort`], each with its [`MemoryHandle`]), the
-//! datapath port map, and **one** [`Pmd`] whose receive and transmit queues are attached
-//! through [`PmdCommand`]s, exactly as the switch attaches them. Nothing runs on its own: the
-//! caller runs PMD iterations ([`TestSwitch::run`]) and revalidation passes
-//! ([`TestSwitch::revalidate`]) on its own thread, so a test is deterministic and a benchmark
-//! measures only the packet path.
+//! datapath port map, and one [`Pmd`] (or several, [`TestSwitchBuilder::pmds`]) whose transmit
+//! handles are attached through [`PmdCommand`]s and whose receive queues are placed by the
+//! switch's own scheduler ([`RxqScheduler`]), exactly as the switch does it. Nothing runs on its
+//! own: the caller runs PMD iterations ([`TestSwitch::run`], each PMD in turn), revalidation
+//! passes ([`TestSwitch::revalidate`]) and, for scheduling tests, the end of load measurement
+//! intervals ([`TestSwitch::end_interval`]; the kit's PMDs never end one by the clock) on its
+//! own thread, so a test is deterministic and a benchmark measures only the packet path.
 //!
 //! # Numbering
 //! Port `i` (0-based, in the order given to the builder) has OpenFlow number `i + 1`, so the
@@ -43,6 +45,7 @@
 //! measure the PMD: receive (a copy into a pooled buffer for memory ports), classification,
 //! actions, transmit.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -58,7 +61,8 @@ use rvs_pmd::memory::MemoryOptions;
 use rvs_pmd::{MemoryHandle, MemoryPort, MemoryRx, MemoryTx, Port, PortStats};
 
 use crate::datapath::{BridgeDp, DatapathShared, DpPortInfo, DpPortMap, PacketIn, XlateConf};
-use crate::pmd_loop::{Pmd, PmdCommand, PmdConfig, PmdShared};
+use crate::pmd_loop::{Pmd, PmdCommand, PmdConfig, PmdShared, RxqHandoff};
+use crate::pmd_sched::{PortSchedInfo, RxqScheduler, SchedSettings};
 use crate::pmd_stats::PmdCounters;
 use crate::revalidator::{RevalidatorCore, RevalidatorStats};
 
@@ -173,6 +177,7 @@ impl TestPort {
 pub struct TestSwitchBuilder {
     ports: Vec<PortSetup>,
     pmd: PmdConfig,
+    n_pmds: usize,
 }
 
 impl TestSwitchBuilder {
@@ -194,6 +199,12 @@ impl TestSwitchBuilder {
         self
     }
 
+    /// Number of PMDs (default 1). PMD `i` stands for core `i` in assignments.
+    pub fn pmds(mut self, n: usize) -> Self {
+        self.n_pmds = n;
+        self
+    }
+
     /// Builds the switch: bridge, ports, PMD with its queues attached. Its tables are empty
     /// (every packet is dropped until rules are added and published).
     pub fn build(self) -> TestSwitch {
@@ -208,8 +219,17 @@ impl TestSwitchBuilder {
             xlate: ArcSwap::from_pointee(XlateConf::default()),
             macs: Mutex::new(MacTable::new(DEFAULT_AGING_MS, DEFAULT_MAX_ENTRIES)),
         });
-        let (mut pmd, pmd_shared) = Pmd::new(0, None, dp.clone(), self.pmd);
-        let pmds = Arc::new(ArcSwap::from_pointee(vec![pmd_shared.clone()]));
+        let config = PmdConfig { interval_ms: 0, ..self.pmd };
+        let (mut pmd, pmd_shared) = Pmd::new(0, None, dp.clone(), config);
+        let mut extra = Vec::new();
+        let mut shareds = vec![pmd_shared.clone()];
+        for id in 1..self.n_pmds.max(1) {
+            let (p, s) = Pmd::new(id, None, dp.clone(), config);
+            extra.push(p);
+            shareds.push(s);
+        }
+        let pmds = Arc::new(ArcSwap::from_pointee(shareds.clone()));
+        let mut sched = RxqScheduler::default();
         let mut map = DpPortMap::default();
         let mut ports = Vec::with_capacity(self.ports.len());
         for (i, setup) in self.ports.into_iter().enumerate() {
@@ -223,17 +243,22 @@ impl TestSwitchBuilder {
             let opts = MemoryOptions { tx_offload: setup.tx_offload, ..MemoryOptions::default() };
             let (port, handle) = MemoryPort::with_options(&name, rx, setup.tx, opts);
             // As the switch does: transmit handles first, then receive queues.
-            let txq = port.open_txq().expect("a memory port always opens a transmit handle");
-            pmd_shared.send(PmdCommand::AddTxq { dp_port, txq });
+            for s in &shareds {
+                let txq = port.open_txq().expect("a memory port always opens a transmit handle");
+                s.send(PmdCommand::AddTxq { dp_port, txq });
+            }
             if setup.rx != PortRx::None {
                 let rxq = port.open_rxq(0).expect("queue 0 of a fresh memory port is free");
-                pmd_shared.send(PmdCommand::AddRxq { dp_port, queue: 0, rxq });
+                sched.park(RxqHandoff::new(dp_port, 0, rxq));
             }
             map = map.with(DpPortInfo { dp_port, name: name.clone(), bridge: bridge.clone(), ofport });
             ports.push(TestPort { name, port, handle, ofport, dp_port, vlan: setup.vlan });
         }
         dp.ports.store(Arc::new(map));
         pmd.apply_pending_commands();
+        settle(&mut pmd, &mut extra);
+        let infos = port_infos(&ports);
+        sched.reschedule(&shareds, &infos, &mut || settle(&mut pmd, &mut extra));
         let revalidator = RevalidatorCore::new(dp.clone(), pmds);
         let mut sw = TestSwitch {
             dp,
@@ -243,6 +268,9 @@ impl TestSwitchBuilder {
             ports,
             pmd,
             pmd_shared,
+            extra,
+            shareds,
+            sched,
             revalidator,
             revalidator_stats: RevalidatorStats::default(),
             packet_in_rx,
@@ -261,6 +289,11 @@ pub struct TestSwitch {
     ports: Vec<TestPort>,
     pmd: Pmd,
     pmd_shared: Arc<PmdShared>,
+    /// PMDs 1.. (PMD 0 is `pmd`).
+    extra: Vec<Pmd>,
+    /// Every PMD's handle, PMD 0 first.
+    shareds: Vec<Arc<PmdShared>>,
+    sched: RxqScheduler,
     revalidator: RevalidatorCore,
     revalidator_stats: RevalidatorStats,
     packet_in_rx: Receiver<PacketIn>,
@@ -391,6 +424,9 @@ impl TestSwitch {
     pub fn run(&mut self, iterations: u64) {
         for _ in 0..iterations {
             self.pmd.iteration();
+            for p in &mut self.extra {
+                p.iteration();
+            }
         }
     }
 
@@ -398,9 +434,10 @@ impl TestSwitch {
     /// [`IDLE_LIMIT`] iterations (a replaying port never goes idle).
     pub fn run_until_idle(&mut self) -> u64 {
         for n in 1..=IDLE_LIMIT {
-            let before = self.pmd.counters().rx_packets;
-            self.pmd.iteration();
-            if self.pmd.counters().rx_packets == before {
+            let received = |sw: &Self| sw.pmd.counters().rx_packets + sw.extra.iter().map(|p| p.counters().rx_packets).sum::<u64>();
+            let before = received(self);
+            self.run(1);
+            if received(self) == before {
                 return n;
             }
         }
@@ -460,7 +497,7 @@ impl TestSwitch {
     /// deletions. Returns the pass's counts.
     pub fn revalidate(&mut self) -> RevalidatorStats {
         let pass = self.revalidator.pass(false);
-        self.pmd.apply_pending_commands();
+        settle(&mut self.pmd, &mut self.extra);
         self.revalidator_stats.add(&pass);
         pass
     }
@@ -478,6 +515,81 @@ impl TestSwitch {
     /// Takes the packet-ins the PMD queued for the control thread.
     pub fn packet_ins(&self) -> Vec<PacketIn> {
         self.packet_in_rx.try_iter().collect()
+    }
+}
+
+/// Makes every PMD apply the commands sent to it so far.
+fn settle(pmd: &mut Pmd, extra: &mut [Pmd]) {
+    pmd.apply_pending_commands();
+    for p in extra {
+        p.apply_pending_commands();
+    }
+}
+
+/// What scheduling needs of the kit's ports.
+fn port_infos(ports: &[TestPort]) -> HashMap<u32, PortSchedInfo> {
+    ports.iter().map(|p| (p.dp_port, PortSchedInfo { name: p.name.clone(), numa: None, affinity: Default::default() })).collect()
+}
+
+/// Receive queue scheduling with several PMDs ([`TestSwitchBuilder::pmds`]).
+impl TestSwitch {
+    /// Number of PMDs.
+    pub fn n_pmds(&self) -> usize {
+        self.shareds.len()
+    }
+
+    /// PMD `i`'s handle (published counters, queues, measurement rings).
+    pub fn pmd_shared(&self, i: usize) -> &Arc<PmdShared> {
+        &self.shareds[i]
+    }
+
+    /// PMD `i`'s live counters.
+    pub fn counters_of(&self, i: usize) -> &PmdCounters {
+        if i == 0 {
+            self.pmd.counters()
+        } else {
+            self.extra[i - 1].counters()
+        }
+    }
+
+    /// The PMD polling port `i`'s receive queue, if one does.
+    pub fn pmd_of_port(&self, i: usize) -> Option<usize> {
+        let dp_port = self.ports[i].dp_port;
+        self.shareds.iter().position(|s| s.rxqs.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|e| e.dp_port == dp_port))
+    }
+
+    /// Ends the current load measurement interval of every PMD.
+    pub fn end_interval(&mut self) {
+        self.pmd.end_interval();
+        for p in &mut self.extra {
+            p.end_interval();
+        }
+    }
+
+    /// New scheduling settings (assignment algorithm, isolation, auto load balance).
+    pub fn set_sched_settings(&mut self, settings: SchedSettings) {
+        self.sched.settings = settings;
+    }
+
+    /// Assigns the queues afresh from the measurements, as `pmd-rxq-rebalance`; returns how
+    /// many moved.
+    pub fn rebalance(&mut self) -> usize {
+        let infos = port_infos(&self.ports);
+        let TestSwitch { sched, shareds, pmd, extra, .. } = self;
+        sched.reschedule(shareds, &infos, &mut || settle(pmd, extra))
+    }
+
+    /// The auto load balance check as it runs once its interval has passed (overload, dry
+    /// run, re-balance); `Some(moved)` if it re-balanced.
+    pub fn auto_lb_check(&mut self) -> Option<usize> {
+        let infos = port_infos(&self.ports);
+        let TestSwitch { sched, shareds, pmd, extra, .. } = self;
+        sched.check_and_rebalance(shareds, &infos, &mut || settle(pmd, extra))
+    }
+
+    /// What the last assignment or check decided, in OVS's log wording.
+    pub fn sched_log(&self) -> &[String] {
+        &self.sched.log
     }
 }
 

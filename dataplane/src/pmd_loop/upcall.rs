@@ -1,0 +1,83 @@
+//! Step 3 of the packet path: translating a missed key into a megaflow, and finding which of a
+//! batch's new megaflows already covers a later miss of the same batch.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrayvec::ArrayVec;
+use rvs_flowcache::megaflow::{Megaflow, XlateDeps};
+use rvs_flowcache::xlate::{xlate, XlateInput};
+use rvs_flowcache::FlowKey;
+use rvs_packet::BURST_SIZE;
+
+use crate::datapath::DatapathShared;
+use crate::drops::DropReason;
+use crate::pmd_stats::PmdCounters;
+
+/// Finds which megaflow made by this batch's upcalls covers a key, without trying each in
+/// turn: the megaflows are sorted by mask (a batch's new megaflows mostly share one or two),
+/// and per mask the key's masked hash is compared with theirs before any key is.
+#[derive(Default)]
+pub(super) struct BatchFlows {
+    /// Distinct masks: the index in `new_flows` of a megaflow with that mask.
+    masks: ArrayVec<u8, BURST_SIZE>,
+    /// Per megaflow: its mask's index in `masks` and its masked key's hash.
+    flows: ArrayVec<(u8, u32), BURST_SIZE>,
+}
+
+/// Seed of [`BatchFlows`] hashes.
+const BATCH_BASIS: u32 = 0xba7c_4f10;
+
+impl BatchFlows {
+    /// Records `flow`, about to become `new_flows[new_flows.len()]`.
+    pub(super) fn add(&mut self, flow: &Megaflow, new_flows: &[(Arc<Megaflow>, u8)]) {
+        let m = match self.masks.iter().position(|&r| new_flows[r as usize].0.mask == flow.mask) {
+            Some(m) => m,
+            None => {
+                self.masks.push(new_flows.len() as u8);
+                self.masks.len() - 1
+            }
+        };
+        self.flows.push((m as u8, flow.key.hash_words(flow.map, BATCH_BASIS)));
+    }
+
+    /// The index in `new_flows` (all recorded with [`BatchFlows::add`]) of a megaflow covering
+    /// `key`.
+    pub(super) fn covering(&self, new_flows: &[(Arc<Megaflow>, u8)], key: &FlowKey) -> Option<usize> {
+        for (m, &r) in self.masks.iter().enumerate() {
+            let rep = &new_flows[r as usize].0;
+            let h = key.hash_masked(&rep.mask, rep.map, BATCH_BASIS);
+            let mut candidates = self.flows.iter().enumerate().filter(|(_, &(fm, fh))| fm as usize == m && fh == h);
+            if let Some((j, _)) = candidates.find(|(j, _)| new_flows[*j].0.matches(key)) {
+                return Some(j);
+            }
+        }
+        None
+    }
+}
+
+/// Translates a missed key into a megaflow (not installed yet).
+pub(super) fn translate(dp: &DatapathShared, now_ms: u64, key: &FlowKey, counters: &mut PmdCounters) -> Result<Arc<Megaflow>, DropReason> {
+    let t0 = Instant::now();
+    let ports = dp.ports.load();
+    let info = ports.get(key.in_port).ok_or(DropReason::NoSuchPort)?;
+    let br = &info.bridge;
+    let pipeline = br.tables.snapshot();
+    let conf = br.xlate.load_full();
+    let mac_gen = br.mac_generation();
+    let mut of_key = *key;
+    of_key.in_port = info.ofport.0;
+    let out = xlate(&XlateInput {
+        pipeline: &pipeline,
+        bridge: &conf.bridge,
+        macs: &br.macs,
+        key: of_key,
+        now_ms,
+        may_learn: true,
+        trace: false,
+    });
+    let deps = XlateDeps::new(out.rules, pipeline.version(), out.used_normal.then_some(mac_gen), conf.generation);
+    let flow = Arc::new(Megaflow::new(dp.next_flow_id(), key, &out.wc, out.actions, deps, now_ms));
+    counters.upcall_ns += t0.elapsed().as_nanos() as u64;
+    Ok(flow)
+}
