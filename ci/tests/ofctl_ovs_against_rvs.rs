@@ -1,4 +1,25 @@
-//! The real `ovs-ofctl -O OpenFlow13` against `rvs-vswitchd`.
+//! The real `ovs-ofctl` against `rvs-vswitchd`.
+//!
+//! # Interop test A
+//! [`ovs_ofctl_prints_the_same_for_rvs_and_ovs`] runs the real `ovs-ofctl` against the bridge
+//! socket of rvs and against that of a real `ovs-vswitchd` (started by the test, on private
+//! paths, `datapath_type=netdev`), with the same commands (`show`, `add-flows`,
+//! `dump-flows`, `del-flows`, `dump-ports`, `mod-port` and a few more), once with the default
+//! protocol and once with `-O OpenFlow13`, and requires the same output. Both switches run in
+//! namespaces of their own with veths `p1` and `p2` (OpenFlow ports 1 and 2 through
+//! `ofport_request`, the same Ethernet addresses), the same datapath id
+//! (`other_config:datapath-id`) and the same bridge address (`other_config:hwaddr`), so that
+//! nothing about the switches themselves needs normalising. What is normalised, and why:
+//! * `duration=`, `idle_age=`, `hard_age=` values (`ofctl_common::mask_durations`): they
+//!   depend on when each command runs;
+//! * the order of the entries of a flow or port statistics reply (each entry is kept
+//!   whole): OpenFlow leaves it open, Open vSwitch sends them in the order of its hash tables;
+//! * `GROUP_STATS` in the OpenFlow 1.3 capabilities: rvs does not have groups yet, so it does
+//!   not announce group statistics ([`GROUPS_PENDING`]). This one is a real difference, listed
+//!   here so that it is not forgotten; it goes when groups land.
+//!
+//! # rvs alone
+//! The other tests run `ovs-ofctl -O OpenFlow13` against rvs only.
 //!
 //! `ovs-ofctl add-flow` asks for the switch's table features (to learn table names) before it
 //! sends a flow-mod and gives up when the answer is an error or lacks a required property;
@@ -18,8 +39,8 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use ofctl_common::{assert_same, ofctl, require_ovs, Outcome, Tool};
-use rvs_ci::{require_root, run, unique_prefix, Switchd};
+use ofctl_common::{assert_same, ofctl, require_ovs, Outcome, Ovs, Tool};
+use rvs_ci::{require_root, run, unique_prefix, Netns, Switchd};
 
 fn ovs(sw: &Switchd, args: &[&str]) -> Outcome {
     let mut a = vec!["-O", "OpenFlow13"];
@@ -181,4 +202,199 @@ fn table_features_cannot_be_changed() {
         }
     }
     assert!(parts > 1, "254 tables fit in one message?");
+}
+
+/// Flows for interop test A: any protocol can carry them.
+const FLOWS_A: &str = "\
+priority=0,actions=NORMAL
+in_port=1,actions=output:2
+in_port=2 actions=output:1
+priority=100,tcp,nw_src=10.0.0.0/8,tp_dst=80,actions=mod_nw_dst:1.2.3.4,output:2
+priority=200,ip,nw_dst=192.168.1.1,actions=dec_ttl,output:LOCAL
+table=1,priority=5,dl_vlan=10,actions=strip_vlan,output:p1
+cookie=0x1234,priority=300,arp,arp_tpa=10.0.0.1,actions=NORMAL
+table=2,reg0=0x5/0xff,actions=load:0x1->NXM_NX_REG1[],resubmit(,3)
+idle_timeout=60,priority=7,udp,tp_src=53,actions=controller(max_len=64)
+priority=9,tcp,tcp_flags=+syn-ack,actions=drop
+priority=10,in_port=p2,dl_type=0x0800,nw_proto=17,actions=set_field:10.1.1.1->ip_src,p1
+";
+
+/// The commands of interop test A (after the protocol option).
+const STEPS_A: &[&[&str]] = &[
+    &["show", "br0"],
+    &["del-flows", "br0"],
+    &["add-flows", "br0", "flows.txt"],
+    &["dump-flows", "br0"],
+    &["--no-stats", "--names", "dump-flows", "br0"],
+    &["dump-flows", "br0", "tcp"],
+    &["del-flows", "br0", "tcp"],
+    &[
+        "--strict",
+        "del-flows",
+        "br0",
+        "priority=200,ip,nw_dst=192.168.1.1",
+    ],
+    &["--strict", "del-flows", "br0", "ip"],
+    &["dump-flows", "br0"],
+    &["dump-aggregate", "br0"],
+    &["add-flow", "br0", "in_port=1,actions=output:1,goto_table:0"],
+    &["mod-port", "br0", "p1", "down"],
+    &["mod-port", "br0", "2", "noflood"],
+    &["mod-port", "br0", "p9", "up"],
+    &["show", "br0"],
+    &["dump-ports-desc", "br0"],
+    &["mod-port", "br0", "p1", "up"],
+    &["mod-port", "br0", "2", "flood"],
+    &["show", "br0"],
+    &["dump-ports", "br0"],
+    &["dump-ports", "br0", "2"],
+    &["dump-ports", "br0", "LOCAL"],
+    &["queue-stats", "br0"],
+    &["dump-tables", "br0"],
+    &["del-flows", "br0"],
+    &["dump-flows", "br0"],
+];
+
+/// Sorts the entries of a flow or port statistics reply: the first line (the reply's
+/// header, if it is not indented) stays first, and each entry (a line indented by one or two spaces, with the more
+/// deeply indented lines after it) moves as a whole.
+fn sort_entries(text: &str) -> String {
+    // `--no-stats` dumps have no header line.
+    let head = text
+        .lines()
+        .next()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| format!("{l}\n"))
+        .unwrap_or_default();
+    let mut entries: Vec<String> = Vec::new();
+    for l in text.lines().skip(usize::from(!head.is_empty())) {
+        let indent = l.len() - l.trim_start().len();
+        match entries.last_mut() {
+            Some(e) if indent > 2 => {
+                e.push_str(l);
+                e.push('\n');
+            }
+            _ => entries.push(format!("{l}\n")),
+        }
+    }
+    entries.sort();
+    format!("{head}{}", entries.concat())
+}
+
+/// Removed from Open vSwitch's OpenFlow 1.3 capabilities before comparing, until rvs has
+/// groups (see the module documentation).
+const GROUPS_PENDING: (&str, &str) = (" GROUP_STATS QUEUE_STATS", " QUEUE_STATS");
+
+/// Veths `p1` and `p2` in `ns` (their peers stay down, so no traffic moves counters), with
+/// fixed addresses, and no IPv6 autoconfiguration in the namespace.
+fn veths(ns: &Netns) {
+    run(ns.cmd("sysctl").args([
+        "-qw",
+        "net.ipv6.conf.all.disable_ipv6=1",
+        "net.ipv6.conf.default.disable_ipv6=1",
+    ]));
+    for i in 1..=2 {
+        let (p, q) = (format!("p{i}"), format!("q{i}"));
+        ns.ip(&["link", "add", &p, "type", "veth", "peer", "name", &q]);
+        ns.ip(&[
+            "link",
+            "set",
+            &p,
+            "address",
+            &format!("aa:55:aa:55:00:0{i}"),
+        ]);
+        ns.ip(&["link", "set", &p, "up"]);
+    }
+}
+
+#[test]
+fn ovs_ofctl_prints_the_same_for_rvs_and_ovs() {
+    const TEST: &str = "ofctl_ovs_against_rvs::ovs_ofctl_prints_the_same_for_rvs_and_ovs";
+    if !require_root(TEST) || !require_ovs(TEST) {
+        return;
+    }
+    let p = unique_prefix();
+    let sw = Switchd::start(&p);
+    veths(&sw.ns);
+    sw.vsctl(&[
+        "add-br",
+        "br0",
+        "--",
+        "set",
+        "bridge",
+        "br0",
+        "other_config:datapath-id=00000000000000b0",
+        "other_config:hwaddr=aa:55:aa:55:00:b0",
+        "--",
+        "add-port",
+        "br0",
+        "p1",
+        "--",
+        "set",
+        "interface",
+        "p1",
+        "ofport_request=1",
+        "--",
+        "add-port",
+        "br0",
+        "p2",
+        "--",
+        "set",
+        "interface",
+        "p2",
+        "ofport_request=2",
+    ]);
+    let ovs_ns = Netns::new(&format!("{p}ovs"));
+    veths(&ovs_ns);
+    let real = Ovs::start_on_veths(&format!("a-{p}"), &ovs_ns);
+    for dir in [&sw.dir, &real.dir] {
+        std::fs::write(dir.join("flows.txt"), FLOWS_A).expect("write flows.txt");
+    }
+    for protocol in [&[][..], &["-O", "OpenFlow13"][..]] {
+        for step in STEPS_A {
+            let mut args = protocol.to_vec();
+            args.extend_from_slice(step);
+            let mut theirs = ofctl(Tool::Ovs, &real.dir, &args, &real.dir);
+            let mut ours = ofctl(Tool::Ovs, &sw.rundir(), &args, &sw.dir);
+            if step[0] == "show" {
+                theirs.stdout = theirs.stdout.replace(GROUPS_PENDING.0, GROUPS_PENDING.1);
+            }
+            if step.contains(&"dump-flows") || step.contains(&"dump-ports") {
+                theirs.stdout = sort_entries(&theirs.stdout);
+                ours.stdout = sort_entries(&ours.stdout);
+            }
+            assert_same(&theirs, &ours);
+        }
+    }
+    // The sequence did what it is meant to: flows went in, and a port went down and up.
+    let dump = ofctl(
+        Tool::Ovs,
+        &sw.rundir(),
+        &["add-flows", "br0", "flows.txt"],
+        &sw.dir,
+    );
+    assert_eq!(dump.status, Some(0), "{dump:?}");
+    let dump = ofctl(
+        Tool::Ovs,
+        &sw.rundir(),
+        &["--no-stats", "dump-flows", "br0"],
+        &sw.dir,
+    );
+    assert!(
+        dump.stdout
+            .contains("priority=300,arp,arp_tpa=10.0.0.1 actions=NORMAL"),
+        "{dump:?}"
+    );
+}
+
+#[test]
+fn entries_sort_whole() {
+    let dump = "OFPST_PORT reply (xid=0x2): 2 ports\n  port  2: rx a\n           tx b\n  port  1: rx c\n           tx d\n";
+    assert_eq!(sort_entries(dump), "OFPST_PORT reply (xid=0x2): 2 ports\n  port  1: rx c\n           tx d\n  port  2: rx a\n           tx b\n");
+    assert_eq!(
+        sort_entries("NXST_FLOW reply:\n b\n a\n"),
+        "NXST_FLOW reply:\n a\n b\n"
+    );
+    assert_eq!(sort_entries(" b\n a\n"), " a\n b\n");
+    assert_eq!(sort_entries(""), "");
 }

@@ -59,6 +59,8 @@ pub struct BridgePort {
     pub port: Arc<dyn Port>,
     /// `OFPPC_*` bits.
     pub config: u32,
+    /// When the port was added (for the duration in port statistics).
+    pub added: std::time::Instant,
 }
 
 /// One bridge.
@@ -435,6 +437,12 @@ impl Switch {
         };
         let mut spec = PortSpec::new(name, kind);
         spec.options = pcfg.interface.options.clone();
+        if name == bridge && kind == PortKind::Internal {
+            // As OVS: `other_config:hwaddr` is the bridge's (local port's) Ethernet address.
+            if let Some(mac) = self.cfg.bridges[bridge].other_config.get("hwaddr") {
+                spec.options.entry("mac".into()).or_insert_with(|| mac.clone());
+            }
+        }
         let port = open_port(&spec).map_err(|e| ConfigError(format!("could not open network device {name} ({e})")))?;
         let dp_port = self.alloc_dp_port();
         if let Err(e) = self.attach_queues(dp_port, &port) {
@@ -450,7 +458,7 @@ impl Switch {
         }
         pcfg.interface.ofport = (ofport != OfPort::LOCAL).then_some(ofport.0);
         let br = self.bridges.get_mut(bridge).expect("bridge exists");
-        br.ports.insert(ofport, BridgePort { name: name.to_string(), ofport, dp_port, port, config: 0 });
+        br.ports.insert(ofport, BridgePort { name: name.to_string(), ofport, dp_port, port, config: 0, added: std::time::Instant::now() });
         let info = DpPortInfo { dp_port, name: name.to_string(), bridge: br.dp.clone(), ofport };
         let map = self.dp.ports.load().with(info);
         self.dp.ports.store(Arc::new(map));

@@ -352,6 +352,8 @@ pub enum MultipartRequest {
     /// Table features: empty to ask for them, else a request to reconfigure the tables
     /// (see [`crate::table_features`]).
     TableFeatures(Vec<TableFeatures>),
+    /// Queue counters.
+    Queue(crate::stats::QueueStatsRequest),
 }
 
 /// A multipart (statistics) reply body; one OpenFlow message holds a part of it.
@@ -374,6 +376,8 @@ pub enum MultipartReply {
     /// Tables with the description OpenFlow 1.0 sends with their counters (OpenFlow 1.3 sends
     /// the counters only).
     TableStatsDesc(Vec<TableStatsDesc>),
+    /// Queue counters.
+    Queue(Vec<crate::stats::QueueStats>),
 }
 
 /// A Nicira statistics request (`NXST_*`): flow statistics with an NXM match.

@@ -38,6 +38,7 @@
 
 pub mod af_packet;
 mod error;
+pub mod ethtool;
 pub mod memory;
 mod netdev;
 mod options;

@@ -67,6 +67,15 @@ pub trait Port: Send + Sync {
     fn open_txq(&self) -> Result<Box<dyn TxQueue>, PortError>;
     /// Counters summed over all queues ever opened on this port.
     fn stats(&self) -> PortStats;
+    /// Link features (rate, medium) of the device; `None` for ports that are not kernel
+    /// devices or devices without ethtool support.
+    fn link_features(&self) -> Option<crate::ethtool::LinkFeatures> {
+        None
+    }
+    /// The device's own error counters; `None` for ports that are not kernel devices.
+    fn error_counters(&self) -> Option<crate::ethtool::KernelErrorCounters> {
+        None
+    }
 }
 
 /// Which backend drives a port.

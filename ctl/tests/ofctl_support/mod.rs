@@ -174,6 +174,8 @@ fn serve(mut s: UnixStream, script: &Script) {
                     MultipartRequest::TableFeatures(_) => {
                         (Some(Request::TableFeatures), MultipartReply::TableFeatures(script.table_features.clone()))
                     }
+                    // The fake switch has no queues.
+                    MultipartRequest::Queue(_) => (None, MultipartReply::Queue(Vec::new())),
                 };
                 match which.and_then(fail) {
                     Some(e) => vec![error(e).encode(v, xid).unwrap()],

@@ -202,7 +202,13 @@ impl OfServer {
                 self.send_error(t, OfError::TableFeaturesFailed(TableFeaturesFailed::Eperm), bytes, xid);
             }
             OfMessage::MultipartRequest { request, .. } => {
-                let reply = replies::multipart(sw, &bridge, request);
+                let reply = match replies::multipart(sw, &bridge, request) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.send_error(t, e, bytes, xid);
+                        return false;
+                    }
+                };
                 match encode_multipart_reply(version, xid, &reply, MAX_REPLY) {
                     Ok(parts) => {
                         let c = self.conns.get_mut(&t).expect("connection");

@@ -25,7 +25,8 @@ use crate::error::{BadRequest, DecodeError, EncodeError};
 use crate::msg::{MultipartReply, MultipartRequest, NxStatsReply, NxStatsRequest, OfMessage, MULTIPART_MORE};
 use crate::nx::{nxst, NX_VENDOR_ID};
 use crate::stats::{
-    AggregateStats, FlowStats, FlowStatsRequest, NxFlowStats, PortDesc, PortStats, SwitchDesc, TableStats, TableStatsDesc,
+    AggregateStats, FlowStats, FlowStatsRequest, NxFlowStats, PortDesc, PortStats, QueueStats, QueueStatsRequest, SwitchDesc,
+    TableStats, TableStatsDesc,
 };
 use rvs_flowcache::ofp::{OfPort, ANY_GROUP};
 use rvs_packet::wire::MacAddr;
@@ -42,6 +43,8 @@ pub mod st {
     pub const TABLE: u16 = 3;
     /// Port statistics.
     pub const PORT: u16 = 4;
+    /// Queue statistics.
+    pub const QUEUE: u16 = 5;
     /// Port descriptions (an Open vSwitch extension in OpenFlow 1.0).
     pub const PORT_DESC: u16 = 13;
     /// Vendor statistics.
@@ -52,6 +55,7 @@ const DESC_LEN: usize = 1056;
 /// Size of `ofp_phy_port`.
 pub const PHY_PORT_LEN: usize = 48;
 const PORT_STATS_LEN: usize = 104;
+const QUEUE_STATS_LEN: usize = 32;
 const TABLE_STATS_LEN: usize = 64;
 const FLOW_STATS_FIXED: usize = 88;
 const NX_FLOW_STATS_FIXED: usize = 48;
@@ -154,6 +158,7 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
         MultipartRequest::Table => st::TABLE,
         MultipartRequest::PortStats { .. } => st::PORT,
         MultipartRequest::PortDesc => st::PORT_DESC,
+        MultipartRequest::Queue(_) => st::QUEUE,
         MultipartRequest::TableFeatures(_) => {
             return Err(EncodeError::Unrepresentable("table features need OpenFlow 1.3".into()));
         }
@@ -174,6 +179,13 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
         MultipartRequest::PortStats { port_no } => {
             out.put_u16(port16(*port_no, "port")?);
             out.put_zeros(6);
+        }
+        MultipartRequest::Queue(q) => {
+            // Every port is OFPP_ALL here, as Open vSwitch sends it.
+            let port = if q.port_no == OfPort::ANY { OfPort::ALL } else { q.port_no };
+            out.put_u16(port16(port, "port")?);
+            out.put_zeros(2);
+            out.put_u32(q.queue_id);
         }
         _ => {}
     }
@@ -313,6 +325,7 @@ fn reply_type(reply: &MultipartReply) -> Result<u16, EncodeError> {
         MultipartReply::Table(_) | MultipartReply::TableStatsDesc(_) => st::TABLE,
         MultipartReply::PortStats(_) => st::PORT,
         MultipartReply::PortDesc(_) => st::PORT_DESC,
+        MultipartReply::Queue(_) => st::QUEUE,
         MultipartReply::TableFeatures(_) => return Err(EncodeError::Unrepresentable("table features need OpenFlow 1.3".into())),
     })
 }
@@ -358,6 +371,20 @@ fn reply_entries(reply: &MultipartReply) -> Result<Vec<Vec<u8>>, EncodeError> {
             .collect::<Result<_, _>>()?,
         MultipartReply::PortStats(ports) => ports.iter().map(|p| one(&|b| put_port_stats(b, p))).collect::<Result<_, _>>()?,
         MultipartReply::PortDesc(ports) => ports.iter().map(|p| one(&|b| put_phy_port(b, p))).collect::<Result<_, _>>()?,
+        MultipartReply::Queue(queues) => queues
+            .iter()
+            .map(|q| {
+                one(&|b| {
+                    b.put_u16(port16(q.port_no, "port")?);
+                    b.put_zeros(2);
+                    b.put_u32(q.queue_id);
+                    b.put_u64(q.tx_bytes);
+                    b.put_u64(q.tx_packets);
+                    b.put_u64(q.tx_errors);
+                    Ok(())
+                })
+            })
+            .collect::<Result<_, _>>()?,
         MultipartReply::TableFeatures(_) => {
             return Err(EncodeError::Unrepresentable("table features need OpenFlow 1.3".into()));
         }
@@ -518,6 +545,16 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<OfMessage, DecodeError> {
         st::PORT_DESC => {
             no_body(&r)?;
             MultipartRequest::PortDesc
+        }
+        st::QUEUE => {
+            let port_no = match OfPort::from_ofp10(r.u16()?) {
+                OfPort::ALL => OfPort::ANY,
+                p => p,
+            };
+            r.skip(2)?;
+            let queue_id = r.u32()?;
+            no_body(&r)?;
+            MultipartRequest::Queue(QueueStatsRequest { port_no, queue_id })
         }
         st::VENDOR => {
             let request = match pull_nx_header(&mut r)? {
@@ -710,6 +747,19 @@ pub(crate) fn decode_reply(body: &[u8]) -> Result<OfMessage, DecodeError> {
         st::TABLE => MultipartReply::TableStatsDesc(array(&mut r, TABLE_STATS_LEN, pull_table_stats)?),
         st::PORT => MultipartReply::PortStats(array(&mut r, PORT_STATS_LEN, pull_port_stats)?),
         st::PORT_DESC => MultipartReply::PortDesc(array(&mut r, PHY_PORT_LEN, pull_phy_port)?),
+        st::QUEUE => MultipartReply::Queue(array(&mut r, QUEUE_STATS_LEN, |r| {
+            let port_no = OfPort::from_ofp10(r.u16()?);
+            r.skip(2)?;
+            Ok(QueueStats {
+                port_no,
+                queue_id: r.u32()?,
+                tx_bytes: r.u64()?,
+                tx_packets: r.u64()?,
+                tx_errors: r.u64()?,
+                duration_sec: 0,
+                duration_nsec: 0,
+            })
+        })?),
         st::VENDOR => {
             let reply = match pull_nx_header(&mut r)? {
                 nxst::FLOW => {

@@ -203,7 +203,8 @@ pub fn encode(m: &OfMessage, xid: u32) -> Result<Vec<u8>, EncodeError> {
             out.put_u8(f.n_tables);
             out.put_u8(f.auxiliary_id);
             out.put_zeros(2);
-            out.put_u32(f.capabilities);
+            // Bit 7 (OpenFlow 1.0's ARP_MATCH_IP) is reserved from OpenFlow 1.1 on.
+            out.put_u32(f.capabilities & !crate::stats::capabilities::ARP_MATCH_IP);
             out.put_u32(0);
         }
         OfMessage::GetConfigRequest => begin(&mut out, msg_type::GET_CONFIG_REQUEST, xid),

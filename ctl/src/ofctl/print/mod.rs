@@ -117,6 +117,7 @@ fn raw_name(msg: &[u8]) -> Option<String> {
                 mp_type::AGGREGATE => "AGGREGATE",
                 mp_type::TABLE => "TABLE",
                 mp_type::PORT_STATS => "PORT",
+                mp_type::QUEUE => "QUEUE",
                 mp_type::TABLE_FEATURES => "TABLE_FEATURES",
                 mp_type::PORT_DESC => "PORT_DESC",
                 _ => return None,
@@ -263,6 +264,7 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
                 // Open vSwitch 3.1 ends an empty request with a blank line.
                 MultipartRequest::TableFeatures(tables) if tables.is_empty() => s.push('\n'),
                 MultipartRequest::TableFeatures(tables) => features::reply(s, tables),
+                MultipartRequest::Queue(q) => switch::queue_request(s, q, ports),
                 MultipartRequest::Desc | MultipartRequest::Table => {}
             }
         }
@@ -303,6 +305,7 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
                     switch::phy_ports(s, descs, version);
                 }
                 MultipartReply::TableFeatures(tables) => features::reply(s, tables),
+                MultipartReply::Queue(queues) => switch::queue_stats(s, queues, ports),
             }
         }
         OfMessage::PacketOut(po) => packet_out(s, po, &f, verbosity),
