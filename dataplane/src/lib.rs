@@ -14,6 +14,7 @@ pub mod config;
 pub mod daemon;
 pub mod datapath;
 pub mod drops;
+pub mod groups;
 pub mod odp_format;
 pub mod ofserver;
 pub mod pmd_loop;

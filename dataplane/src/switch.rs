@@ -79,6 +79,8 @@ pub struct Bridge {
     pub fail_open: bool,
     /// Send table misses to the controller, as OpenFlow 1.0 does (set by the OpenFlow server).
     pub miss_to_controller: bool,
+    /// OpenFlow groups by number ([`crate::groups`]).
+    pub groups: BTreeMap<u32, Arc<rvs_flowcache::group::Group>>,
     xlate_generation: u64,
 }
 
@@ -185,6 +187,9 @@ impl Switch {
             if let Err(e) = sw.create_bridge(name, bcfg.clone(), !had_flows_file) {
                 eprintln!("rvs-vswitchd: could not restore bridge {name}: {e}");
                 continue;
+            }
+            if let Err(e) = sw.restore_groups(name) {
+                eprintln!("rvs-vswitchd: {name}: could not restore groups: {e}");
             }
             let br = sw.bridges.get_mut(name).expect("just created");
             let now = sw.dp.now_ms();
@@ -337,6 +342,7 @@ impl Switch {
                 datapath_id,
                 fail_open: false,
                 miss_to_controller: false,
+                groups: BTreeMap::new(),
                 xlate_generation: 0,
             },
         );
@@ -380,6 +386,7 @@ impl Switch {
         self.bridges.remove(name);
         self.cfg.bridges.remove(name);
         self.saver.forget(name);
+        self.remove_stored_groups(name);
         Ok(())
     }
 
@@ -533,6 +540,7 @@ impl Switch {
                 },
             );
         }
+        xb.groups = crate::groups::group_table(br);
         br.xlate_generation += 1;
         br.dp.xlate.store(Arc::new(XlateConf { bridge: xb, generation: br.xlate_generation }));
         self.revalidator.kick();

@@ -354,6 +354,15 @@ pub enum MultipartRequest {
     TableFeatures(Vec<TableFeatures>),
     /// Queue counters.
     Queue(crate::stats::QueueStatsRequest),
+    /// Group counters (`ALL_GROUPS`: every group).
+    Group {
+        /// Group.
+        group_id: u32,
+    },
+    /// Group descriptions.
+    GroupDesc,
+    /// Group features.
+    GroupFeatures,
 }
 
 /// A multipart (statistics) reply body; one OpenFlow message holds a part of it.
@@ -378,6 +387,12 @@ pub enum MultipartReply {
     TableStatsDesc(Vec<TableStatsDesc>),
     /// Queue counters.
     Queue(Vec<crate::stats::QueueStats>),
+    /// Group counters.
+    Group(Vec<crate::group::GroupStats>),
+    /// Group descriptions.
+    GroupDesc(Vec<crate::group::GroupDesc>),
+    /// Group features.
+    GroupFeatures(crate::group::GroupFeatures),
 }
 
 /// A Nicira statistics request (`NXST_*`): flow statistics with an NXM match.
@@ -466,6 +481,8 @@ pub enum OfMessage {
     BarrierReply,
     /// `OFPT_PORT_MOD`.
     PortMod(PortMod),
+    /// `OFPT_GROUP_MOD` (OpenFlow 1.1+).
+    GroupMod(crate::group::GroupMod),
     /// `OFPT_ROLE_REQUEST`.
     RoleRequest(RoleMsg),
     /// `OFPT_ROLE_REPLY`.

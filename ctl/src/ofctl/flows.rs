@@ -67,7 +67,7 @@ fn parse_one(text: &str, command: Option<FlowModCommand>, names: Option<&dyn Por
 
 /// Lines of a flow file as `ds_get_preprocessed_line` yields them: `(line number, text)`
 /// with comments cut and blank lines skipped.
-fn preprocessed_lines(reader: impl Read) -> std::io::Result<Vec<(usize, String)>> {
+pub(crate) fn preprocessed_lines(reader: impl Read) -> std::io::Result<Vec<(usize, String)>> {
     let mut out = Vec::new();
     for (i, line) in BufReader::new(reader).split(b'\n').enumerate() {
         let line = String::from_utf8_lossy(&line?).into_owned();

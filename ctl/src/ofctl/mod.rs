@@ -42,6 +42,7 @@
 pub mod commands;
 pub mod conn;
 pub mod flows;
+pub mod group_cmds;
 pub mod names;
 pub mod options;
 pub mod port_cmds;

@@ -58,6 +58,7 @@ fn removed_reason(r: RemovedReason) -> FlowRemovedReason {
         RemovedReason::IdleTimeout => FlowRemovedReason::IdleTimeout,
         RemovedReason::HardTimeout => FlowRemovedReason::HardTimeout,
         RemovedReason::Delete => FlowRemovedReason::Delete,
+        RemovedReason::GroupDelete => FlowRemovedReason::GroupDelete,
     }
 }
 

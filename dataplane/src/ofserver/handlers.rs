@@ -148,7 +148,7 @@ impl OfServer {
             self.admit(t, now);
         }
         let slave = self.conns[&t].role() == ControllerRole::Slave;
-        if slave && matches!(msg, OfMessage::FlowMod { .. } | OfMessage::PacketOut(_) | OfMessage::PortMod(_)) {
+        if slave && matches!(msg, OfMessage::FlowMod { .. } | OfMessage::PacketOut(_) | OfMessage::PortMod(_) | OfMessage::GroupMod(_)) {
             self.send_error(t, OfError::BadRequest(BadRequest::IsSlave), bytes, xid);
             return false;
         }
@@ -237,6 +237,13 @@ impl OfServer {
                     self.send_error(t, e, bytes, xid);
                 }
             }
+            OfMessage::GroupMod(gm) => match sw.group_mod(&bridge, &gm) {
+                Ok(removed) => {
+                    let now = sw.dp.now_ms();
+                    self.note_removed(&bridge, removed, now);
+                }
+                Err(e) => self.send_error(t, e, bytes, xid),
+            },
             OfMessage::PortMod(pm) => match port_mod(sw, &bridge, &pm) {
                 Ok(()) => self.refresh_ports(sw, &bridge),
                 Err(e) => self.send_error(t, e, bytes, xid),
@@ -278,6 +285,12 @@ impl OfServer {
             return Err(OfError::BadRequest(BadRequest::Eperm));
         }
         validate_actions(&fm.actions, fm.table_id, fm.command)?;
+        // Flows may only send to groups that exist (OVS's `ofproto_check_ofpacts`).
+        if matches!(fm.command, FlowModCommand::Add | FlowModCommand::Modify | FlowModCommand::ModifyStrict)
+            && fm.actions.iter().any(|a| uses_missing_group(a, &|g| sw.has_group(bridge, g)))
+        {
+            return Err(OfError::BadAction(rvs_openflow::error::BadAction::BadOutGroup));
+        }
         let now = sw.dp.now_ms();
         let br = sw.bridges.get_mut(bridge).expect("bridge exists");
         match br.writer.apply(fm, now) {
@@ -369,5 +382,14 @@ mod tests {
         assert_eq!(validate_actions(&[out(OfPort::ANY)], 0, FlowModCommand::Add), Err(OfError::BadAction(BadAction::BadOutPort)));
         assert_eq!(validate_actions(&[OfAction::GotoTable(1)], 1, FlowModCommand::Add), Err(OfError::BadInstruction(BadInstruction::BadTableId)));
         assert!(validate_actions(&[out(OfPort(0))], 0, FlowModCommand::Delete).is_ok());
+    }
+}
+
+/// True if `a` (or an action inside it) sends to a group for which `exists` is false.
+fn uses_missing_group(a: &rvs_flowcache::OfAction, exists: &dyn Fn(u32) -> bool) -> bool {
+    match a {
+        rvs_flowcache::OfAction::Group(g) => !exists(*g),
+        rvs_flowcache::OfAction::WriteActions(inner) => inner.iter().any(|b| uses_missing_group(b, exists)),
+        _ => false,
     }
 }

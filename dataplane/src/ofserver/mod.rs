@@ -630,6 +630,7 @@ impl OfServer {
             }
             self.note_removed(&name, removed, now);
             self.refresh_ports(sw, &name);
+            sw.refresh_group_liveness(&name);
         }
     }
 

@@ -20,11 +20,12 @@ use rvs_openflow::stats::{QueueStatsRequest, ALL_QUEUES};
 
 use crate::switch::{port_config, Switch};
 
-/// Capabilities we announce: flow, table, port and queue statistics (there are no queues, so
-/// queue statistics are empty), and ARP address matches (OpenFlow 1.0 only).
+/// Capabilities we announce: flow, table, port, group and queue statistics (there are no
+/// queues, so queue statistics are empty), and ARP address matches (OpenFlow 1.0 only).
 const CAPABILITIES: u32 = capabilities::FLOW_STATS
     | capabilities::TABLE_STATS
     | capabilities::PORT_STATS
+    | capabilities::GROUP_STATS
     | capabilities::QUEUE_STATS
     | capabilities::ARP_MATCH_IP;
 /// Tables announced in features (OVS announces 254: table 254 is reserved).
@@ -63,6 +64,13 @@ pub fn multipart(sw: &mut Switch, bridge: &str, req: MultipartRequest) -> Result
         MultipartRequest::PortStats { port_no } => MultipartReply::PortStats(port_stats(sw, bridge, port_no)),
         MultipartRequest::PortDesc => MultipartReply::PortDesc(port_descs(sw, bridge)),
         MultipartRequest::Queue(q) => return queue_stats(sw, bridge, q),
+        MultipartRequest::Group { group_id } => {
+            sw.publish_flows();
+            sw.revalidator.sync();
+            MultipartReply::Group(sw.group_stats(bridge, group_id))
+        }
+        MultipartRequest::GroupDesc => MultipartReply::GroupDesc(sw.group_descs(bridge)),
+        MultipartRequest::GroupFeatures => MultipartReply::GroupFeatures(sw.group_features()),
         MultipartRequest::TableFeatures(_) => {
             MultipartReply::TableFeatures(rvs_openflow::table_features::rvs_table_features(N_TABLES_ANNOUNCED))
         }
@@ -103,6 +111,7 @@ fn selected_rules(sw: &Switch, bridge: &str, req: &FlowStatsRequest) -> Vec<Arc<
         .filter(|r| r.match_.is_covered_by(&req.match_))
         .filter(|r| (r.cookie ^ req.cookie) & req.cookie_mask == 0)
         .filter(|r| req.out_port == OfPort::ANY || r.actions.iter().any(|a| a.outputs_to(req.out_port)))
+        .filter(|r| req.out_group == rvs_flowcache::ofp::ANY_GROUP || r.actions.iter().any(|a| a.uses_group(req.out_group)))
         .cloned()
         .collect();
     v.sort_by_key(|r| (r.table_id, std::cmp::Reverse(r.priority)));

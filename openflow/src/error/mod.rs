@@ -522,6 +522,11 @@ impl From<BadRequest> for OfError {
         OfError::BadRequest(c)
     }
 }
+impl From<GroupModFailed> for OfError {
+    fn from(c: GroupModFailed) -> Self {
+        OfError::GroupModFailed(c)
+    }
+}
 impl From<BadAction> for OfError {
     fn from(c: BadAction) -> Self {
         OfError::BadAction(c)

@@ -86,6 +86,8 @@ pub mod subtype {
     pub const CONTROLLER2: u16 = 37;
     /// `output(port=P,max_len=N)`.
     pub const OUTPUT_TRUNC: u16 = 39;
+    /// `group:N` (OpenFlow 1.0's form).
+    pub const GROUP: u16 = 40;
 }
 
 /// `NXAC2PT_*` properties of `NXAST_CONTROLLER2`.

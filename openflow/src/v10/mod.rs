@@ -175,6 +175,9 @@ pub fn encode(m: &OfMessage, xid: u32, session: &Session) -> Result<Vec<u8>, Enc
             out.put_u32(*exp_type);
             out.extend_from_slice(data);
         }
+        OfMessage::GroupMod(_) => {
+            return Err(EncodeError::Unrepresentable("group-mods need OpenFlow 1.1 or later".into()));
+        }
         OfMessage::FeaturesRequest => begin(&mut out, msg_type::FEATURES_REQUEST, xid),
         OfMessage::FeaturesReply(f) => {
             begin(&mut out, msg_type::FEATURES_REPLY, xid);

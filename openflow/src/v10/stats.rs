@@ -159,6 +159,9 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
         MultipartRequest::PortStats { .. } => st::PORT,
         MultipartRequest::PortDesc => st::PORT_DESC,
         MultipartRequest::Queue(_) => st::QUEUE,
+        MultipartRequest::Group { .. } | MultipartRequest::GroupDesc | MultipartRequest::GroupFeatures => {
+            return Err(EncodeError::Unrepresentable("groups need OpenFlow 1.1 or later".into()));
+        }
         MultipartRequest::TableFeatures(_) => {
             return Err(EncodeError::Unrepresentable("table features need OpenFlow 1.3".into()));
         }
@@ -326,6 +329,9 @@ fn reply_type(reply: &MultipartReply) -> Result<u16, EncodeError> {
         MultipartReply::PortStats(_) => st::PORT,
         MultipartReply::PortDesc(_) => st::PORT_DESC,
         MultipartReply::Queue(_) => st::QUEUE,
+        MultipartReply::Group(_) | MultipartReply::GroupDesc(_) | MultipartReply::GroupFeatures(_) => {
+            return Err(EncodeError::Unrepresentable("groups need OpenFlow 1.1 or later".into()))
+        }
         MultipartReply::TableFeatures(_) => return Err(EncodeError::Unrepresentable("table features need OpenFlow 1.3".into())),
     })
 }
@@ -387,6 +393,9 @@ fn reply_entries(reply: &MultipartReply) -> Result<Vec<Vec<u8>>, EncodeError> {
             .collect::<Result<_, _>>()?,
         MultipartReply::TableFeatures(_) => {
             return Err(EncodeError::Unrepresentable("table features need OpenFlow 1.3".into()));
+        }
+        MultipartReply::Group(_) | MultipartReply::GroupDesc(_) | MultipartReply::GroupFeatures(_) => {
+            return Err(EncodeError::Unrepresentable("groups need OpenFlow 1.1 or later".into()));
         }
     })
 }

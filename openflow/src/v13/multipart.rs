@@ -36,6 +36,12 @@ pub mod mp_type {
     pub const PORT_STATS: u16 = 4;
     /// Queue statistics.
     pub const QUEUE: u16 = 5;
+    /// Group statistics.
+    pub const GROUP: u16 = 6;
+    /// Group descriptions.
+    pub const GROUP_DESC: u16 = 7;
+    /// Group features.
+    pub const GROUP_FEATURES: u16 = 8;
     /// Table features.
     pub const TABLE_FEATURES: u16 = 12;
     /// Port descriptions.
@@ -110,6 +116,9 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
         MultipartRequest::PortDesc => mp_type::PORT_DESC,
         MultipartRequest::TableFeatures(_) => mp_type::TABLE_FEATURES,
         MultipartRequest::Queue(_) => mp_type::QUEUE,
+        MultipartRequest::Group { .. } => mp_type::GROUP,
+        MultipartRequest::GroupDesc => mp_type::GROUP_DESC,
+        MultipartRequest::GroupFeatures => mp_type::GROUP_FEATURES,
     };
     out.put_u16(ty);
     out.put_u16(flags);
@@ -129,6 +138,11 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
             out.put_u32(q.port_no.0);
             out.put_u32(q.queue_id);
         }
+        MultipartRequest::Group { group_id } => {
+            out.put_u32(*group_id);
+            out.put_zeros(4);
+        }
+        MultipartRequest::GroupDesc | MultipartRequest::GroupFeatures => {}
         MultipartRequest::Desc | MultipartRequest::Table | MultipartRequest::PortDesc => {}
     }
     Ok(())
@@ -144,6 +158,9 @@ fn reply_type(reply: &MultipartReply) -> u16 {
         MultipartReply::PortDesc(_) => mp_type::PORT_DESC,
         MultipartReply::TableFeatures(_) => mp_type::TABLE_FEATURES,
         MultipartReply::Queue(_) => mp_type::QUEUE,
+        MultipartReply::Group(_) => mp_type::GROUP,
+        MultipartReply::GroupDesc(_) => mp_type::GROUP_DESC,
+        MultipartReply::GroupFeatures(_) => mp_type::GROUP_FEATURES,
     }
 }
 
@@ -272,6 +289,25 @@ fn reply_entries(reply: &MultipartReply) -> Result<Vec<Vec<u8>>, EncodeError> {
                 entries.push(b);
             }
         }
+        MultipartReply::Group(groups) => {
+            for g in groups {
+                let mut b = Vec::with_capacity(40 + 16 * g.buckets.len());
+                super::group::put_group_stats(&mut b, g);
+                entries.push(b);
+            }
+        }
+        MultipartReply::GroupDesc(groups) => {
+            for g in groups {
+                let mut b = Vec::with_capacity(64);
+                super::group::put_group_desc(&mut b, g)?;
+                entries.push(b);
+            }
+        }
+        MultipartReply::GroupFeatures(f) => {
+            let mut b = Vec::with_capacity(super::group::FEATURES_LEN);
+            super::group::put_group_features(&mut b, f);
+            entries.push(b);
+        }
     }
     Ok(entries)
 }
@@ -377,6 +413,20 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<OfMessage, DecodeError> {
             let q = QueueStatsRequest { port_no: OfPort(r.u32()?), queue_id: r.u32()? };
             no_body(&r)?;
             MultipartRequest::Queue(q)
+        }
+        mp_type::GROUP => {
+            let group_id = r.u32()?;
+            r.skip(4)?;
+            no_body(&r)?;
+            MultipartRequest::Group { group_id }
+        }
+        mp_type::GROUP_DESC => {
+            no_body(&r)?;
+            MultipartRequest::GroupDesc
+        }
+        mp_type::GROUP_FEATURES => {
+            no_body(&r)?;
+            MultipartRequest::GroupFeatures
         }
         _ => return Err(DecodeError::new(BadRequest::BadMultipart, "unsupported multipart type")),
     };
@@ -502,6 +552,21 @@ pub(crate) fn decode_reply(body: &[u8]) -> Result<OfMessage, DecodeError> {
         mp_type::PORT_STATS => MultipartReply::PortStats(array(&mut r, PORT_STATS_LEN, pull_port_stats)?),
         mp_type::PORT_DESC => MultipartReply::PortDesc(array(&mut r, PORT_LEN, pull_port)?),
         mp_type::TABLE_FEATURES => MultipartReply::TableFeatures(super::table_features::pull_all(&mut r)?),
+        mp_type::GROUP => {
+            let mut groups = Vec::new();
+            while !r.is_empty() {
+                groups.push(super::group::pull_group_stats(&mut r)?);
+            }
+            MultipartReply::Group(groups)
+        }
+        mp_type::GROUP_DESC => {
+            let mut groups = Vec::new();
+            while !r.is_empty() {
+                groups.push(super::group::pull_group_desc(&mut r)?);
+            }
+            MultipartReply::GroupDesc(groups)
+        }
+        mp_type::GROUP_FEATURES => MultipartReply::GroupFeatures(super::group::pull_group_features(&mut r)?),
         mp_type::QUEUE => MultipartReply::Queue(array(&mut r, QUEUE_STATS_LEN, |r| {
             Ok(QueueStats {
                 port_no: OfPort(r.u32()?),

@@ -306,8 +306,8 @@ fn large_replies_are_split_with_the_more_flag() {
 
 #[test]
 fn unknown_types_and_versions() {
-    // OFPT_GROUP_MOD (15) is not supported.
-    assert_eq!(decode(&unhex("040f000800000001")).unwrap_err().error, OfError::BadRequest(BadRequest::BadType));
+    // OFPT_METER_MOD (29) is not supported.
+    assert_eq!(decode(&unhex("041d000800000001")).unwrap_err().error, OfError::BadRequest(BadRequest::BadType));
     // OpenFlow 1.1 is not supported, but its hello is understood for negotiation.
     assert_eq!(decode(&unhex("0205000800000001")).unwrap_err().error, OfError::BadRequest(BadRequest::BadVersion));
     assert!(matches!(decode(&unhex("0200000800000001")).unwrap().1, OfMessage::Hello(Hello { versions: None })));
