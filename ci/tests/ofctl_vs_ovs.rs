@@ -12,7 +12,8 @@
 //! OpenFlow 1.0 refuses), flow dumps with and without statistics, sorted, filtered and with
 //! names, aggregates, `del-flows` and `mod-flows` with and without `--strict`, flow-mods
 //! the switch refuses (the error and the request inside it), flows that do not parse,
-//! groups (OpenFlow 1.3 only, [`GROUP_STEPS`]),
+//! groups (OpenFlow 1.3 only, [`GROUP_STEPS`]), `replace-flows` and `diff-flows`
+//! ([`REPLACE_STEPS`]),
 //! `mod-port`, `packet-out`, ports, `show`, tables and table features, and flow formats
 //! forced with `-F` (which `-O OpenFlow13` contradicts).
 
@@ -267,5 +268,61 @@ fn rvs_ofctl_prints_what_ovs_ofctl_prints_for_groups() {
     assert!(theirs[5].stderr.contains("OFPGMFC_GROUP_EXISTS"), "{:?}", theirs[5]);
     for (t, o) in theirs.iter().zip(&ours) {
         assert_same(t, o);
+    }
+}
+
+/// The flows `replace-flows` starts from.
+const OLD_FLOWS: &str = "priority=0,actions=NORMAL\nin_port=1,actions=output:2\ncookie=0x5,table=1,priority=7,ip,nw_src=10.0.0.0/8,idle_timeout=30,actions=dec_ttl,output:1\n";
+/// What `replace-flows` installs (same table 0 only, so that OpenFlow 1.0 can carry it).
+const NEW_FLOWS: &str = "priority=0,actions=NORMAL\nin_port=1,actions=output:p2\nhard_timeout=9,in_port=2,actions=drop\n";
+/// Flows in several tables, with an importance (OpenFlow 1.4), for `diff-flows` only.
+const OTHER_FLOWS: &str = "priority=0,actions=NORMAL\nin_port=1,actions=output:3\ntable=2,tcp,tp_dst=80,actions=drop\nsend_flow_rem,hard_timeout=9,importance=3,in_port=2,actions=drop\n";
+
+/// `replace-flows` and `diff-flows` steps, under each protocol setting.
+const REPLACE_STEPS: &[&[&str]] = &[
+    &["del-flows", "br0"],
+    &["add-flows", "br0", "old.txt"],
+    &["diff-flows", "old.txt", "other.txt"],
+    &["diff-flows", "old.txt", "old.txt"],
+    &["diff-flows", "br0", "old.txt"],
+    &["diff-flows", "br0", "other.txt"],
+    &["diff-flows", "other.txt", "br0"],
+    &["replace-flows", "br0", "other.txt"],
+    &["replace-flows", "br0", "new.txt"],
+    &["dump-flows", "--no-stats", "br0"],
+    &["diff-flows", "br0", "new.txt"],
+    &["replace-flows", "br0", "old.txt"],
+    &["--sort", "dump-flows", "--no-stats", "br0"],
+    &["replace-flows", "br0", "nosuchfile.txt"],
+];
+
+#[test]
+fn replace_and_diff_flows_as_ovs_ofctl() {
+    if !require_ovs("ofctl_vs_ovs::replace_and_diff_flows_as_ovs_ofctl") {
+        return;
+    }
+    for protocol in [&[][..], &["-O", "OpenFlow13"][..]] {
+        let run = |tool: Tool| -> Vec<Outcome> {
+            let ovs = Ovs::start(&format!("replace-{tool:?}-{}", protocol.len()));
+            for (f, text) in [("old.txt", OLD_FLOWS), ("new.txt", NEW_FLOWS), ("other.txt", OTHER_FLOWS)] {
+                std::fs::write(ovs.dir.join(f), text).expect("write flows");
+            }
+            REPLACE_STEPS
+                .iter()
+                .map(|step| {
+                    let mut args = protocol.to_vec();
+                    args.extend_from_slice(step);
+                    ovs.ofctl(tool, &args, &ovs.dir)
+                })
+                .collect()
+        };
+        let theirs = run(Tool::Ovs);
+        let ours = run(Tool::Rvs);
+        assert_eq!(theirs[2].status, Some(2), "{:?}", theirs[2]);
+        assert!(theirs[9].stdout.contains("in_port=1 actions=output:2") || theirs[9].stdout.contains("in_port=1 actions=output:p2"), "{:?}", theirs[9]);
+        assert!(!theirs[9].stdout.contains("nw_src=10.0.0.0/8"), "replace-flows left an old flow: {:?}", theirs[9]);
+        for (t, o) in theirs.iter().zip(&ours) {
+            assert_same(t, o);
+        }
     }
 }

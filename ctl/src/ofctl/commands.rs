@@ -14,6 +14,7 @@ use rvs_openflow::msg::{decode, MultipartRequest, OfMessage, Version};
 use rvs_openflow::OfPort;
 
 use super::conn::{fatal_io, multipart_more, stats_reply_type, type_of, xid_of, Connection, Fatal};
+use super::flow_diff;
 use super::flows;
 use super::group_cmds;
 use super::port_cmds;
@@ -62,6 +63,8 @@ const COMMANDS: &[(&str, usize, usize, Handler)] = &[
     ("dump-groups", 1, 2, group_cmds::dump_groups),
     ("dump-group-stats", 1, 2, group_cmds::dump_group_stats),
     ("dump-group-features", 1, 1, group_cmds::dump_group_features),
+    ("replace-flows", 2, 2, flow_diff::replace_flows),
+    ("diff-flows", 2, 2, flow_diff::diff_flows),
     ("parse-flow", 1, 1, flows::parse_flow),
     ("parse-flows", 1, 1, flows::parse_flows),
 ];
@@ -73,8 +76,6 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "dump-table-desc",
     "queue-stats",
     "queue-get-config",
-    "replace-flows",
-    "diff-flows",
     "add-meter",
     "mod-meter",
     "del-meter",
@@ -321,6 +322,8 @@ For OpenFlow switches:
   add-flows SWITCH FILE       add flows from FILE
   mod-flows SWITCH FLOW       modify actions of matching FLOWs
   del-flows SWITCH [FLOW]     delete matching FLOWs
+  replace-flows SWITCH FILE   replace flows with those in FILE
+  diff-flows SOURCE1 SOURCE2  compare flows from two sources
   mod-port SWITCH IFACE ACT   modify port behavior
   packet-out SWITCH IN_PORT ACTIONS PACKET...
                               execute ACTIONS on PACKET

@@ -41,6 +41,7 @@
 
 pub mod commands;
 pub mod conn;
+pub mod flow_diff;
 pub mod flows;
 pub mod group_cmds;
 pub mod names;
