@@ -44,7 +44,7 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use ofctl_common::{assert_same, ofctl, require_ovs, Outcome, Ovs, Tool};
-use rvs_ci::{require_root, run, unique_prefix, Netns, Switchd};
+use rvs_ci::{require_root, run, unique_prefix, wait_for, Netns, Switchd};
 
 fn ovs(sw: &Switchd, args: &[&str]) -> Outcome {
     let mut a = vec!["-O", "OpenFlow13"];
@@ -422,4 +422,62 @@ fn entries_sort_whole() {
     );
     assert_eq!(sort_entries(" b\n a\n"), " a\n b\n");
     assert_eq!(sort_entries(""), "");
+}
+
+/// Runs `ovs-ofctl monitor br0 watch:` against the switch whose run directory is `rundir`
+/// (output to a file there), applies `changes` with `ovs-ofctl` once the monitor has printed
+/// its initial reply, and returns what the monitor printed once it has printed `replies`
+/// flow monitor replies (or after 20 s), without its log lines.
+fn monitor_output(rundir: &std::path::Path, changes: &[&[&str]], replies: usize) -> String {
+    let out = rundir.join("monitor.out");
+    let file = std::fs::File::create(&out).expect("create monitor output");
+    let mut child = std::process::Command::new("ovs-ofctl")
+        .args(["monitor", "br0", "watch:"])
+        .env("OVS_RUNDIR", rundir)
+        .stdin(std::process::Stdio::null())
+        .stdout(file.try_clone().expect("dup"))
+        .stderr(file)
+        .spawn()
+        .expect("start ovs-ofctl monitor");
+    let count = || std::fs::read_to_string(&out).unwrap_or_default().matches("NXST_FLOW_MONITOR reply").count();
+    assert!(wait_for(Duration::from_secs(20), || count() >= 1), "no initial reply");
+    for c in changes {
+        let o = ofctl(Tool::Ovs, rundir, c, rundir);
+        assert_eq!(o.status, Some(0), "{o:?}");
+    }
+    wait_for(Duration::from_secs(20), || count() >= replies);
+    // SIGTERM: ovs-ofctl writes what it has and exits.
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    text.lines().filter(|l| !(l.len() > 20 && l.as_bytes()[4] == b'-' && l.contains('|'))).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn ovs_ofctl_monitor_sees_the_same_flow_updates() {
+    const TEST: &str = "ofctl_ovs_against_rvs::ovs_ofctl_monitor_sees_the_same_flow_updates";
+    if !require_root(TEST) || !require_ovs(TEST) {
+        return;
+    }
+    let p = unique_prefix();
+    let sw = Switchd::start(&p);
+    sw.vsctl(&["add-br", "br0"]);
+    let real = Ovs::start(&format!("monitor-{p}"));
+    let changes: &[&[&str]] = &[
+        &["add-flow", "br0", "tcp,tp_dst=80,actions=drop"],
+        &["mod-flows", "br0", "tcp,actions=output:1"],
+        &["del-flows", "br0", "udp"],
+        &["add-flow", "br0", "priority=7,cookie=0x9,idle_timeout=99,ip,actions=drop"],
+        &["--strict", "del-flows", "br0", "priority=7,ip"],
+    ];
+    let mut outputs = Vec::new();
+    for rundir in [real.dir.clone(), sw.rundir()] {
+        for setup in [&["del-flows", "br0"][..], &["add-flow", "br0", "udp,actions=controller"]] {
+            assert_eq!(ofctl(Tool::Ovs, &rundir, setup, &rundir).status, Some(0));
+        }
+        outputs.push(monitor_output(&rundir, changes, 6));
+    }
+    assert!(outputs[0].contains("event=DELETED reason=delete table=0 cookie=0 udp actions=CONTROLLER:65535"), "{}", outputs[0]);
+    assert_eq!(outputs[0], outputs[1], "ovs-ofctl monitor differs (Open vSwitch first, then rvs)");
 }

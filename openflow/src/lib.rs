@@ -40,6 +40,7 @@ mod codec;
 pub mod error;
 pub mod framing;
 pub mod group;
+pub mod monitor;
 pub mod msg;
 pub mod nx;
 pub mod oxm;

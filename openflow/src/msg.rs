@@ -402,6 +402,8 @@ pub enum NxStatsRequest {
     Flow(FlowStatsRequest),
     /// `NXST_AGGREGATE`.
     Aggregate(FlowStatsRequest),
+    /// `NXST_FLOW_MONITOR`: monitors to set up.
+    FlowMonitor(Vec<crate::monitor::FlowMonitorRequest>),
 }
 
 /// A Nicira statistics reply (`NXST_*`); one OpenFlow message holds a part of it.
@@ -411,6 +413,8 @@ pub enum NxStatsReply {
     Flow(Vec<NxFlowStats>),
     /// `NXST_AGGREGATE`.
     Aggregate(AggregateStats),
+    /// `NXST_FLOW_MONITOR`: flow updates.
+    FlowMonitor(Vec<crate::monitor::FlowUpdate>),
 }
 
 /// `OFPMPF_REQ_MORE` / `OFPMPF_REPLY_MORE`.

@@ -25,7 +25,8 @@ use rvs_flowcache::ofp::{FlowModCommand, N_TABLES};
 use rvs_flowcache::{FlowModError, OfAction, OfPort};
 use rvs_openflow::error::{BadAction, BadInstruction, BadRequest, FlowModFailed, HelloFailed, PortModFailed, TableFeaturesFailed};
 use rvs_openflow::msg::{
-    encode_multipart_reply, encode_nx_stats_reply, negotiate, ControllerRole, ErrorMsg, MultipartRequest, OfMessage, PortMod, RoleMsg, Version,
+    encode_multipart_reply, encode_nx_stats_reply, negotiate, ControllerRole, ErrorMsg, MultipartRequest, NxStatsRequest, OfMessage, PortMod,
+    RoleMsg, Version,
     MULTIPART_MORE,
 };
 use rvs_openflow::session::Session;
@@ -148,6 +149,7 @@ impl OfServer {
             self.admit(t, now);
         }
         let slave = self.conns[&t].role() == ControllerRole::Slave;
+        self.origin = Some((t, xid));
         if slave && matches!(msg, OfMessage::FlowMod { .. } | OfMessage::PacketOut(_) | OfMessage::PortMod(_) | OfMessage::GroupMod(_)) {
             self.send_error(t, OfError::BadRequest(BadRequest::IsSlave), bytes, xid);
             return false;
@@ -217,6 +219,18 @@ impl OfServer {
                         }
                     }
                     Err(e) => vlog::err("ofserver", &format!("cannot encode multipart reply: {e}")),
+                }
+            }
+            OfMessage::NxStatsRequest { request: NxStatsRequest::FlowMonitor(reqs), .. } => {
+                let reply = self.start_monitors(sw, t, &bridge, reqs);
+                match encode_nx_stats_reply(version, xid, &reply, MAX_REPLY) {
+                    Ok(parts) => {
+                        let c = self.conns.get_mut(&t).expect("connection");
+                        for p in parts {
+                            c.queue(p);
+                        }
+                    }
+                    Err(_) => self.send_error(t, OfError::BadRequest(BadRequest::BadMultipart), bytes, xid),
                 }
             }
             OfMessage::NxStatsRequest { request, .. } => {
@@ -295,6 +309,15 @@ impl OfServer {
         let br = sw.bridges.get_mut(bridge).expect("bridge exists");
         match br.writer.apply(fm, now) {
             Ok(outcome) => {
+                use rvs_openflow::monitor::FlowUpdateEvent;
+                let changes: Vec<_> = outcome
+                    .added
+                    .iter()
+                    .map(|r| (FlowUpdateEvent::Added, 0, r.clone()))
+                    .chain(outcome.modified.iter().map(|(_, r)| (FlowUpdateEvent::Modified, 0, r.clone())))
+                    .collect();
+                let origin = self.origin;
+                self.report_flow_changes(bridge, &changes, origin);
                 self.note_removed(bridge, outcome.removed, now);
                 Ok(())
             }

@@ -153,6 +153,8 @@ pub fn nx_stats(sw: &mut Switch, bridge: &str, req: NxStatsRequest) -> NxStatsRe
                 .collect(),
         ),
         NxStatsRequest::Aggregate(r) => NxStatsReply::Aggregate(aggregate(&flow_stats(sw, bridge, &r))),
+        // The connection's monitors live in the OpenFlow server, which answers these itself.
+        NxStatsRequest::FlowMonitor(_) => unreachable!("flow monitor requests are answered by OfServer::start_monitors"),
     }
 }
 

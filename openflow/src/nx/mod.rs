@@ -54,6 +54,8 @@ pub mod nxst {
     pub const FLOW: u32 = 0;
     /// `NXST_AGGREGATE`.
     pub const AGGREGATE: u32 = 1;
+    /// `NXST_FLOW_MONITOR`.
+    pub const FLOW_MONITOR: u32 = 2;
 }
 
 /// `NXAST_*` action subtypes.

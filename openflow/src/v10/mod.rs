@@ -18,6 +18,7 @@
 
 pub mod actions;
 mod flow;
+mod monitor;
 pub mod ofp_match;
 mod packet;
 pub mod stats;

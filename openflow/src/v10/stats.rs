@@ -200,6 +200,10 @@ pub(crate) fn put_nx_request(out: &mut Vec<u8>, flags: u16, req: &NxStatsRequest
     let (sub, f) = match req {
         NxStatsRequest::Flow(f) => (nxst::FLOW, f),
         NxStatsRequest::Aggregate(f) => (nxst::AGGREGATE, f),
+        NxStatsRequest::FlowMonitor(reqs) => {
+            put_nx_header(out, flags, nxst::FLOW_MONITOR);
+            return super::monitor::put_requests(out, reqs);
+        }
     };
     check_request(f)?;
     put_nx_header(out, flags, sub);
@@ -418,6 +422,17 @@ fn nx_reply_entries(reply: &NxStatsReply) -> Result<(u32, Vec<Vec<u8>>), EncodeE
             put_aggregate(&mut b, a, false);
             (nxst::AGGREGATE, vec![b])
         }
+        NxStatsReply::FlowMonitor(updates) => (
+            nxst::FLOW_MONITOR,
+            updates
+                .iter()
+                .map(|u| {
+                    let mut b = Vec::with_capacity(64);
+                    super::monitor::put_update(&mut b, u)?;
+                    Ok(b)
+                })
+                .collect::<Result<_, EncodeError>>()?,
+        ),
     })
 }
 
@@ -569,6 +584,7 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<OfMessage, DecodeError> {
             let request = match pull_nx_header(&mut r)? {
                 nxst::FLOW => NxStatsRequest::Flow(pull_nx_flow_request(&mut r)?),
                 nxst::AGGREGATE => NxStatsRequest::Aggregate(pull_nx_flow_request(&mut r)?),
+                nxst::FLOW_MONITOR => NxStatsRequest::FlowMonitor(super::monitor::pull_requests(&mut r)?),
                 _ => return Err(DecodeError::new(BadRequest::BadExpType, "unknown Nicira statistics")),
             };
             return Ok(OfMessage::NxStatsRequest { flags, request });
@@ -779,6 +795,7 @@ pub(crate) fn decode_reply(body: &[u8]) -> Result<OfMessage, DecodeError> {
                     NxStatsReply::Flow(flows)
                 }
                 nxst::AGGREGATE => NxStatsReply::Aggregate(pull_aggregate(&mut r)?),
+                nxst::FLOW_MONITOR => NxStatsReply::FlowMonitor(super::monitor::pull_updates(&mut r)?),
                 _ => return Err(DecodeError::new(BadRequest::BadExpType, "unknown Nicira statistics")),
             };
             return Ok(OfMessage::NxStatsReply { more, reply });

@@ -24,6 +24,7 @@
 //! shown, come from a [`PortMap`].
 
 pub mod features;
+mod monitor;
 mod nicira;
 mod ovs_fields;
 pub mod switch;
@@ -285,6 +286,7 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
             multipart_flags(s, raw);
             match request {
                 NxStatsRequest::Flow(r) | NxStatsRequest::Aggregate(r) => flow_request(s, r, ports, &f),
+                NxStatsRequest::FlowMonitor(reqs) => monitor::requests(s, reqs, &f),
             }
         }
         OfMessage::NxStatsReply { reply, .. } => {
@@ -297,6 +299,7 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
                     }
                 }
                 NxStatsReply::Aggregate(a) => aggregate(s, a),
+                NxStatsReply::FlowMonitor(updates) => monitor::updates(s, updates, &f),
             }
         }
         OfMessage::MultipartReply { reply, .. } => {

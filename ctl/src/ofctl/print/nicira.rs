@@ -80,6 +80,7 @@ pub(super) fn raw_name_v10(msg: &[u8]) -> Option<String> {
                 st::VENDOR if msg.len() >= 20 && be32(&msg[12..]) == NX_VENDOR_ID => match be32(&msg[16..]) {
                     nxst::FLOW => "NXST_FLOW",
                     nxst::AGGREGATE => "NXST_AGGREGATE",
+                    nxst::FLOW_MONITOR => "NXST_FLOW_MONITOR",
                     _ => return None,
                 },
                 _ => return None,
