@@ -1,4 +1,29 @@
-//! The real `ovs-ofctl -O OpenFlow13` against `rvs-vswitchd`.
+//! The real `ovs-ofctl` against `rvs-vswitchd`.
+//!
+//! # Interop test A
+//! [`ovs_ofctl_prints_the_same_for_rvs_and_ovs`] runs the real `ovs-ofctl` against the bridge
+//! socket of rvs and against that of a real `ovs-vswitchd` (started by the test, on private
+//! paths, `datapath_type=netdev`), with the same commands (`show`, `add-flows`,
+//! `dump-flows`, `del-flows`, `dump-ports`, `mod-port` and a few more), once with the default
+//! protocol and once with `-O OpenFlow13`, and requires the same output. Both switches run in
+//! namespaces of their own with veths `p1` and `p2` (OpenFlow ports 1 and 2 through
+//! `ofport_request`, the same Ethernet addresses), the same datapath id
+//! (`other_config:datapath-id`) and the same bridge address (`other_config:hwaddr`), so that
+//! nothing about the switches themselves needs normalising. What is normalised, and why:
+//! * `duration=`, `idle_age=`, `hard_age=` values (`ofctl_common::mask_durations`): they
+//!   depend on when each command runs;
+//! * the order of the entries of a flow or port statistics reply (each entry is kept
+//!   whole): OpenFlow leaves it open, Open vSwitch sends them in the order of its hash tables;
+//! * the order of the groups in group description and statistics replies (Open vSwitch's
+//!   hash table order again);
+//! * in `dump-group-features`, the MPLS actions and `set_queue`, which rvs does not execute in
+//!   buckets ([`NOT_IN_BUCKETS`]): a real difference, which shows in that command only.
+//!
+//! Groups are compared under OpenFlow 1.3 only ([`GROUP_STEPS`]): over OpenFlow 1.0,
+//! `ovs-ofctl` sends groups in Nicira extension messages that rvs does not implement.
+//!
+//! # rvs alone
+//! The other tests run `ovs-ofctl -O OpenFlow13` against rvs only.
 //!
 //! `ovs-ofctl add-flow` asks for the switch's table features (to learn table names) before it
 //! sends a flow-mod and gives up when the answer is an error or lacks a required property;
@@ -18,8 +43,8 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use ofctl_common::{assert_same, ofctl, require_ovs, Outcome, Tool};
-use rvs_ci::{require_root, run, unique_prefix, Switchd};
+use ofctl_common::{assert_same, ofctl, require_ovs, Outcome, Ovs, Tool};
+use rvs_ci::{require_root, run, unique_prefix, wait_for, Netns, Switchd};
 
 fn ovs(sw: &Switchd, args: &[&str]) -> Outcome {
     let mut a = vec!["-O", "OpenFlow13"];
@@ -181,4 +206,278 @@ fn table_features_cannot_be_changed() {
         }
     }
     assert!(parts > 1, "254 tables fit in one message?");
+}
+
+/// Flows for interop test A: any protocol can carry them.
+const FLOWS_A: &str = "\
+priority=0,actions=NORMAL
+in_port=1,actions=output:2
+in_port=2 actions=output:1
+priority=100,tcp,nw_src=10.0.0.0/8,tp_dst=80,actions=mod_nw_dst:1.2.3.4,output:2
+priority=200,ip,nw_dst=192.168.1.1,actions=dec_ttl,output:LOCAL
+table=1,priority=5,dl_vlan=10,actions=strip_vlan,output:p1
+cookie=0x1234,priority=300,arp,arp_tpa=10.0.0.1,actions=NORMAL
+table=2,reg0=0x5/0xff,actions=load:0x1->NXM_NX_REG1[],resubmit(,3)
+idle_timeout=60,priority=7,udp,tp_src=53,actions=controller(max_len=64)
+priority=9,tcp,tcp_flags=+syn-ack,actions=drop
+priority=10,in_port=p2,dl_type=0x0800,nw_proto=17,actions=set_field:10.1.1.1->ip_src,p1
+";
+
+/// The commands of interop test A (after the protocol option).
+const STEPS_A: &[&[&str]] = &[
+    &["show", "br0"],
+    &["del-flows", "br0"],
+    &["add-flows", "br0", "flows.txt"],
+    &["dump-flows", "br0"],
+    &["--no-stats", "--names", "dump-flows", "br0"],
+    &["dump-flows", "br0", "tcp"],
+    &["del-flows", "br0", "tcp"],
+    &[
+        "--strict",
+        "del-flows",
+        "br0",
+        "priority=200,ip,nw_dst=192.168.1.1",
+    ],
+    &["--strict", "del-flows", "br0", "ip"],
+    &["dump-flows", "br0"],
+    &["dump-aggregate", "br0"],
+    &["add-flow", "br0", "in_port=1,actions=output:1,goto_table:0"],
+    &["mod-port", "br0", "p1", "down"],
+    &["mod-port", "br0", "2", "noflood"],
+    &["mod-port", "br0", "p9", "up"],
+    &["show", "br0"],
+    &["dump-ports-desc", "br0"],
+    &["mod-port", "br0", "p1", "up"],
+    &["mod-port", "br0", "2", "flood"],
+    &["show", "br0"],
+    &["dump-ports", "br0"],
+    &["dump-ports", "br0", "2"],
+    &["dump-ports", "br0", "LOCAL"],
+    &["queue-stats", "br0"],
+    &["dump-tables", "br0"],
+    &["del-flows", "br0"],
+    &["dump-flows", "br0"],
+];
+
+/// Sorts the entries of a flow or port statistics reply: the first line (the reply's
+/// header, if it is not indented) stays first, and each entry (a line indented by one or two spaces, with the more
+/// deeply indented lines after it) moves as a whole.
+fn sort_entries(text: &str) -> String {
+    // `--no-stats` dumps have no header line.
+    let head = text
+        .lines()
+        .next()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| format!("{l}\n"))
+        .unwrap_or_default();
+    let mut entries: Vec<String> = Vec::new();
+    for l in text.lines().skip(usize::from(!head.is_empty())) {
+        let indent = l.len() - l.trim_start().len();
+        match entries.last_mut() {
+            Some(e) if indent > 2 => {
+                e.push_str(l);
+                e.push('\n');
+            }
+            _ => entries.push(format!("{l}\n")),
+        }
+    }
+    entries.sort();
+    format!("{head}{}", entries.concat())
+}
+
+/// Bucket actions Open vSwitch lists in its group features and rvs does not execute.
+const NOT_IN_BUCKETS: &str = " set_mpls_ttl dec_mpls_ttl push_mpls pop_mpls set_queue";
+
+/// Group commands of interop test A (OpenFlow 1.3), run after [`STEPS_A`].
+const GROUP_STEPS: &[&[&str]] = &[
+    &["add-group", "br0", "group_id=1,type=all,bucket=output:1,bucket=output:2"],
+    &["add-group", "br0", "group_id=2,type=select,bucket=weight:10,actions=output:1,bucket=weight:20,watch_port:2,actions=output:2"],
+    &["add-group", "br0", "group_id=3,type=ff,bucket=watch_port:1,output:1,bucket=watch_port:p2,output:2"],
+    &["add-group", "br0", "group_id=4,type=indirect,bucket=mod_vlan_vid:5,output:2"],
+    &["add-group", "br0", "group_id=5,type=select,bucket=output:1,bucket=weight:0,output:2,bucket=group:1"],
+    &["add-group", "br0", "group_id=1,type=all,bucket=output:1"],
+    &["add-group", "br0", "group_id=6,type=indirect"],
+    &["add-group", "br0", "group_id=4294967041,type=all"],
+    &["add-flow", "br0", "in_port=1,actions=group:2"],
+    &["add-flow", "br0", "in_port=2,actions=write_actions(group:3)"],
+    &["add-flow", "br0", "in_port=2,tcp,actions=group:9"],
+    &["dump-groups", "br0"],
+    &["--names", "dump-groups", "br0"],
+    &["dump-group-stats", "br0"],
+    &["dump-group-stats", "br0", "group_id=2"],
+    &["dump-group-features", "br0"],
+    &["dump-flows", "br0"],
+    &["dump-flows", "br0", "out_group=3"],
+    &["mod-group", "br0", "group_id=7,type=all,bucket=output:1"],
+    &["mod-group", "br0", "group_id=2,type=all,bucket=output:2"],
+    &["dump-groups", "br0"],
+    &["del-groups", "br0", "group_id=3"],
+    &["dump-flows", "br0"],
+    &["del-groups", "br0", "group_id=77"],
+    &["del-groups", "br0"],
+    &["dump-groups", "br0"],
+    &["dump-flows", "br0"],
+];
+
+/// Veths `p1` and `p2` in `ns` (their peers stay down, so no traffic moves counters), with
+/// fixed addresses, and no IPv6 autoconfiguration in the namespace.
+fn veths(ns: &Netns) {
+    run(ns.cmd("sysctl").args([
+        "-qw",
+        "net.ipv6.conf.all.disable_ipv6=1",
+        "net.ipv6.conf.default.disable_ipv6=1",
+    ]));
+    for i in 1..=2 {
+        let (p, q) = (format!("p{i}"), format!("q{i}"));
+        ns.ip(&["link", "add", &p, "type", "veth", "peer", "name", &q]);
+        ns.ip(&[
+            "link",
+            "set",
+            &p,
+            "address",
+            &format!("aa:55:aa:55:00:0{i}"),
+        ]);
+        ns.ip(&["link", "set", &p, "up"]);
+    }
+}
+
+#[test]
+fn ovs_ofctl_prints_the_same_for_rvs_and_ovs() {
+    const TEST: &str = "ofctl_ovs_against_rvs::ovs_ofctl_prints_the_same_for_rvs_and_ovs";
+    if !require_root(TEST) || !require_ovs(TEST) {
+        return;
+    }
+    let p = unique_prefix();
+    let sw = Switchd::start(&p);
+    veths(&sw.ns);
+    sw.vsctl(&[
+        "add-br",
+        "br0",
+        "--",
+        "set",
+        "bridge",
+        "br0",
+        "other_config:datapath-id=00000000000000b0",
+        "other_config:hwaddr=aa:55:aa:55:00:b0",
+        "--",
+        "add-port",
+        "br0",
+        "p1",
+        "--",
+        "set",
+        "interface",
+        "p1",
+        "ofport_request=1",
+        "--",
+        "add-port",
+        "br0",
+        "p2",
+        "--",
+        "set",
+        "interface",
+        "p2",
+        "ofport_request=2",
+    ]);
+    let ovs_ns = Netns::new(&format!("{p}ovs"));
+    veths(&ovs_ns);
+    let real = Ovs::start_on_veths(&format!("a-{p}"), &ovs_ns);
+    for dir in [&sw.dir, &real.dir] {
+        std::fs::write(dir.join("flows.txt"), FLOWS_A).expect("write flows.txt");
+    }
+    let of13 = STEPS_A.iter().chain(GROUP_STEPS);
+    for (protocol, steps) in [(&[][..], STEPS_A.iter().chain(&[])), (&["-O", "OpenFlow13"][..], of13)] {
+        for step in steps {
+            let mut args = protocol.to_vec();
+            args.extend_from_slice(step);
+            let mut theirs = ofctl(Tool::Ovs, &real.dir, &args, &real.dir);
+            let mut ours = ofctl(Tool::Ovs, &sw.rundir(), &args, &sw.dir);
+            if step[0] == "dump-group-features" {
+                theirs.stdout = theirs.stdout.replace(NOT_IN_BUCKETS, "");
+            }
+            if step.iter().any(|a| a.starts_with("dump-flows") || a.starts_with("dump-ports") || a.starts_with("dump-group")) {
+                theirs.stdout = sort_entries(&theirs.stdout);
+                ours.stdout = sort_entries(&ours.stdout);
+            }
+            assert_same(&theirs, &ours);
+        }
+    }
+    // The sequence did what it is meant to: flows went in, and a port went down and up.
+    let dump = ofctl(Tool::Ovs, &sw.rundir(), &["add-flows", "br0", "flows.txt"], &sw.dir);
+    assert_eq!(dump.status, Some(0), "{dump:?}");
+    let dump = ofctl(Tool::Ovs, &sw.rundir(), &["--no-stats", "dump-flows", "br0"], &sw.dir);
+    assert!(dump.stdout.contains("priority=300,arp,arp_tpa=10.0.0.1 actions=NORMAL"), "{dump:?}");
+    let group = &["-O", "OpenFlow13", "add-group", "br0", "group_id=9,type=ff,bucket=watch_port:1,output:1"];
+    assert_eq!(ofctl(Tool::Ovs, &sw.rundir(), group, &sw.dir).status, Some(0));
+    let groups = ofctl(Tool::Ovs, &sw.rundir(), &["-O", "OpenFlow13", "dump-groups", "br0"], &sw.dir);
+    assert!(groups.stdout.contains(" group_id=9,type=ff,bucket=watch_port:1,actions=output:1\n"), "{groups:?}");
+}
+
+#[test]
+fn entries_sort_whole() {
+    let dump = "OFPST_PORT reply (xid=0x2): 2 ports\n  port  2: rx a\n           tx b\n  port  1: rx c\n           tx d\n";
+    assert_eq!(sort_entries(dump), "OFPST_PORT reply (xid=0x2): 2 ports\n  port  1: rx c\n           tx d\n  port  2: rx a\n           tx b\n");
+    assert_eq!(
+        sort_entries("NXST_FLOW reply:\n b\n a\n"),
+        "NXST_FLOW reply:\n a\n b\n"
+    );
+    assert_eq!(sort_entries(" b\n a\n"), " a\n b\n");
+    assert_eq!(sort_entries(""), "");
+}
+
+/// Runs `ovs-ofctl monitor br0 watch:` against the switch whose run directory is `rundir`
+/// (output to a file there), applies `changes` with `ovs-ofctl` once the monitor has printed
+/// its initial reply, and returns what the monitor printed once it has printed `replies`
+/// flow monitor replies (or after 20 s), without its log lines.
+fn monitor_output(rundir: &std::path::Path, changes: &[&[&str]], replies: usize) -> String {
+    let out = rundir.join("monitor.out");
+    let file = std::fs::File::create(&out).expect("create monitor output");
+    let mut child = std::process::Command::new("ovs-ofctl")
+        .args(["monitor", "br0", "watch:"])
+        .env("OVS_RUNDIR", rundir)
+        .stdin(std::process::Stdio::null())
+        .stdout(file.try_clone().expect("dup"))
+        .stderr(file)
+        .spawn()
+        .expect("start ovs-ofctl monitor");
+    let count = || std::fs::read_to_string(&out).unwrap_or_default().matches("NXST_FLOW_MONITOR reply").count();
+    assert!(wait_for(Duration::from_secs(20), || count() >= 1), "no initial reply");
+    for c in changes {
+        let o = ofctl(Tool::Ovs, rundir, c, rundir);
+        assert_eq!(o.status, Some(0), "{o:?}");
+    }
+    wait_for(Duration::from_secs(20), || count() >= replies);
+    // SIGTERM: ovs-ofctl writes what it has and exits.
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    text.lines().filter(|l| !(l.len() > 20 && l.as_bytes()[4] == b'-' && l.contains('|'))).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn ovs_ofctl_monitor_sees_the_same_flow_updates() {
+    const TEST: &str = "ofctl_ovs_against_rvs::ovs_ofctl_monitor_sees_the_same_flow_updates";
+    if !require_root(TEST) || !require_ovs(TEST) {
+        return;
+    }
+    let p = unique_prefix();
+    let sw = Switchd::start(&p);
+    sw.vsctl(&["add-br", "br0"]);
+    let real = Ovs::start(&format!("monitor-{p}"));
+    let changes: &[&[&str]] = &[
+        &["add-flow", "br0", "tcp,tp_dst=80,actions=drop"],
+        &["mod-flows", "br0", "tcp,actions=output:1"],
+        &["del-flows", "br0", "udp"],
+        &["add-flow", "br0", "priority=7,cookie=0x9,idle_timeout=99,ip,actions=drop"],
+        &["--strict", "del-flows", "br0", "priority=7,ip"],
+    ];
+    let mut outputs = Vec::new();
+    for rundir in [real.dir.clone(), sw.rundir()] {
+        for setup in [&["del-flows", "br0"][..], &["add-flow", "br0", "udp,actions=controller"]] {
+            assert_eq!(ofctl(Tool::Ovs, &rundir, setup, &rundir).status, Some(0));
+        }
+        outputs.push(monitor_output(&rundir, changes, 6));
+    }
+    assert!(outputs[0].contains("event=DELETED reason=delete table=0 cookie=0 udp actions=CONTROLLER:65535"), "{}", outputs[0]);
+    assert_eq!(outputs[0], outputs[1], "ovs-ofctl monitor differs (Open vSwitch first, then rvs)");
 }

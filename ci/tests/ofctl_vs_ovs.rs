@@ -12,6 +12,8 @@
 //! OpenFlow 1.0 refuses), flow dumps with and without statistics, sorted, filtered and with
 //! names, aggregates, `del-flows` and `mod-flows` with and without `--strict`, flow-mods
 //! the switch refuses (the error and the request inside it), flows that do not parse,
+//! groups (OpenFlow 1.3 only, [`GROUP_STEPS`]), `replace-flows` and `diff-flows`
+//! ([`REPLACE_STEPS`]),
 //! `mod-port`, `packet-out`, ports, `show`, tables and table features, and flow formats
 //! forced with `-F` (which `-O OpenFlow13` contradicts).
 
@@ -189,4 +191,138 @@ fn timing_values_are_masked() {
     );
     // Only values in the printed form are masked.
     assert_eq!(mask_durations("idle_age=x, hard_age=,"), "idle_age=x, hard_age=,");
+}
+
+/// Group commands (after `-O OpenFlow13`): adds, errors of the switch and of the parser,
+/// dumps, statistics, flows that use groups, modify and delete.
+const GROUP_STEPS: &[&[&str]] = &[
+    &["del-groups", "br0"],
+    &["add-group", "br0", "group_id=1,type=all,bucket=output:1,bucket=output:p2"],
+    &["add-group", "br0", "group_id=2,type=select,bucket=weight:10,actions=output:1,bucket=weight:20,watch_port:2,actions=output:2"],
+    &["add-group", "br0", "group_id=3,type=ff,bucket=watch_port:1,output:1,bucket=watch_port:p2,watch_group:1,output:2"],
+    &["add-group", "br0", "group_id=4,type=indirect,bucket=mod_vlan_vid:5,dec_ttl,output:2"],
+    &["add-group", "br0", "group_id=1,type=all,bucket=output:1"],
+    &["add-group", "br0", "group_id=6,type=indirect"],
+    &["add-group", "br0", "group_id=7,type=all,bucket=weight:5,output:1"],
+    &["add-group", "br0", "group_id=7,type=ff,bucket=output:1"],
+    &["add-group", "br0", "group_id=7,type=bogus"],
+    &["add-group", "br0", "type=all"],
+    &["add-group", "br0", "group_id=4294967041,type=all"],
+    &["add-groups", "br0", "groups.txt"],
+    &["add-flow", "br0", "in_port=1,actions=group:2"],
+    &["add-flow", "br0", "in_port=2,actions=write_actions(group:3)"],
+    &["add-flow", "br0", "in_port=2,tcp,actions=group:99"],
+    &["dump-groups", "br0"],
+    &["--names", "dump-groups", "br0"],
+    &["dump-group-stats", "br0"],
+    &["dump-group-stats", "br0", "group_id=2"],
+    &["dump-group-stats", "br0", "group_id=88"],
+    &["dump-group-features", "br0"],
+    &["--no-stats", "dump-flows", "br0", "out_group=3"],
+    &["mod-group", "br0", "group_id=77,type=all,bucket=output:1"],
+    &["mod-group", "br0", "group_id=2,type=all,bucket=output:2"],
+    &["del-groups", "br0", "group_id=3"],
+    &["--no-stats", "dump-flows", "br0"],
+    &["del-groups", "br0", "group_id=77"],
+    &["del-groups", "br0"],
+    &["dump-groups", "br0"],
+];
+
+/// Groups for `add-groups` (comments and blank lines are skipped).
+const GROUPS: &str = "# groups\ngroup_id=10,type=all,bucket=output:1\n\ngroup_id=11,type=select,bucket=output:2,bucket=output:1\n";
+
+/// Sorts the entries (lines after the first) of a group dump: Open vSwitch sends groups in
+/// the order of its hash table.
+fn sort_groups(o: &mut Outcome) {
+    let mut lines: Vec<&str> = o.stdout.lines().collect();
+    if lines.len() > 2 {
+        lines[1..].sort();
+    }
+    o.stdout = lines.iter().map(|l| format!("{l}\n")).collect();
+}
+
+#[test]
+fn rvs_ofctl_prints_what_ovs_ofctl_prints_for_groups() {
+    if !require_ovs("ofctl_vs_ovs::rvs_ofctl_prints_what_ovs_ofctl_prints_for_groups") {
+        return;
+    }
+    let run = |tool: Tool| -> Vec<Outcome> {
+        let ovs = Ovs::start(&format!("groups-{tool:?}"));
+        std::fs::write(ovs.dir.join("groups.txt"), GROUPS).expect("write groups.txt");
+        GROUP_STEPS
+            .iter()
+            .map(|step| {
+                let mut args = vec!["-O", "OpenFlow13"];
+                args.extend_from_slice(step);
+                let mut o = ovs.ofctl(tool, &args, &ovs.dir);
+                if step.iter().any(|a| a.starts_with("dump-group")) {
+                    sort_groups(&mut o);
+                }
+                o
+            })
+            .collect()
+    };
+    let theirs = run(Tool::Ovs);
+    let ours = run(Tool::Rvs);
+    assert!(theirs[16].stdout.contains("group_id=11,type=select,bucket=actions=output:2,bucket=actions=output:1"), "{:?}", theirs[16]);
+    assert!(theirs[5].stderr.contains("OFPGMFC_GROUP_EXISTS"), "{:?}", theirs[5]);
+    for (t, o) in theirs.iter().zip(&ours) {
+        assert_same(t, o);
+    }
+}
+
+/// The flows `replace-flows` starts from.
+const OLD_FLOWS: &str = "priority=0,actions=NORMAL\nin_port=1,actions=output:2\ncookie=0x5,table=1,priority=7,ip,nw_src=10.0.0.0/8,idle_timeout=30,actions=dec_ttl,output:1\n";
+/// What `replace-flows` installs (same table 0 only, so that OpenFlow 1.0 can carry it).
+const NEW_FLOWS: &str = "priority=0,actions=NORMAL\nin_port=1,actions=output:p2\nhard_timeout=9,in_port=2,actions=drop\n";
+/// Flows in several tables, with an importance (OpenFlow 1.4), for `diff-flows` only.
+const OTHER_FLOWS: &str = "priority=0,actions=NORMAL\nin_port=1,actions=output:3\ntable=2,tcp,tp_dst=80,actions=drop\nsend_flow_rem,hard_timeout=9,importance=3,in_port=2,actions=drop\n";
+
+/// `replace-flows` and `diff-flows` steps, under each protocol setting.
+const REPLACE_STEPS: &[&[&str]] = &[
+    &["del-flows", "br0"],
+    &["add-flows", "br0", "old.txt"],
+    &["diff-flows", "old.txt", "other.txt"],
+    &["diff-flows", "old.txt", "old.txt"],
+    &["diff-flows", "br0", "old.txt"],
+    &["diff-flows", "br0", "other.txt"],
+    &["diff-flows", "other.txt", "br0"],
+    &["replace-flows", "br0", "other.txt"],
+    &["replace-flows", "br0", "new.txt"],
+    &["dump-flows", "--no-stats", "br0"],
+    &["diff-flows", "br0", "new.txt"],
+    &["replace-flows", "br0", "old.txt"],
+    &["--sort", "dump-flows", "--no-stats", "br0"],
+    &["replace-flows", "br0", "nosuchfile.txt"],
+];
+
+#[test]
+fn replace_and_diff_flows_as_ovs_ofctl() {
+    if !require_ovs("ofctl_vs_ovs::replace_and_diff_flows_as_ovs_ofctl") {
+        return;
+    }
+    for protocol in [&[][..], &["-O", "OpenFlow13"][..]] {
+        let run = |tool: Tool| -> Vec<Outcome> {
+            let ovs = Ovs::start(&format!("replace-{tool:?}-{}", protocol.len()));
+            for (f, text) in [("old.txt", OLD_FLOWS), ("new.txt", NEW_FLOWS), ("other.txt", OTHER_FLOWS)] {
+                std::fs::write(ovs.dir.join(f), text).expect("write flows");
+            }
+            REPLACE_STEPS
+                .iter()
+                .map(|step| {
+                    let mut args = protocol.to_vec();
+                    args.extend_from_slice(step);
+                    ovs.ofctl(tool, &args, &ovs.dir)
+                })
+                .collect()
+        };
+        let theirs = run(Tool::Ovs);
+        let ours = run(Tool::Rvs);
+        assert_eq!(theirs[2].status, Some(2), "{:?}", theirs[2]);
+        assert!(theirs[9].stdout.contains("in_port=1 actions=output:2") || theirs[9].stdout.contains("in_port=1 actions=output:p2"), "{:?}", theirs[9]);
+        assert!(!theirs[9].stdout.contains("nw_src=10.0.0.0/8"), "replace-flows left an old flow: {:?}", theirs[9]);
+        for (t, o) in theirs.iter().zip(&ours) {
+            assert_same(t, o);
+        }
+    }
 }

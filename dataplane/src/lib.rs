@@ -16,6 +16,7 @@ pub mod daemon;
 pub mod datapath;
 pub mod dpdk_init;
 pub mod drops;
+pub mod groups;
 pub mod odp_format;
 pub mod ofserver;
 pub mod pmd_loop;

@@ -230,6 +230,9 @@ impl RevalidatorCore {
                 for r in f.deps.rules.iter() {
                     r.stats.credit(dp_, db, used);
                 }
+                for (g, buckets) in f.deps.groups.iter() {
+                    g.credit(buckets, dp_, db);
+                }
                 if now.saturating_sub(used) > self.max_idle_ms {
                     stats.deleted_idle += 1;
                     dead.push(f);

@@ -4,6 +4,7 @@
 //! * `conf.json`: the [`SwitchConfig`] (bridges, ports, interfaces, options).
 //! * `flows/<bridge>.json`: the bridge's OpenFlow rules, one [`StoredFlow`] per rule, in a
 //!   layout independent of the in-memory key (field names, hexadecimal values).
+//! * `groups/<bridge>.json`: the bridge's OpenFlow groups ([`crate::groups`]).
 //!
 //! # Atomicity
 //! Every file is written whole to a temporary file in the same directory, `fsync`ed, renamed
@@ -78,6 +79,11 @@ impl Paths {
     /// The configuration file.
     pub fn config_file(&self) -> PathBuf {
         self.dbdir.join("conf.json")
+    }
+
+    /// A bridge's groups file.
+    pub fn groups_file(&self, bridge: &str) -> PathBuf {
+        self.dbdir.join("groups").join(format!("{bridge}.json"))
     }
 
     /// A bridge's rules file.

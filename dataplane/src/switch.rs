@@ -64,6 +64,8 @@ pub struct BridgePort {
     pub port: Arc<dyn Port>,
     /// `OFPPC_*` bits.
     pub config: u32,
+    /// When the port was added (for the duration in port statistics).
+    pub added: std::time::Instant,
 }
 
 /// One bridge.
@@ -82,6 +84,8 @@ pub struct Bridge {
     pub fail_open: bool,
     /// Send table misses to the controller, as OpenFlow 1.0 does (set by the OpenFlow server).
     pub miss_to_controller: bool,
+    /// OpenFlow groups by number ([`crate::groups`]).
+    pub groups: BTreeMap<u32, Arc<rvs_flowcache::group::Group>>,
     xlate_generation: u64,
 }
 
@@ -198,6 +202,9 @@ impl Switch {
             if let Err(e) = sw.create_bridge(name, bcfg.clone(), !had_flows_file) {
                 eprintln!("rvs-vswitchd: could not restore bridge {name}: {e}");
                 continue;
+            }
+            if let Err(e) = sw.restore_groups(name) {
+                eprintln!("rvs-vswitchd: {name}: could not restore groups: {e}");
             }
             let br = sw.bridges.get_mut(name).expect("just created");
             let now = sw.dp.now_ms();
@@ -357,6 +364,7 @@ impl Switch {
                 datapath_id,
                 fail_open: false,
                 miss_to_controller: false,
+                groups: BTreeMap::new(),
                 xlate_generation: 0,
             },
         );
@@ -400,6 +408,7 @@ impl Switch {
         self.bridges.remove(name);
         self.cfg.bridges.remove(name);
         self.saver.forget(name);
+        self.remove_stored_groups(name);
         Ok(())
     }
 
@@ -471,6 +480,12 @@ impl Switch {
         let mut spec = PortSpec::new(name, kind);
         spec.options = pcfg.interface.options.clone();
         spec.mtu_request = pcfg.interface.mtu_request;
+        if name == bridge && kind == PortKind::Internal {
+            // As OVS: `other_config:hwaddr` is the bridge's (local port's) Ethernet address.
+            if let Some(mac) = self.cfg.bridges[bridge].other_config.get("hwaddr") {
+                spec.options.entry("mac".into()).or_insert_with(|| mac.clone());
+            }
+        }
         let port = open_port(&spec).map_err(|e| ConfigError(format!("could not open network device {name} ({e})")))?;
         let dp_port = self.alloc_dp_port();
         // Transmit handles first, so that no PMD receives a packet for a port it cannot reach.
@@ -487,7 +502,7 @@ impl Switch {
         }
         pcfg.interface.ofport = (ofport != OfPort::LOCAL).then_some(ofport.0);
         let br = self.bridges.get_mut(bridge).expect("bridge exists");
-        br.ports.insert(ofport, BridgePort { name: name.to_string(), ofport, dp_port, port, config: 0 });
+        br.ports.insert(ofport, BridgePort { name: name.to_string(), ofport, dp_port, port, config: 0, added: std::time::Instant::now() });
         let info = DpPortInfo { dp_port, name: name.to_string(), bridge: br.dp.clone(), ofport };
         let map = self.dp.ports.load().with(info);
         self.dp.ports.store(Arc::new(map));
@@ -571,6 +586,7 @@ impl Switch {
                 },
             );
         }
+        xb.groups = crate::groups::group_table(br);
         br.xlate_generation += 1;
         br.dp.xlate.store(Arc::new(XlateConf { bridge: xb, generation: br.xlate_generation }));
         self.revalidator.kick();

@@ -255,6 +255,9 @@ fn explicit_output_sends_exact_copies() {
     }
     assert!(sw.captured(1).is_empty());
     assert_eq!(sw.counters().tx_packets, 4);
+    // The megaflow of several outputs counted the packet once, however many copies went out.
+    let several = sw.megaflows().into_iter().find(|f| f.actions.len() == 3).expect("the three-output megaflow");
+    assert_eq!(several.stats.read().0, 1);
 }
 
 #[test]

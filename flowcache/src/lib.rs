@@ -6,6 +6,7 @@
 //! * [`classifier`]: one OpenFlow table (tuple space search with un-wildcarding);
 //!   [`pipeline`]: the 255 tables and flow-mod semantics; [`versioned`]: publication of new
 //!   versions to PMD threads without blocking them.
+//! * [`group`]: OpenFlow groups and how their buckets are chosen.
 //! * [`xlate`]: translation of a flow through the pipeline into datapath actions and a megaflow
 //!   mask; [`mac_learning`] for its `NORMAL` action; [`dpaction`] for what it produces.
 //! * [`megaflow`] and [`emc`]: the per-PMD caches of translations, tuple space search over
@@ -18,6 +19,7 @@ pub mod classifier;
 pub mod dpaction;
 pub mod emc;
 pub mod field;
+pub mod group;
 pub mod key;
 pub mod mac_learning;
 pub mod megaflow;

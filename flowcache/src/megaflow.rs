@@ -93,6 +93,8 @@ pub struct XlateDeps {
     pub mac_generation: AtomicU64,
     /// Bridge configuration generation the translation saw.
     pub config_generation: AtomicU64,
+    /// Groups the translation went through (and the buckets that ran), credited like rules.
+    pub groups: Box<[crate::xlate::GroupHit]>,
 }
 
 impl XlateDeps {
@@ -103,7 +105,14 @@ impl XlateDeps {
             pipeline_version: AtomicU64::new(pipeline_version),
             mac_generation: AtomicU64::new(mac_generation.unwrap_or(u64::MAX)),
             config_generation: AtomicU64::new(config_generation),
+            groups: Box::new([]),
         }
+    }
+
+    /// The same, also crediting `groups`.
+    pub fn with_groups(mut self, groups: Vec<crate::xlate::GroupHit>) -> Self {
+        self.groups = groups.into_boxed_slice();
+        self
     }
 
     /// True if the translation is older than any of the given current versions.

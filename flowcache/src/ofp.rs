@@ -344,6 +344,8 @@ pub enum OfAction {
     WriteActions(Vec<OfAction>),
     /// A comment carried with the rule; does nothing.
     Note(Vec<u8>),
+    /// Process the packet through a group (`group:N`).
+    Group(u32),
 }
 
 impl OfAction {
@@ -358,6 +360,15 @@ impl OfAction {
             OfAction::Output { port: p, .. } | OfAction::Enqueue { port: p, .. } => *p == port,
             OfAction::Controller { .. } => port == OfPort::CONTROLLER,
             OfAction::WriteActions(acts) => acts.iter().any(|a| a.outputs_to(port)),
+            _ => false,
+        }
+    }
+
+    /// True if the action (or an action it contains) sends to group `group`.
+    pub fn uses_group(&self, group: u32) -> bool {
+        match self {
+            OfAction::Group(g) => *g == group,
+            OfAction::WriteActions(acts) => acts.iter().any(|a| a.uses_group(group)),
             _ => false,
         }
     }

@@ -30,8 +30,8 @@
 //!   (OpenFlow 1.0 and 1.1 behaviour, and what `learn` relies on); otherwise it does nothing.
 //! * **Delete / delete-strict** (`delete_flows_start__`). Selects like modify, in one table or all,
 //!   and also by `out_port` (a rule qualifies if one of its actions outputs there,
-//!   [`OfAction::outputs_to`]) and `out_group` (the model has no group actions yet, so any value
-//!   other than `OFPG_ANY` selects nothing). Removed rules come back with
+//!   [`OfAction::outputs_to`]) and `out_group` (a rule qualifies if one of its actions sends to
+//!   that group, [`OfAction::uses_group`]). Removed rules come back with
 //!   [`RemovedReason::Delete`].
 //! * **Timeouts** ([`Pipeline::expire`], OVS `rule_expire`). A rule with a hard timeout expires
 //!   once `now_ms > modified_ms + hard * 1000` (so a modify restarts it, as in OVS); one with an
@@ -74,6 +74,8 @@ pub enum RemovedReason {
     HardTimeout = 1,
     /// A delete flow-mod.
     Delete = 2,
+    /// The group the rule sends to was deleted.
+    GroupDelete = 3,
 }
 
 /// Why a flow-mod was refused. Nothing changed.
@@ -381,9 +383,9 @@ fn outputs_to_port(rule: &Rule, port: OfPort) -> bool {
     port == OfPort::ANY || rule.actions.iter().any(|a| a.outputs_to(port))
 }
 
-/// OVS `ofproto_rule_has_out_group`. There are no group actions in the model yet.
-fn outputs_to_group(_rule: &Rule, group: u32) -> bool {
-    group == ANY_GROUP
+/// OVS `ofproto_rule_has_out_group`.
+fn outputs_to_group(rule: &Rule, group: u32) -> bool {
+    group == ANY_GROUP || rule.actions.iter().any(|a| a.uses_group(group))
 }
 
 #[cfg(test)]

@@ -142,6 +142,12 @@ pub fn step(a: &OfAction, st: &mut FlowState, ctx: &CheckContext) -> Result<bool
             }
         }
         OfAction::Controller { .. } | OfAction::Resubmit { .. } | OfAction::Note(_) => {}
+        // Whether the group exists is the switch's to check.
+        OfAction::Group(g) => {
+            if *g > rvs_flowcache::group::MAX_GROUP {
+                return Err(BadAction::BadOutGroup.into());
+            }
+        }
         OfAction::SetVlanVid { push_if_needed, .. } | OfAction::SetVlanPcp { push_if_needed, .. } => {
             if !st.has_vlan() && !push_if_needed {
                 consistent = false;

@@ -39,6 +39,8 @@ pub mod check;
 mod codec;
 pub mod error;
 pub mod framing;
+pub mod group;
+pub mod monitor;
 pub mod msg;
 pub mod nx;
 pub mod oxm;

@@ -352,6 +352,17 @@ pub enum MultipartRequest {
     /// Table features: empty to ask for them, else a request to reconfigure the tables
     /// (see [`crate::table_features`]).
     TableFeatures(Vec<TableFeatures>),
+    /// Queue counters.
+    Queue(crate::stats::QueueStatsRequest),
+    /// Group counters (`ALL_GROUPS`: every group).
+    Group {
+        /// Group.
+        group_id: u32,
+    },
+    /// Group descriptions.
+    GroupDesc,
+    /// Group features.
+    GroupFeatures,
 }
 
 /// A multipart (statistics) reply body; one OpenFlow message holds a part of it.
@@ -374,6 +385,14 @@ pub enum MultipartReply {
     /// Tables with the description OpenFlow 1.0 sends with their counters (OpenFlow 1.3 sends
     /// the counters only).
     TableStatsDesc(Vec<TableStatsDesc>),
+    /// Queue counters.
+    Queue(Vec<crate::stats::QueueStats>),
+    /// Group counters.
+    Group(Vec<crate::group::GroupStats>),
+    /// Group descriptions.
+    GroupDesc(Vec<crate::group::GroupDesc>),
+    /// Group features.
+    GroupFeatures(crate::group::GroupFeatures),
 }
 
 /// A Nicira statistics request (`NXST_*`): flow statistics with an NXM match.
@@ -383,6 +402,8 @@ pub enum NxStatsRequest {
     Flow(FlowStatsRequest),
     /// `NXST_AGGREGATE`.
     Aggregate(FlowStatsRequest),
+    /// `NXST_FLOW_MONITOR`: monitors to set up.
+    FlowMonitor(Vec<crate::monitor::FlowMonitorRequest>),
 }
 
 /// A Nicira statistics reply (`NXST_*`); one OpenFlow message holds a part of it.
@@ -392,6 +413,8 @@ pub enum NxStatsReply {
     Flow(Vec<NxFlowStats>),
     /// `NXST_AGGREGATE`.
     Aggregate(AggregateStats),
+    /// `NXST_FLOW_MONITOR`: flow updates.
+    FlowMonitor(Vec<crate::monitor::FlowUpdate>),
 }
 
 /// `OFPMPF_REQ_MORE` / `OFPMPF_REPLY_MORE`.
@@ -462,6 +485,8 @@ pub enum OfMessage {
     BarrierReply,
     /// `OFPT_PORT_MOD`.
     PortMod(PortMod),
+    /// `OFPT_GROUP_MOD` (OpenFlow 1.1+).
+    GroupMod(crate::group::GroupMod),
     /// `OFPT_ROLE_REQUEST`.
     RoleRequest(RoleMsg),
     /// `OFPT_ROLE_REPLY`.

@@ -21,6 +21,9 @@ pub mod capabilities {
     pub const IP_REASM: u32 = 1 << 5;
     /// Queue statistics.
     pub const QUEUE_STATS: u32 = 1 << 6;
+    /// Matches IP addresses in ARP packets (an OpenFlow 1.0 bit; OpenFlow 1.1+ leaves it
+    /// reserved).
+    pub const ARP_MATCH_IP: u32 = 1 << 7;
     /// Blocks looping ports.
     pub const PORT_BLOCKED: u32 = 1 << 8;
 }
@@ -123,6 +126,37 @@ pub struct TableStats {
     pub lookup_count: u64,
     /// Packets that matched a rule.
     pub matched_count: u64,
+}
+
+/// `OFPQ_ALL`: every queue.
+pub const ALL_QUEUES: u32 = 0xffff_ffff;
+
+/// A queue statistics request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueStatsRequest {
+    /// Port (`ANY`: every port).
+    pub port_no: OfPort,
+    /// Queue ([`ALL_QUEUES`]: every queue).
+    pub queue_id: u32,
+}
+
+/// One queue in a queue statistics reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Port.
+    pub port_no: OfPort,
+    /// Queue.
+    pub queue_id: u32,
+    /// Transmitted bytes.
+    pub tx_bytes: u64,
+    /// Transmitted packets.
+    pub tx_packets: u64,
+    /// Packets dropped for lack of room.
+    pub tx_errors: u64,
+    /// Seconds the queue has existed (OpenFlow 1.3).
+    pub duration_sec: u32,
+    /// Nanoseconds beyond `duration_sec`.
+    pub duration_nsec: u32,
 }
 
 /// One port in a port statistics reply.

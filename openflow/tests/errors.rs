@@ -4,8 +4,8 @@
 //! OpenFlow 1.0 then gets `NXBRC_UNENCODABLE_ERROR`).
 
 use rvs_openflow::error::{
-    BadAction, BadInstruction, BadMatch, BadRequest, FlowModFailed, HelloFailed, NxError, OfError, PortModFailed,
-    SwitchConfigFailed, TableFeaturesFailed, TableModFailed, WireError,
+    BadAction, BadInstruction, BadMatch, BadRequest, FlowModFailed, GroupModFailed, HelloFailed, NxError, OfError,
+    PortModFailed, QueueOpFailed, SwitchConfigFailed, TableFeaturesFailed, TableModFailed, WireError,
 };
 
 fn all_errors() -> Vec<OfError> {
@@ -17,6 +17,8 @@ fn all_errors() -> Vec<OfError> {
     v.extend(BadMatch::ALL.iter().map(|c| OfError::BadMatch(*c)));
     v.extend(FlowModFailed::ALL.iter().map(|c| OfError::FlowModFailed(*c)));
     v.extend(PortModFailed::ALL.iter().map(|c| OfError::PortModFailed(*c)));
+    v.extend(GroupModFailed::ALL.iter().map(|c| OfError::GroupModFailed(*c)));
+    v.extend(QueueOpFailed::ALL.iter().map(|c| OfError::QueueOpFailed(*c)));
     v.extend(TableModFailed::ALL.iter().map(|c| OfError::TableModFailed(*c)));
     v.extend(SwitchConfigFailed::ALL.iter().map(|c| OfError::SwitchConfigFailed(*c)));
     v.extend(TableFeaturesFailed::ALL.iter().map(|c| OfError::TableFeaturesFailed(*c)));

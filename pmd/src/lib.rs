@@ -43,6 +43,7 @@ pub mod af_packet;
 pub mod af_xdp;
 pub mod dpdk;
 mod error;
+pub mod ethtool;
 pub mod memory;
 mod netdev;
 mod options;

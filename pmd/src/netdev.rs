@@ -77,6 +77,11 @@ impl Netdev {
         current_netns().is_ok_and(|ns| ns == self.netns)
     }
 
+    /// The control socket.
+    pub(crate) fn ctl(&self) -> &OwnedFd {
+        &self.ctl
+    }
+
     fn call(&self, req: libc::c_ulong, r: &mut libc::ifreq) -> io::Result<()> {
         ioctl_ifreq(&self.ctl, req, r)
     }

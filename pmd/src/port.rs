@@ -72,6 +72,15 @@ pub trait Port: Send + Sync {
     fn config_summary(&self) -> Option<String> {
         None
     }
+    /// Link features (rate, medium) of the device; `None` for ports that are not kernel
+    /// devices or devices without ethtool support.
+    fn link_features(&self) -> Option<crate::ethtool::LinkFeatures> {
+        None
+    }
+    /// The device's own error counters; `None` for ports that are not kernel devices.
+    fn error_counters(&self) -> Option<crate::ethtool::KernelErrorCounters> {
+        None
+    }
 }
 
 /// Which backend drives a port.

@@ -156,6 +156,14 @@ impl Port for TapPort {
         self.dev.link_state()
     }
 
+    fn link_features(&self) -> Option<crate::ethtool::LinkFeatures> {
+        self.dev.link_features()
+    }
+
+    fn error_counters(&self) -> Option<crate::ethtool::KernelErrorCounters> {
+        crate::ethtool::kernel_error_counters(self.dev.name()).ok()
+    }
+
     fn set_admin_up(&self, up: bool) -> io::Result<()> {
         self.dev.set_admin_up(up)
     }

@@ -11,6 +11,12 @@
 //! to `show`. Nothing outside the directory is touched. Dropping the guard stops both daemons
 //! and removes the directory, also when the test fails.
 //!
+//! [`Ovs::start_on_veths`] runs `ovs-vswitchd` (without dummy devices) inside a network
+//! namespace instead, where `p1` and `p2` are existing kernel interfaces (veths the caller
+//! made) attached as `system` ports of the same `netdev` bridge; its internal port `br0` is
+//! a TAP device in that namespace. This is the setup to compare with `rvs-vswitchd` driving
+//! the same kind of devices.
+//!
 //! # Comparing the tools
 //! [`Outcome`] holds what a tool printed and its exit status, with the differences that are
 //! not the tools' own removed: the program name before error messages, Open vSwitch's log
@@ -68,6 +74,17 @@ impl Ovs {
     /// Starts `ovsdb-server` and `ovs-vswitchd` in a new directory and creates `br0` with
     /// dummy ports `p1` (port 1) and `p2` (port 2).
     pub fn start(tag: &str) -> Ovs {
+        Ovs::start_with(tag, None)
+    }
+
+    /// Starts `ovsdb-server`, and `ovs-vswitchd` inside `ns`, and creates `br0`
+    /// (`datapath_type=netdev`) with the namespace's interfaces `p1` (port 1) and `p2`
+    /// (port 2), which must exist.
+    pub fn start_on_veths(tag: &str, ns: &rvs_ci::Netns) -> Ovs {
+        Ovs::start_with(tag, Some(ns))
+    }
+
+    fn start_with(tag: &str, ns: Option<&rvs_ci::Netns>) -> Ovs {
         let dir = std::env::temp_dir().join(format!("rvs-ovs-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create OVS directory");
@@ -84,13 +101,24 @@ impl Ovs {
         ovs.spawn(server);
         ovs.wait_for(&sock, "ovsdb-server socket");
         ovs.must(ovs.vsctl().args(["--no-wait", "init"]));
-        let mut vswitchd = Command::new("ovs-vswitchd");
+        let mut vswitchd = match ns {
+            Some(ns) => ns.cmd("ovs-vswitchd"),
+            None => {
+                let mut c = Command::new("ovs-vswitchd");
+                c.args(["--enable-dummy=override", "--disable-system"]);
+                c
+            }
+        };
         vswitchd
-            .args(["--enable-dummy=override", "--disable-system"])
             .arg(format!("unix:{}", sock.display()))
             .arg(format!("--unixctl={}", ovs.dir.join("ovs-vswitchd.ctl").display()))
             .arg(format!("--log-file={}", ovs.dir.join("ovs-vswitchd.log").display()));
         ovs.spawn(vswitchd);
+        let port_type = if ns.is_some() {
+            "type=system"
+        } else {
+            "type=dummy"
+        };
         ovs.must(ovs.vsctl().args([
             "add-br",
             "br0",
@@ -109,7 +137,7 @@ impl Ovs {
             "set",
             "interface",
             "p1",
-            "type=dummy",
+            port_type,
             "ofport_request=1",
             "--",
             "add-port",
@@ -119,7 +147,7 @@ impl Ovs {
             "set",
             "interface",
             "p2",
-            "type=dummy",
+            port_type,
             "ofport_request=2",
         ]));
         ovs.wait_for(&ovs.dir.join("br0.mgmt"), "br0.mgmt");

@@ -14,7 +14,9 @@ use rvs_openflow::msg::{decode, MultipartRequest, OfMessage, Version};
 use rvs_openflow::OfPort;
 
 use super::conn::{fatal_io, multipart_more, stats_reply_type, type_of, xid_of, Connection, Fatal};
+use super::flow_diff;
 use super::flows;
+use super::group_cmds;
 use super::port_cmds;
 use super::names::parse_port;
 use super::print::features::{Features, TablePrinter};
@@ -54,6 +56,15 @@ const COMMANDS: &[(&str, usize, usize, Handler)] = &[
     ("dump-ports-desc", 1, 2, dump_ports_desc),
     ("mod-port", 3, 3, port_cmds::mod_port),
     ("packet-out", 1, usize::MAX, port_cmds::packet_out),
+    ("add-group", 2, 2, group_cmds::add_group),
+    ("add-groups", 2, 2, group_cmds::add_groups),
+    ("mod-group", 2, 2, group_cmds::mod_group),
+    ("del-groups", 1, 2, group_cmds::del_groups),
+    ("dump-groups", 1, 2, group_cmds::dump_groups),
+    ("dump-group-stats", 1, 2, group_cmds::dump_group_stats),
+    ("dump-group-features", 1, 1, group_cmds::dump_group_features),
+    ("replace-flows", 2, 2, flow_diff::replace_flows),
+    ("diff-flows", 2, 2, flow_diff::diff_flows),
     ("parse-flow", 1, 1, flows::parse_flow),
     ("parse-flows", 1, 1, flows::parse_flows),
 ];
@@ -65,8 +76,6 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "dump-table-desc",
     "queue-stats",
     "queue-get-config",
-    "replace-flows",
-    "diff-flows",
     "add-meter",
     "mod-meter",
     "del-meter",
@@ -87,15 +96,8 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "ct-flush",
     "ofp-parse",
     "ofp-parse-pcap",
-    "add-group",
-    "add-groups",
-    "mod-group",
-    "del-groups",
     "insert-buckets",
     "remove-buckets",
-    "dump-groups",
-    "dump-group-stats",
-    "dump-group-features",
     "bundle",
     "add-tlv-map",
     "del-tlv-map",
@@ -320,9 +322,18 @@ For OpenFlow switches:
   add-flows SWITCH FILE       add flows from FILE
   mod-flows SWITCH FLOW       modify actions of matching FLOWs
   del-flows SWITCH [FLOW]     delete matching FLOWs
+  replace-flows SWITCH FILE   replace flows with those in FILE
+  diff-flows SOURCE1 SOURCE2  compare flows from two sources
   mod-port SWITCH IFACE ACT   modify port behavior
   packet-out SWITCH IN_PORT ACTIONS PACKET...
                               execute ACTIONS on PACKET
+  add-group SWITCH GROUP      add group described by GROUP
+  add-groups SWITCH FILE      add group from FILE
+  mod-group SWITCH GROUP      modify specific group
+  del-groups SWITCH [GROUP]   delete matching GROUPs
+  dump-groups SWITCH [GROUP]  print group descriptions
+  dump-group-stats SWITCH [GROUP]  print group statistics
+  dump-group-features SWITCH  print group features
 SWITCH is a bridge name (its socket $RVS_RUNDIR/SWITCH.mgmt), the path of a
 socket, unix:PATH, or tcp:IP[:PORT].
 

@@ -333,6 +333,27 @@ impl Connection {
             }
         }
     }
+
+    /// Sends every message of `msgs`, then one barrier, and waits for the barrier's reply.
+    /// Returns the first answer to one of `msgs` (an error) that came before it.
+    pub fn transact_multiple_noreply(&mut self, msgs: &[OfMessage], xids: &mut Xids) -> Result<Option<Vec<u8>>, Fatal> {
+        let mut sent_xids = Vec::with_capacity(msgs.len());
+        for m in msgs {
+            sent_xids.push(xid_of(&self.send(m, xids)?));
+        }
+        let barrier_xid = xid_of(&self.send(&OfMessage::BarrierRequest, xids)?);
+        let mut first_error = None;
+        loop {
+            let m = self.recv().map_err(|e| fatal_io(format_args!("talking to {}", self.name), &e))?;
+            let x = xid_of(&m);
+            if x == barrier_xid && type_of(&m) == barrier_reply_type(self.version()) {
+                return Ok(first_error);
+            }
+            if first_error.is_none() && sent_xids.contains(&x) {
+                first_error = Some(m);
+            }
+        }
+    }
 }
 
 impl Connection {

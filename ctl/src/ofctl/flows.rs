@@ -50,9 +50,9 @@ fn names_of(map: &Option<PortMap>) -> Option<&dyn PortNames> {
 }
 
 /// One parsed flow-mod and the protocols that can carry it.
-struct Parsed {
-    flow: ParsedFlow,
-    usable: Protocols,
+pub(crate) struct Parsed {
+    pub(crate) flow: ParsedFlow,
+    pub(crate) usable: Protocols,
 }
 
 fn parse_one(text: &str, command: Option<FlowModCommand>, names: Option<&dyn PortNames>) -> Result<Parsed, String> {
@@ -67,7 +67,7 @@ fn parse_one(text: &str, command: Option<FlowModCommand>, names: Option<&dyn Por
 
 /// Lines of a flow file as `ds_get_preprocessed_line` yields them: `(line number, text)`
 /// with comments cut and blank lines skipped.
-fn preprocessed_lines(reader: impl Read) -> std::io::Result<Vec<(usize, String)>> {
+pub(crate) fn preprocessed_lines(reader: impl Read) -> std::io::Result<Vec<(usize, String)>> {
     let mut out = Vec::new();
     for (i, line) in BufReader::new(reader).split(b'\n').enumerate() {
         let line = String::from_utf8_lossy(&line?).into_owned();
@@ -84,7 +84,7 @@ fn preprocessed_lines(reader: impl Read) -> std::io::Result<Vec<(usize, String)>
 }
 
 /// `parse_ofp_flow_mod_file`: every flow of `file`; `command` `None` lets each line choose.
-fn parse_file(
+pub(crate) fn parse_file(
     file: &str,
     command: Option<FlowModCommand>,
     names: Option<&dyn PortNames>,
@@ -179,6 +179,16 @@ fn prepare_dump(
     args: &[String],
     aggregate: bool,
 ) -> Result<(super::conn::Connection, OfMessage), Fatal> {
+    prepare_dump_for(s, args, aggregate, Protocols::ANY)
+}
+
+/// [`prepare_dump`], with the protocols that flows to be sent afterwards need (`usable`).
+pub(crate) fn prepare_dump_for(
+    s: &mut Session,
+    args: &[String],
+    aggregate: bool,
+    also_usable: Protocols,
+) -> Result<(super::conn::Connection, OfMessage), Fatal> {
     let target = &args[1];
     let filter = args.get(2).map_or("", String::as_str);
     let map = if filter.is_empty() {
@@ -189,7 +199,8 @@ fn prepare_dump(
         ports
     };
     let (request, rvs_usable) = parse_flow_stats_request(filter, names_of(&map)).map_err(|e| Fatal(e.to_string()))?;
-    let usable = usable_for_stats(usable_protocols(filter, Some(&request.match_), &[], rvs_usable, names_of(&map)));
+    let usable =
+        usable_for_stats(usable_protocols(filter, Some(&request.match_), &[], rvs_usable, names_of(&map))).and(also_usable);
     let mut conn = s.open(target)?;
     let allowed = allowed(s);
     // `set_protocol_for_flow_dump`: the first of the dump protocols the flow and the options
@@ -252,10 +263,29 @@ pub(crate) fn dump_flows(s: &mut Session, args: &[String], io: &mut Io<'_>) -> R
         return Ok(0);
     }
     let (mut conn, request) = prepare_dump(s, args, false)?;
-    let sent = conn.send(&request, &mut s.xids)?;
+    let mut flows = collect_flows(s, &mut conn, &request)?;
+    let criteria = s.opts.sort.clone();
+    flows.sort_by(|a, b| compare_flows(a, b, &criteria));
+    let target = args[1].clone();
+    for fs in &flows {
+        s.tables_to_show(&target)?;
+        let ports = s.ports_to_show(&target)?;
+        let f = FlowFormatter { version: conn.version(), no_stats: !s.opts.stats, names: names_of(&ports) };
+        emit(io.out, &format!(" {}\n", f.flow_stats(fs)))?;
+    }
+    Ok(0)
+}
+
+/// `vconn_dump_flows`: sends a flow statistics request and gathers every rule of the
+/// replies, without the ages Nicira replies carry (it decodes without the flow age
+/// extension, so such dumps never print `idle_age`/`hard_age`).
+pub(crate) fn collect_flows(
+    s: &mut Session,
+    conn: &mut super::conn::Connection,
+    request: &OfMessage,
+) -> Result<Vec<FlowStats>, Fatal> {
+    let sent = conn.send(request, &mut s.xids)?;
     let xid = xid_of(&sent);
-    // The rules, without the ages Nicira replies carry: `vconn_dump_flows` decodes without
-    // the flow age extension, so these dumps never print `idle_age`/`hard_age`.
     let mut flows: Vec<FlowStats> = Vec::new();
     loop {
         let reply = conn.recv_xid(xid).map_err(|e| fatal_io("dump flows", &e))?;
@@ -277,16 +307,7 @@ pub(crate) fn dump_flows(s: &mut Session, args: &[String], io: &mut Io<'_>) -> R
             break;
         }
     }
-    let criteria = s.opts.sort.clone();
-    flows.sort_by(|a, b| compare_flows(a, b, &criteria));
-    let target = args[1].clone();
-    for fs in &flows {
-        s.tables_to_show(&target)?;
-        let ports = s.ports_to_show(&target)?;
-        let f = FlowFormatter { version: conn.version(), no_stats: !s.opts.stats, names: names_of(&ports) };
-        emit(io.out, &format!(" {}\n", f.flow_stats(fs)))?;
-    }
-    Ok(0)
+    Ok(flows)
 }
 
 /// `ofctl_parse_flows__`: the usable and chosen protocols, then each flow-mod as it would be

@@ -41,7 +41,9 @@
 
 pub mod commands;
 pub mod conn;
+pub mod flow_diff;
 pub mod flows;
+pub mod group_cmds;
 pub mod names;
 pub mod options;
 pub mod port_cmds;

@@ -174,6 +174,13 @@ fn serve(mut s: UnixStream, script: &Script) {
                     MultipartRequest::TableFeatures(_) => {
                         (Some(Request::TableFeatures), MultipartReply::TableFeatures(script.table_features.clone()))
                     }
+                    // The fake switch has no queues and no groups.
+                    MultipartRequest::Queue(_) => (None, MultipartReply::Queue(Vec::new())),
+                    MultipartRequest::Group { .. } => (None, MultipartReply::Group(Vec::new())),
+                    MultipartRequest::GroupDesc => (None, MultipartReply::GroupDesc(Vec::new())),
+                    MultipartRequest::GroupFeatures => {
+                        (None, MultipartReply::GroupFeatures(rvs_openflow::group::GroupFeatures::default()))
+                    }
                 };
                 match which.and_then(fail) {
                     Some(e) => vec![error(e).encode(v, xid).unwrap()],

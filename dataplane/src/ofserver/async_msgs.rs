@@ -58,6 +58,7 @@ fn removed_reason(r: RemovedReason) -> FlowRemovedReason {
         RemovedReason::IdleTimeout => FlowRemovedReason::IdleTimeout,
         RemovedReason::HardTimeout => FlowRemovedReason::HardTimeout,
         RemovedReason::Delete => FlowRemovedReason::Delete,
+        RemovedReason::GroupDelete => FlowRemovedReason::GroupDelete,
     }
 }
 
@@ -202,6 +203,7 @@ impl OfServer {
     /// Notes rules removed from `bridge` at `at_ms`; those with `SEND_FLOW_REM` are announced
     /// at the end of the round ([`OfServer::flush_flow_removed`]).
     pub(super) fn note_removed(&mut self, bridge: &str, removed: Vec<(Arc<Rule>, RemovedReason)>, at_ms: u64) {
+        self.report_removed(bridge, &removed);
         for (rule, reason) in removed {
             if rule.flags & flow_flags::SEND_FLOW_REM != 0 {
                 self.removals.push(Removal { bridge: bridge.to_string(), rule, reason, at_ms });

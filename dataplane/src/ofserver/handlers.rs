@@ -25,7 +25,8 @@ use rvs_flowcache::ofp::{FlowModCommand, N_TABLES};
 use rvs_flowcache::{FlowModError, OfAction, OfPort};
 use rvs_openflow::error::{BadAction, BadInstruction, BadRequest, FlowModFailed, HelloFailed, PortModFailed, TableFeaturesFailed};
 use rvs_openflow::msg::{
-    encode_multipart_reply, encode_nx_stats_reply, negotiate, ControllerRole, ErrorMsg, MultipartRequest, OfMessage, PortMod, RoleMsg, Version,
+    encode_multipart_reply, encode_nx_stats_reply, negotiate, ControllerRole, ErrorMsg, MultipartRequest, NxStatsRequest, OfMessage, PortMod,
+    RoleMsg, Version,
     MULTIPART_MORE,
 };
 use rvs_openflow::session::Session;
@@ -148,7 +149,8 @@ impl OfServer {
             self.admit(t, now);
         }
         let slave = self.conns[&t].role() == ControllerRole::Slave;
-        if slave && matches!(msg, OfMessage::FlowMod { .. } | OfMessage::PacketOut(_) | OfMessage::PortMod(_)) {
+        self.origin = Some((t, xid));
+        if slave && matches!(msg, OfMessage::FlowMod { .. } | OfMessage::PacketOut(_) | OfMessage::PortMod(_) | OfMessage::GroupMod(_)) {
             self.send_error(t, OfError::BadRequest(BadRequest::IsSlave), bytes, xid);
             return false;
         }
@@ -202,7 +204,13 @@ impl OfServer {
                 self.send_error(t, OfError::TableFeaturesFailed(TableFeaturesFailed::Eperm), bytes, xid);
             }
             OfMessage::MultipartRequest { request, .. } => {
-                let reply = replies::multipart(sw, &bridge, request);
+                let reply = match replies::multipart(sw, &bridge, request) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.send_error(t, e, bytes, xid);
+                        return false;
+                    }
+                };
                 match encode_multipart_reply(version, xid, &reply, MAX_REPLY) {
                     Ok(parts) => {
                         let c = self.conns.get_mut(&t).expect("connection");
@@ -211,6 +219,18 @@ impl OfServer {
                         }
                     }
                     Err(e) => vlog::err("ofserver", &format!("cannot encode multipart reply: {e}")),
+                }
+            }
+            OfMessage::NxStatsRequest { request: NxStatsRequest::FlowMonitor(reqs), .. } => {
+                let reply = self.start_monitors(sw, t, &bridge, reqs);
+                match encode_nx_stats_reply(version, xid, &reply, MAX_REPLY) {
+                    Ok(parts) => {
+                        let c = self.conns.get_mut(&t).expect("connection");
+                        for p in parts {
+                            c.queue(p);
+                        }
+                    }
+                    Err(_) => self.send_error(t, OfError::BadRequest(BadRequest::BadMultipart), bytes, xid),
                 }
             }
             OfMessage::NxStatsRequest { request, .. } => {
@@ -231,6 +251,13 @@ impl OfServer {
                     self.send_error(t, e, bytes, xid);
                 }
             }
+            OfMessage::GroupMod(gm) => match sw.group_mod(&bridge, &gm) {
+                Ok(removed) => {
+                    let now = sw.dp.now_ms();
+                    self.note_removed(&bridge, removed, now);
+                }
+                Err(e) => self.send_error(t, e, bytes, xid),
+            },
             OfMessage::PortMod(pm) => match port_mod(sw, &bridge, &pm) {
                 Ok(()) => self.refresh_ports(sw, &bridge),
                 Err(e) => self.send_error(t, e, bytes, xid),
@@ -272,10 +299,25 @@ impl OfServer {
             return Err(OfError::BadRequest(BadRequest::Eperm));
         }
         validate_actions(&fm.actions, fm.table_id, fm.command)?;
+        // Flows may only send to groups that exist (OVS's `ofproto_check_ofpacts`).
+        if matches!(fm.command, FlowModCommand::Add | FlowModCommand::Modify | FlowModCommand::ModifyStrict)
+            && fm.actions.iter().any(|a| uses_missing_group(a, &|g| sw.has_group(bridge, g)))
+        {
+            return Err(OfError::BadAction(rvs_openflow::error::BadAction::BadOutGroup));
+        }
         let now = sw.dp.now_ms();
         let br = sw.bridges.get_mut(bridge).expect("bridge exists");
         match br.writer.apply(fm, now) {
             Ok(outcome) => {
+                use rvs_openflow::monitor::FlowUpdateEvent;
+                let changes: Vec<_> = outcome
+                    .added
+                    .iter()
+                    .map(|r| (FlowUpdateEvent::Added, 0, r.clone()))
+                    .chain(outcome.modified.iter().map(|(_, r)| (FlowUpdateEvent::Modified, 0, r.clone())))
+                    .collect();
+                let origin = self.origin;
+                self.report_flow_changes(bridge, &changes, origin);
                 self.note_removed(bridge, outcome.removed, now);
                 Ok(())
             }
@@ -363,5 +405,14 @@ mod tests {
         assert_eq!(validate_actions(&[out(OfPort::ANY)], 0, FlowModCommand::Add), Err(OfError::BadAction(BadAction::BadOutPort)));
         assert_eq!(validate_actions(&[OfAction::GotoTable(1)], 1, FlowModCommand::Add), Err(OfError::BadInstruction(BadInstruction::BadTableId)));
         assert!(validate_actions(&[out(OfPort(0))], 0, FlowModCommand::Delete).is_ok());
+    }
+}
+
+/// True if `a` (or an action inside it) sends to a group for which `exists` is false.
+fn uses_missing_group(a: &rvs_flowcache::OfAction, exists: &dyn Fn(u32) -> bool) -> bool {
+    match a {
+        rvs_flowcache::OfAction::Group(g) => !exists(*g),
+        rvs_flowcache::OfAction::WriteActions(inner) => inner.iter().any(|b| uses_missing_group(b, exists)),
+        _ => false,
     }
 }

@@ -57,6 +57,7 @@ mod async_msgs;
 pub mod conn;
 pub mod controller;
 mod handlers;
+mod monitor;
 mod packet_out;
 pub mod queue;
 pub mod replies;
@@ -133,6 +134,10 @@ pub struct OfServer {
     /// Connections with input left to handle (read budget used up, or queue drained).
     pending: BTreeSet<Token>,
     removals: Vec<Removal>,
+    /// Flow monitors by connection ([`monitor`]).
+    monitors: HashMap<Token, Vec<rvs_openflow::monitor::FlowMonitorRequest>>,
+    /// The connection and xid of the message being handled, for changes it makes.
+    origin: Option<(Token, u32)>,
 }
 
 fn alloc(next_token: &mut usize) -> Token {
@@ -196,7 +201,7 @@ impl BridgeCtl {
 impl OfServer {
     /// A server with no sockets yet.
     pub fn new(paths: Paths) -> Self {
-        OfServer { paths, bridges: BTreeMap::new(), listeners: HashMap::new(), conns: HashMap::new(), pending: BTreeSet::new(), removals: Vec::new() }
+        OfServer { paths, bridges: BTreeMap::new(), listeners: HashMap::new(), conns: HashMap::new(), pending: BTreeSet::new(), removals: Vec::new(), monitors: HashMap::new(), origin: None }
     }
 
     /// Brings sockets and controllers in line with the configuration: opens what new bridges
@@ -623,6 +628,7 @@ impl OfServer {
     pub fn tick(&mut self, sw: &mut Switch) {
         let now = sw.dp.now_ms();
         let names: Vec<String> = sw.bridges.keys().cloned().collect();
+        self.origin = None;
         for name in names {
             let removed = sw.bridges.get_mut(&name).expect("bridge").writer.expire(now);
             if !removed.is_empty() {
@@ -630,6 +636,7 @@ impl OfServer {
             }
             self.note_removed(&name, removed, now);
             self.refresh_ports(sw, &name);
+            sw.refresh_group_liveness(&name);
         }
     }
 

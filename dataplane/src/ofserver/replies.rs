@@ -11,14 +11,23 @@ use std::sync::Arc;
 use rvs_flowcache::{OfPort, Rule};
 use rvs_openflow::msg::{MultipartReply, MultipartRequest, NxStatsReply, NxStatsRequest};
 use rvs_openflow::stats::{
-    port_features, port_state, AggregateStats, FlowStats, FlowStatsRequest, NxFlowStats, PortDesc, PortStats, SwitchDesc,
+    capabilities, port_features, port_state, AggregateStats, FlowStats, FlowStatsRequest, NxFlowStats, PortDesc, PortStats, SwitchDesc,
     SwitchFeatures, TableStats,
 };
 
+use rvs_openflow::error::{OfError, QueueOpFailed};
+use rvs_openflow::stats::{QueueStatsRequest, ALL_QUEUES};
+
 use crate::switch::{port_config, Switch};
 
-/// Capabilities we announce: flow, table and port statistics.
-const CAPABILITIES: u32 = 0x1 | 0x2 | 0x4;
+/// Capabilities we announce: flow, table, port, group and queue statistics (there are no
+/// queues, so queue statistics are empty), and ARP address matches (OpenFlow 1.0 only).
+const CAPABILITIES: u32 = capabilities::FLOW_STATS
+    | capabilities::TABLE_STATS
+    | capabilities::PORT_STATS
+    | capabilities::GROUP_STATS
+    | capabilities::QUEUE_STATS
+    | capabilities::ARP_MATCH_IP;
 /// Tables announced in features (OVS announces 254: table 254 is reserved).
 pub const N_TABLES_ANNOUNCED: u8 = 254;
 
@@ -28,9 +37,9 @@ pub fn features(sw: &Switch, bridge: &str) -> SwitchFeatures {
     SwitchFeatures { datapath_id: dpid, n_buffers: 0, n_tables: N_TABLES_ANNOUNCED, auxiliary_id: 0, capabilities: CAPABILITIES }
 }
 
-/// The reply to a multipart request about `bridge`.
-pub fn multipart(sw: &mut Switch, bridge: &str, req: MultipartRequest) -> MultipartReply {
-    match req {
+/// The reply to a multipart request about `bridge`, or the error to answer with.
+pub fn multipart(sw: &mut Switch, bridge: &str, req: MultipartRequest) -> Result<MultipartReply, OfError> {
+    Ok(match req {
         MultipartRequest::Desc => MultipartReply::Desc(SwitchDesc {
             mfr_desc: "The rvs project".into(),
             hw_desc: "rvs".into(),
@@ -54,10 +63,18 @@ pub fn multipart(sw: &mut Switch, bridge: &str, req: MultipartRequest) -> Multip
         }
         MultipartRequest::PortStats { port_no } => MultipartReply::PortStats(port_stats(sw, bridge, port_no)),
         MultipartRequest::PortDesc => MultipartReply::PortDesc(port_descs(sw, bridge)),
+        MultipartRequest::Queue(q) => return queue_stats(sw, bridge, q),
+        MultipartRequest::Group { group_id } => {
+            sw.publish_flows();
+            sw.revalidator.sync();
+            MultipartReply::Group(sw.group_stats(bridge, group_id))
+        }
+        MultipartRequest::GroupDesc => MultipartReply::GroupDesc(sw.group_descs(bridge)),
+        MultipartRequest::GroupFeatures => MultipartReply::GroupFeatures(sw.group_features()),
         MultipartRequest::TableFeatures(_) => {
             MultipartReply::TableFeatures(rvs_openflow::table_features::rvs_table_features(N_TABLES_ANNOUNCED))
         }
-    }
+    })
 }
 
 /// Lifetime of a rule at `now_ms`, as OpenFlow's (seconds, nanoseconds).
@@ -94,6 +111,7 @@ fn selected_rules(sw: &Switch, bridge: &str, req: &FlowStatsRequest) -> Vec<Arc<
         .filter(|r| r.match_.is_covered_by(&req.match_))
         .filter(|r| (r.cookie ^ req.cookie) & req.cookie_mask == 0)
         .filter(|r| req.out_port == OfPort::ANY || r.actions.iter().any(|a| a.outputs_to(req.out_port)))
+        .filter(|r| req.out_group == rvs_flowcache::ofp::ANY_GROUP || r.actions.iter().any(|a| a.uses_group(req.out_group)))
         .cloned()
         .collect();
     v.sort_by_key(|r| (r.table_id, std::cmp::Reverse(r.priority)));
@@ -135,6 +153,8 @@ pub fn nx_stats(sw: &mut Switch, bridge: &str, req: NxStatsRequest) -> NxStatsRe
                 .collect(),
         ),
         NxStatsRequest::Aggregate(r) => NxStatsReply::Aggregate(aggregate(&flow_stats(sw, bridge, &r))),
+        // The connection's monitors live in the OpenFlow server, which answers these itself.
+        NxStatsRequest::FlowMonitor(_) => unreachable!("flow monitor requests are answered by OfServer::start_monitors"),
     }
 }
 
@@ -149,6 +169,20 @@ fn table_stats(sw: &Switch, bridge: &str) -> Vec<TableStats> {
         .collect()
 }
 
+/// Queue statistics. rvs has no QoS queues, so every answer is empty, and asking for one
+/// queue is `OFPQOFC_BAD_QUEUE` (`OFPQOFC_BAD_PORT` for a port that does not exist), as
+/// Open vSwitch answers about a port without queues.
+fn queue_stats(sw: &Switch, bridge: &str, q: QueueStatsRequest) -> Result<MultipartReply, OfError> {
+    let br = &sw.bridges[bridge];
+    if q.port_no != OfPort::ANY && !br.ports.contains_key(&q.port_no) {
+        return Err(OfError::QueueOpFailed(QueueOpFailed::BadPort));
+    }
+    if q.queue_id != ALL_QUEUES {
+        return Err(OfError::QueueOpFailed(QueueOpFailed::BadQueue));
+    }
+    Ok(MultipartReply::Queue(Vec::new()))
+}
+
 fn port_stats(sw: &Switch, bridge: &str, port_no: OfPort) -> Vec<PortStats> {
     let br = &sw.bridges[bridge];
     br.ports
@@ -156,8 +190,15 @@ fn port_stats(sw: &Switch, bridge: &str, port_no: OfPort) -> Vec<PortStats> {
         .filter(|p| port_no == OfPort::ANY || p.ofport == port_no)
         .map(|p| {
             let s = p.port.stats();
+            let age = p.added.elapsed();
+            // The device's own error counters, for kernel devices.
+            let errs = p.port.error_counters();
             // Counters a port does not keep stay "unknown" (all ones), as OVS reports them.
             PortStats {
+                rx_frame_err: errs.map_or(u64::MAX, |e| e.rx_frame_errors),
+                rx_over_err: errs.map_or(u64::MAX, |e| e.rx_over_errors),
+                rx_crc_err: errs.map_or(u64::MAX, |e| e.rx_crc_errors),
+                collisions: errs.map_or(u64::MAX, |e| e.collisions),
                 rx_packets: s.rx_packets,
                 tx_packets: s.tx_packets,
                 rx_bytes: s.rx_bytes,
@@ -166,12 +207,27 @@ fn port_stats(sw: &Switch, bridge: &str, port_no: OfPort) -> Vec<PortStats> {
                 tx_dropped: s.tx_dropped,
                 rx_errors: s.rx_errors,
                 tx_errors: s.tx_errors,
-                duration_sec: 0,
-                duration_nsec: 0,
+                duration_sec: age.as_secs() as u32,
+                duration_nsec: age.subsec_nanos(),
                 ..PortStats::unknown(p.ofport)
             }
         })
         .collect()
+}
+
+/// The speed in kb/s of the fastest rate in `f` (`port_features` bits), 0 if none.
+fn speed_kbps(f: u32) -> u32 {
+    use port_features::*;
+    const RATES: [(u32, u32); 7] = [
+        (RATE_1TB_FD, 1_000_000_000),
+        (RATE_100GB_FD, 100_000_000),
+        (RATE_40GB_FD, 40_000_000),
+        (RATE_10GB_FD, 10_000_000),
+        (RATE_1GB_HD | RATE_1GB_FD, 1_000_000),
+        (RATE_100MB_HD | RATE_100MB_FD, 100_000),
+        (RATE_10MB_HD | RATE_10MB_FD, 10_000),
+    ];
+    RATES.iter().find(|(bits, _)| f & bits != 0).map_or(0, |(_, kbps)| *kbps)
 }
 
 /// The description of every port of `bridge` (LOCAL last, as OVS lists them): `OFPPC_*`
@@ -183,24 +239,26 @@ pub fn port_descs(sw: &Switch, bridge: &str) -> Vec<PortDesc> {
         .values()
         .map(|p| {
             let link = p.port.link_state();
-            let mut config = p.config & (port_config::NO_RECV | port_config::NO_FWD | port_config::NO_PACKET_IN);
+            let mut config =
+                p.config & (port_config::NO_RECV | port_config::NO_FWD | port_config::NO_FLOOD | port_config::NO_PACKET_IN);
             if !link.admin_up {
                 config |= port_config::PORT_DOWN;
             }
             let state = if !link.carrier { port_state::LINK_DOWN } else { port_state::LIVE };
-            let curr = if link.carrier { port_features::RATE_10GB_FD | port_features::COPPER } else { 0 };
+            // As OVS: what the device reports (ethtool), whatever its carrier.
+            let features = p.port.link_features().unwrap_or_default();
             PortDesc {
                 port_no: p.ofport,
                 hw_addr: p.port.mac(),
                 name: p.name.clone(),
                 config,
                 state,
-                curr,
-                advertised: 0,
-                supported: 0,
+                curr: features.current,
+                advertised: features.advertised,
+                supported: features.supported,
                 peer: 0,
-                curr_speed: if link.carrier { 10_000_000 } else { 0 },
-                max_speed: 0,
+                curr_speed: speed_kbps(features.current),
+                max_speed: speed_kbps(features.supported),
             }
         })
         .collect();

@@ -74,10 +74,14 @@ pub(super) fn dispatch(
     // Common case first: every packet of the batch on one megaflow.
     if let Some(Some(first)) = batch.flows.first() {
         if batch.flows[..batch.n].iter().all(|f| f.is_some_and(|f| Arc::ptr_eq(f, first))) {
-            let bytes: u64 = rx_batch.iter().map(|p| p.len() as u64).sum();
-            let tcp_flags = batch.keys[..batch.n].iter().fold(0, |a, k| a | k.tcp_flags);
-            first.stats.add(batch.n as u64, bytes, now_ms, tcp_flags);
-            match Disposition::of(&first.actions) {
+            let disposition = Disposition::of(&first.actions);
+            // An action list is counted below, with the general case.
+            if disposition != Disposition::Execute {
+                let bytes: u64 = rx_batch.iter().map(|p| p.len() as u64).sum();
+                let tcp_flags = batch.keys[..batch.n].iter().fold(0, |a, k| a | k.tcp_flags);
+                first.stats.add(batch.n as u64, bytes, now_ms, tcp_flags);
+            }
+            match disposition {
                 Disposition::Output(port) => {
                     if !txqs.take_whole(port, rx_batch) {
                         for pkt in rx_batch.drain() {

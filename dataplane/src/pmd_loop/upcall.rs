@@ -76,7 +76,8 @@ pub(super) fn translate(dp: &DatapathShared, now_ms: u64, key: &FlowKey, counter
         may_learn: true,
         trace: false,
     });
-    let deps = XlateDeps::new(out.rules, pipeline.version(), out.used_normal.then_some(mac_gen), conf.generation);
+    let deps = XlateDeps::new(out.rules, pipeline.version(), out.used_normal.then_some(mac_gen), conf.generation)
+        .with_groups(out.groups);
     let flow = Arc::new(Megaflow::new(dp.next_flow_id(), key, &out.wc, out.actions, deps, now_ms));
     counters.upcall_ns += t0.elapsed().as_nanos() as u64;
     Ok(flow)

@@ -39,6 +39,7 @@
 //! parameter (`now_ms`).
 
 mod commit;
+mod group_exec;
 mod normal;
 pub mod packet_out;
 pub mod trace;
@@ -48,6 +49,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::dpaction::{ControllerAction, DpAction};
 use crate::field::{Field, Prereq};
+use crate::group::{GroupCounters, GroupTable};
 use crate::key::{FlowKey, FlowMask, FRAG_LATER, VLAN_PRESENT};
 use crate::mac_learning::MacTable;
 use crate::ofp::{OfAction, OfPort, PacketInReason, Rule};
@@ -95,6 +97,8 @@ pub struct XlateBridge {
     pub fail_open: bool,
     /// Ports whose received packets are dropped (`OFPPC_NO_RECV`).
     pub no_recv: BTreeSet<OfPort>,
+    /// Groups, and the live ports fast-failover buckets watch.
+    pub groups: Arc<GroupTable>,
 }
 
 /// Input of one translation.
@@ -150,7 +154,12 @@ pub struct XlateOutput {
     pub error: Option<XlateError>,
     /// `NORMAL` was used (the megaflow depends on the MAC table).
     pub used_normal: bool,
+    /// Groups used, with the buckets that ran (their counters are credited like rules').
+    pub groups: Vec<GroupHit>,
 }
+
+/// A group a translation went through: its counters and the buckets that ran.
+pub type GroupHit = (Arc<GroupCounters>, Vec<usize>);
 
 /// Translates a packet. See the module documentation.
 pub fn xlate(input: &XlateInput<'_>) -> XlateOutput {
@@ -192,6 +201,7 @@ impl Ctx<'_> {
             trace: self.trace,
             error: self.error,
             used_normal: self.used_normal,
+            groups: self.groups,
         }
     }
 }
@@ -230,6 +240,7 @@ pub(crate) struct Ctx<'a> {
     action_set: Vec<OfAction>,
     error: Option<XlateError>,
     used_normal: bool,
+    groups: Vec<GroupHit>,
 }
 
 impl<'a> Ctx<'a> {
@@ -254,6 +265,7 @@ impl<'a> Ctx<'a> {
             action_set: Vec::new(),
             error: None,
             used_normal: false,
+            groups: Vec::new(),
         }
     }
 
@@ -439,6 +451,7 @@ impl<'a> Ctx<'a> {
             ClearActions => self.action_set.clear(),
             WriteActions(acts) => self.write_actions(acts),
             Note(_) => {}
+            Group(id) => self.group(*id),
         }
         Flow::Continue
     }
@@ -645,7 +658,7 @@ fn action_set_rank(a: &OfAction) -> u8 {
         | SetIpDscp(_) | SetIpEcn(_) | SetIpTtl(_) | SetL4SrcPort(_) | SetL4DstPort(_) | SetField { .. }
         | RegLoad { .. } | RegMove { .. } => 4,
         Enqueue { .. } => 5,
-        Output { .. } | Controller { .. } => 6,
+        Output { .. } | Controller { .. } | Group(_) => 6,
         _ => 7,
     }
 }
@@ -661,5 +674,7 @@ fn same_slot(a: &OfAction, b: &OfAction) -> bool {
     }
 }
 
+#[cfg(test)]
+mod group_tests;
 #[cfg(test)]
 mod tests;

@@ -229,6 +229,54 @@ codes! {
 }
 
 codes! {
+    /// `OFPET_GROUP_MOD_FAILED` codes.
+    GroupModFailed {
+        /// A group with this id exists already.
+        GroupExists = 0, "OFPGMFC_GROUP_EXISTS";
+        /// The group id is reserved or out of range.
+        InvalidGroup = 1, "OFPGMFC_INVALID_GROUP";
+        /// Unequal weights are not supported.
+        WeightUnsupported = 2, "OFPGMFC_WEIGHT_UNSUPPORTED";
+        /// The group table is full.
+        OutOfGroups = 3, "OFPGMFC_OUT_OF_GROUPS";
+        /// Too many buckets.
+        OutOfBuckets = 4, "OFPGMFC_OUT_OF_BUCKETS";
+        /// Groups may not forward to groups.
+        ChainingUnsupported = 5, "OFPGMFC_CHAINING_UNSUPPORTED";
+        /// Watching a port or group is not supported.
+        WatchUnsupported = 6, "OFPGMFC_WATCH_UNSUPPORTED";
+        /// The group would forward to itself.
+        Loop = 7, "OFPGMFC_LOOP";
+        /// Modify of a group that does not exist.
+        UnknownGroup = 8, "OFPGMFC_UNKNOWN_GROUP";
+        /// Delete of a group another group forwards to.
+        ChainedGroup = 9, "OFPGMFC_CHAINED_GROUP";
+        /// Unsupported or unknown group type.
+        BadType = 10, "OFPGMFC_BAD_TYPE";
+        /// Unsupported or unknown command.
+        BadCommand = 11, "OFPGMFC_BAD_COMMAND";
+        /// A bucket is wrong.
+        BadBucket = 12, "OFPGMFC_BAD_BUCKET";
+        /// A watched port or group is wrong.
+        BadWatch = 13, "OFPGMFC_BAD_WATCH";
+        /// Permissions error.
+        Eperm = 14, "OFPGMFC_EPERM";
+    }
+}
+
+codes! {
+    /// `OFPET_QUEUE_OP_FAILED` codes.
+    QueueOpFailed {
+        /// No such port.
+        BadPort = 0, "OFPQOFC_BAD_PORT";
+        /// No such queue.
+        BadQueue = 1, "OFPQOFC_BAD_QUEUE";
+        /// Permissions error.
+        Eperm = 2, "OFPQOFC_EPERM";
+    }
+}
+
+codes! {
     /// `OFPET_TABLE_MOD_FAILED` codes.
     TableModFailed {
         /// No such table.
@@ -307,6 +355,10 @@ pub enum OfError {
     FlowModFailed(FlowModFailed),
     /// `OFPET_PORT_MOD_FAILED`.
     PortModFailed(PortModFailed),
+    /// `OFPET_GROUP_MOD_FAILED`.
+    GroupModFailed(GroupModFailed),
+    /// `OFPET_QUEUE_OP_FAILED`.
+    QueueOpFailed(QueueOpFailed),
     /// `OFPET_TABLE_MOD_FAILED`.
     TableModFailed(TableModFailed),
     /// `OFPET_SWITCH_CONFIG_FAILED`.
@@ -386,7 +438,9 @@ impl OfError {
             OfError::BadInstruction(c) => std(3, c.code()),
             OfError::BadMatch(c) => std(4, c.code()),
             OfError::FlowModFailed(c) => std(5, c.code()),
+            OfError::GroupModFailed(c) => std(6, c.code()),
             OfError::PortModFailed(c) => std(7, c.code()),
+            OfError::QueueOpFailed(c) => std(9, c.code()),
             OfError::TableModFailed(c) => std(8, c.code()),
             OfError::SwitchConfigFailed(c) => std(10, c.code()),
             OfError::TableFeaturesFailed(c) => std(13, c.code()),
@@ -409,7 +463,9 @@ impl OfError {
                     3 => BadInstruction::from_code(code).filter(|c| *c != BadInstruction::DupInst).map(OfError::BadInstruction),
                     4 => BadMatch::from_code(code).map(OfError::BadMatch),
                     5 => FlowModFailed::from_code(code).map(OfError::FlowModFailed),
+                    6 => GroupModFailed::from_code(code).map(OfError::GroupModFailed),
                     7 => PortModFailed::from_code(code).map(OfError::PortModFailed),
+                    9 => QueueOpFailed::from_code(code).map(OfError::QueueOpFailed),
                     8 => TableModFailed::from_code(code).map(OfError::TableModFailed),
                     10 => SwitchConfigFailed::from_code(code).map(OfError::SwitchConfigFailed),
                     13 => TableFeaturesFailed::from_code(code).map(OfError::TableFeaturesFailed),
@@ -440,6 +496,8 @@ impl OfError {
             OfError::BadMatch(c) => c.name().into(),
             OfError::FlowModFailed(c) => c.name().into(),
             OfError::PortModFailed(c) => c.name().into(),
+            OfError::GroupModFailed(c) => c.name().into(),
+            OfError::QueueOpFailed(c) => c.name().into(),
             OfError::TableModFailed(c) => c.name().into(),
             OfError::SwitchConfigFailed(c) => c.name().into(),
             OfError::TableFeaturesFailed(c) => c.name().into(),
@@ -462,6 +520,11 @@ impl std::error::Error for OfError {}
 impl From<BadRequest> for OfError {
     fn from(c: BadRequest) -> Self {
         OfError::BadRequest(c)
+    }
+}
+impl From<GroupModFailed> for OfError {
+    fn from(c: GroupModFailed) -> Self {
+        OfError::GroupModFailed(c)
     }
 }
 impl From<BadAction> for OfError {

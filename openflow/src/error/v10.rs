@@ -12,8 +12,8 @@
 //! `tests/gen_conformance.sh` regenerates from the tool.
 
 use super::{
-    BadAction, BadInstruction, BadMatch, BadRequest, FlowModFailed, HelloFailed, NxError, OfError, PortModFailed,
-    TableFeaturesFailed, WireError,
+    BadAction, BadInstruction, BadMatch, BadRequest, FlowModFailed, GroupModFailed, HelloFailed, NxError, OfError,
+    PortModFailed, QueueOpFailed, TableFeaturesFailed, WireError,
 };
 use crate::msg::Version;
 use crate::nx::NX_VENDOR_ID;
@@ -73,6 +73,25 @@ pub static TABLE: &[(OfError, WireError)] = &[
     (OfError::FlowModFailed(FlowModFailed::BadFlags), nx(3, 258)),
     (OfError::PortModFailed(PortModFailed::BadPort), std(4, 0)),
     (OfError::PortModFailed(PortModFailed::BadHwAddr), std(4, 1)),
+    // Group-mod errors: Nicira vendor type 6 with the OpenFlow 1.1+ code.
+    (OfError::GroupModFailed(GroupModFailed::GroupExists), nx(6, 0)),
+    (OfError::GroupModFailed(GroupModFailed::InvalidGroup), nx(6, 1)),
+    (OfError::GroupModFailed(GroupModFailed::WeightUnsupported), nx(6, 2)),
+    (OfError::GroupModFailed(GroupModFailed::OutOfGroups), nx(6, 3)),
+    (OfError::GroupModFailed(GroupModFailed::OutOfBuckets), nx(6, 4)),
+    (OfError::GroupModFailed(GroupModFailed::ChainingUnsupported), nx(6, 5)),
+    (OfError::GroupModFailed(GroupModFailed::WatchUnsupported), nx(6, 6)),
+    (OfError::GroupModFailed(GroupModFailed::Loop), nx(6, 7)),
+    (OfError::GroupModFailed(GroupModFailed::UnknownGroup), nx(6, 8)),
+    (OfError::GroupModFailed(GroupModFailed::ChainedGroup), nx(6, 9)),
+    (OfError::GroupModFailed(GroupModFailed::BadType), nx(6, 10)),
+    (OfError::GroupModFailed(GroupModFailed::BadCommand), nx(6, 11)),
+    (OfError::GroupModFailed(GroupModFailed::BadBucket), nx(6, 12)),
+    (OfError::GroupModFailed(GroupModFailed::BadWatch), nx(6, 13)),
+    (OfError::GroupModFailed(GroupModFailed::Eperm), nx(6, 14)),
+    (OfError::QueueOpFailed(QueueOpFailed::BadPort), std(5, 0)),
+    (OfError::QueueOpFailed(QueueOpFailed::BadQueue), std(5, 1)),
+    (OfError::QueueOpFailed(QueueOpFailed::Eperm), std(5, 2)),
     (OfError::TableFeaturesFailed(TableFeaturesFailed::BadPropType), nx(13, 2)),
     (OfError::TableFeaturesFailed(TableFeaturesFailed::BadPropLen), nx(13, 3)),
     (OfError::TableFeaturesFailed(TableFeaturesFailed::BadPropValue), nx(13, 4)),

@@ -200,6 +200,14 @@ pub(crate) fn put_note(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), EncodeErro
     finish(out, start)
 }
 
+/// `NXAST_GROUP` (OpenFlow 1.0's `group:N`).
+pub(crate) fn put_group(out: &mut Vec<u8>, group: u32) -> Result<(), EncodeError> {
+    let start = begin(out, subtype::GROUP);
+    out.put_zeros(2);
+    out.put_u32(group);
+    finish(out, start)
+}
+
 /// `NXAST_WRITE_METADATA` (OpenFlow 1.0's `write_metadata`).
 pub(crate) fn put_write_metadata(out: &mut Vec<u8>, value: u64, mask: u64) -> Result<(), EncodeError> {
     let start = begin(out, subtype::WRITE_METADATA);
@@ -263,6 +271,11 @@ pub(crate) fn pull_nx(sub: u16, len: usize, body: &[u8], version: Version) -> Re
             }
             let table = if sub == subtype::RESUBMIT { 0xff } else { table };
             OfAction::Resubmit { in_port: (port != OfPort::IN_PORT).then_some(port), table: (table != 0xff).then_some(table) }
+        }
+        subtype::GROUP => {
+            fixed(16)?;
+            r.skip(2)?;
+            OfAction::Group(r.u32()?)
         }
         subtype::SET_QUEUE => {
             fixed(16)?;

@@ -54,6 +54,8 @@ pub mod nxst {
     pub const FLOW: u32 = 0;
     /// `NXST_AGGREGATE`.
     pub const AGGREGATE: u32 = 1;
+    /// `NXST_FLOW_MONITOR`.
+    pub const FLOW_MONITOR: u32 = 2;
 }
 
 /// `NXAST_*` action subtypes.
@@ -86,6 +88,8 @@ pub mod subtype {
     pub const CONTROLLER2: u16 = 37;
     /// `output(port=P,max_len=N)`.
     pub const OUTPUT_TRUNC: u16 = 39;
+    /// `group:N` (OpenFlow 1.0's form).
+    pub const GROUP: u16 = 40;
 }
 
 /// `NXAC2PT_*` properties of `NXAST_CONTROLLER2`.

@@ -23,7 +23,7 @@ use rvs_packet::wire::MacAddr;
 
 /// Actions Open vSwitch accepts that rvs does not implement.
 const UNSUPPORTED: &[&str] = &[
-    "group", "output_reg", "bundle", "bundle_load", "set_tunnel", "set_tunnel64",
+    "output_reg", "bundle", "bundle_load", "set_tunnel", "set_tunnel64",
     "fin_timeout", "learn", "conjunction", "multipath", "exit", "sample", "ct", "ct_clear", "nat", "clone", "meter",
     "push_mpls", "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "stack_push",
     "stack_pop", "encap", "decap", "check_pkt_larger", "dec_nsh_ttl", "delete_field", "set_mpls_label", "unroll_xlate",
@@ -346,6 +346,7 @@ impl Parser<'_> {
             "dec_ttl" => self.dec_ttl(value)?,
             "resubmit" => self.resubmit(value)?,
             "note" => self.note(value)?,
+            "group" => OfAction::Group(str_to_u32(value).map_err(|e| bad(key, e))?),
             "goto_table" => {
                 let t = str_to_uint_base10(value).filter(|t| *t <= 255).ok_or_else(|| bad(key, format!("unknown table \"{value}\"")))?;
                 OfAction::GotoTable(t as u8)

@@ -395,6 +395,9 @@ fn format_action(s: &mut String, a: &OfAction, version: Version, names: Option<&
             let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
             let _ = write!(s, "note:{}", hex.join("."));
         }
+        OfAction::Group(g) => {
+            let _ = write!(s, "group:{g}");
+        }
     }
 }
 

@@ -187,6 +187,7 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction) -> Result<(), EncodeError> {
         }
         OfAction::Resubmit { in_port, table } => nx::put_resubmit(out, *in_port, *table)?,
         OfAction::Note(bytes) => nx::put_note(out, bytes)?,
+        OfAction::Group(g) => nx::put_group(out, *g)?,
         OfAction::GotoTable(t) => nx::put_resubmit(out, None, Some(*t))?,
         OfAction::WriteMetadata { value, mask } => nx::put_write_metadata(out, *value, *mask)?,
         // No OpenFlow 1.0 form; Open vSwitch writes nothing either.

@@ -18,6 +18,7 @@
 
 pub mod actions;
 mod flow;
+mod monitor;
 pub mod ofp_match;
 mod packet;
 pub mod stats;
@@ -175,6 +176,9 @@ pub fn encode(m: &OfMessage, xid: u32, session: &Session) -> Result<Vec<u8>, Enc
             out.put_u32(*exp_type);
             out.extend_from_slice(data);
         }
+        OfMessage::GroupMod(_) => {
+            return Err(EncodeError::Unrepresentable("group-mods need OpenFlow 1.1 or later".into()));
+        }
         OfMessage::FeaturesRequest => begin(&mut out, msg_type::FEATURES_REQUEST, xid),
         OfMessage::FeaturesReply(f) => {
             begin(&mut out, msg_type::FEATURES_REPLY, xid);
@@ -182,7 +186,10 @@ pub fn encode(m: &OfMessage, xid: u32, session: &Session) -> Result<Vec<u8>, Enc
         }
         OfMessage::FeaturesReplyPorts(fp) => {
             begin(&mut out, msg_type::FEATURES_REPLY, xid);
-            put_features(&mut out, &fp.features, fp.features.capabilities, fp.actions);
+            // OpenFlow 1.0's bit 3 is STP, not group statistics; bit 7 is ARP_MATCH_IP.
+            let caps = fp.features.capabilities
+                & (COMMON_CAPABILITIES | crate::stats::capabilities::ARP_MATCH_IP);
+            put_features(&mut out, &fp.features, caps, fp.actions);
             for p in &fp.ports {
                 stats::put_phy_port(&mut out, p)?;
             }

@@ -25,7 +25,8 @@ use crate::error::{BadRequest, DecodeError, EncodeError};
 use crate::msg::{MultipartReply, MultipartRequest, NxStatsReply, NxStatsRequest, OfMessage, MULTIPART_MORE};
 use crate::nx::{nxst, NX_VENDOR_ID};
 use crate::stats::{
-    AggregateStats, FlowStats, FlowStatsRequest, NxFlowStats, PortDesc, PortStats, SwitchDesc, TableStats, TableStatsDesc,
+    AggregateStats, FlowStats, FlowStatsRequest, NxFlowStats, PortDesc, PortStats, QueueStats, QueueStatsRequest, SwitchDesc,
+    TableStats, TableStatsDesc,
 };
 use rvs_flowcache::ofp::{OfPort, ANY_GROUP};
 use rvs_packet::wire::MacAddr;
@@ -42,6 +43,8 @@ pub mod st {
     pub const TABLE: u16 = 3;
     /// Port statistics.
     pub const PORT: u16 = 4;
+    /// Queue statistics.
+    pub const QUEUE: u16 = 5;
     /// Port descriptions (an Open vSwitch extension in OpenFlow 1.0).
     pub const PORT_DESC: u16 = 13;
     /// Vendor statistics.
@@ -52,6 +55,7 @@ const DESC_LEN: usize = 1056;
 /// Size of `ofp_phy_port`.
 pub const PHY_PORT_LEN: usize = 48;
 const PORT_STATS_LEN: usize = 104;
+const QUEUE_STATS_LEN: usize = 32;
 const TABLE_STATS_LEN: usize = 64;
 const FLOW_STATS_FIXED: usize = 88;
 const NX_FLOW_STATS_FIXED: usize = 48;
@@ -154,6 +158,10 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
         MultipartRequest::Table => st::TABLE,
         MultipartRequest::PortStats { .. } => st::PORT,
         MultipartRequest::PortDesc => st::PORT_DESC,
+        MultipartRequest::Queue(_) => st::QUEUE,
+        MultipartRequest::Group { .. } | MultipartRequest::GroupDesc | MultipartRequest::GroupFeatures => {
+            return Err(EncodeError::Unrepresentable("groups need OpenFlow 1.1 or later".into()));
+        }
         MultipartRequest::TableFeatures(_) => {
             return Err(EncodeError::Unrepresentable("table features need OpenFlow 1.3".into()));
         }
@@ -175,6 +183,13 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
             out.put_u16(port16(*port_no, "port")?);
             out.put_zeros(6);
         }
+        MultipartRequest::Queue(q) => {
+            // Every port is OFPP_ALL here, as Open vSwitch sends it.
+            let port = if q.port_no == OfPort::ANY { OfPort::ALL } else { q.port_no };
+            out.put_u16(port16(port, "port")?);
+            out.put_zeros(2);
+            out.put_u32(q.queue_id);
+        }
         _ => {}
     }
     Ok(())
@@ -185,6 +200,10 @@ pub(crate) fn put_nx_request(out: &mut Vec<u8>, flags: u16, req: &NxStatsRequest
     let (sub, f) = match req {
         NxStatsRequest::Flow(f) => (nxst::FLOW, f),
         NxStatsRequest::Aggregate(f) => (nxst::AGGREGATE, f),
+        NxStatsRequest::FlowMonitor(reqs) => {
+            put_nx_header(out, flags, nxst::FLOW_MONITOR);
+            return super::monitor::put_requests(out, reqs);
+        }
     };
     check_request(f)?;
     put_nx_header(out, flags, sub);
@@ -313,6 +332,10 @@ fn reply_type(reply: &MultipartReply) -> Result<u16, EncodeError> {
         MultipartReply::Table(_) | MultipartReply::TableStatsDesc(_) => st::TABLE,
         MultipartReply::PortStats(_) => st::PORT,
         MultipartReply::PortDesc(_) => st::PORT_DESC,
+        MultipartReply::Queue(_) => st::QUEUE,
+        MultipartReply::Group(_) | MultipartReply::GroupDesc(_) | MultipartReply::GroupFeatures(_) => {
+            return Err(EncodeError::Unrepresentable("groups need OpenFlow 1.1 or later".into()))
+        }
         MultipartReply::TableFeatures(_) => return Err(EncodeError::Unrepresentable("table features need OpenFlow 1.3".into())),
     })
 }
@@ -358,8 +381,25 @@ fn reply_entries(reply: &MultipartReply) -> Result<Vec<Vec<u8>>, EncodeError> {
             .collect::<Result<_, _>>()?,
         MultipartReply::PortStats(ports) => ports.iter().map(|p| one(&|b| put_port_stats(b, p))).collect::<Result<_, _>>()?,
         MultipartReply::PortDesc(ports) => ports.iter().map(|p| one(&|b| put_phy_port(b, p))).collect::<Result<_, _>>()?,
+        MultipartReply::Queue(queues) => queues
+            .iter()
+            .map(|q| {
+                one(&|b| {
+                    b.put_u16(port16(q.port_no, "port")?);
+                    b.put_zeros(2);
+                    b.put_u32(q.queue_id);
+                    b.put_u64(q.tx_bytes);
+                    b.put_u64(q.tx_packets);
+                    b.put_u64(q.tx_errors);
+                    Ok(())
+                })
+            })
+            .collect::<Result<_, _>>()?,
         MultipartReply::TableFeatures(_) => {
             return Err(EncodeError::Unrepresentable("table features need OpenFlow 1.3".into()));
+        }
+        MultipartReply::Group(_) | MultipartReply::GroupDesc(_) | MultipartReply::GroupFeatures(_) => {
+            return Err(EncodeError::Unrepresentable("groups need OpenFlow 1.1 or later".into()));
         }
     })
 }
@@ -382,6 +422,17 @@ fn nx_reply_entries(reply: &NxStatsReply) -> Result<(u32, Vec<Vec<u8>>), EncodeE
             put_aggregate(&mut b, a, false);
             (nxst::AGGREGATE, vec![b])
         }
+        NxStatsReply::FlowMonitor(updates) => (
+            nxst::FLOW_MONITOR,
+            updates
+                .iter()
+                .map(|u| {
+                    let mut b = Vec::with_capacity(64);
+                    super::monitor::put_update(&mut b, u)?;
+                    Ok(b)
+                })
+                .collect::<Result<_, EncodeError>>()?,
+        ),
     })
 }
 
@@ -519,10 +570,21 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<OfMessage, DecodeError> {
             no_body(&r)?;
             MultipartRequest::PortDesc
         }
+        st::QUEUE => {
+            let port_no = match OfPort::from_ofp10(r.u16()?) {
+                OfPort::ALL => OfPort::ANY,
+                p => p,
+            };
+            r.skip(2)?;
+            let queue_id = r.u32()?;
+            no_body(&r)?;
+            MultipartRequest::Queue(QueueStatsRequest { port_no, queue_id })
+        }
         st::VENDOR => {
             let request = match pull_nx_header(&mut r)? {
                 nxst::FLOW => NxStatsRequest::Flow(pull_nx_flow_request(&mut r)?),
                 nxst::AGGREGATE => NxStatsRequest::Aggregate(pull_nx_flow_request(&mut r)?),
+                nxst::FLOW_MONITOR => NxStatsRequest::FlowMonitor(super::monitor::pull_requests(&mut r)?),
                 _ => return Err(DecodeError::new(BadRequest::BadExpType, "unknown Nicira statistics")),
             };
             return Ok(OfMessage::NxStatsRequest { flags, request });
@@ -710,6 +772,19 @@ pub(crate) fn decode_reply(body: &[u8]) -> Result<OfMessage, DecodeError> {
         st::TABLE => MultipartReply::TableStatsDesc(array(&mut r, TABLE_STATS_LEN, pull_table_stats)?),
         st::PORT => MultipartReply::PortStats(array(&mut r, PORT_STATS_LEN, pull_port_stats)?),
         st::PORT_DESC => MultipartReply::PortDesc(array(&mut r, PHY_PORT_LEN, pull_phy_port)?),
+        st::QUEUE => MultipartReply::Queue(array(&mut r, QUEUE_STATS_LEN, |r| {
+            let port_no = OfPort::from_ofp10(r.u16()?);
+            r.skip(2)?;
+            Ok(QueueStats {
+                port_no,
+                queue_id: r.u32()?,
+                tx_bytes: r.u64()?,
+                tx_packets: r.u64()?,
+                tx_errors: r.u64()?,
+                duration_sec: 0,
+                duration_nsec: 0,
+            })
+        })?),
         st::VENDOR => {
             let reply = match pull_nx_header(&mut r)? {
                 nxst::FLOW => {
@@ -720,6 +795,7 @@ pub(crate) fn decode_reply(body: &[u8]) -> Result<OfMessage, DecodeError> {
                     NxStatsReply::Flow(flows)
                 }
                 nxst::AGGREGATE => NxStatsReply::Aggregate(pull_aggregate(&mut r)?),
+                nxst::FLOW_MONITOR => NxStatsReply::FlowMonitor(super::monitor::pull_updates(&mut r)?),
                 _ => return Err(DecodeError::new(BadRequest::BadExpType, "unknown Nicira statistics")),
             };
             return Ok(OfMessage::NxStatsReply { more, reply });

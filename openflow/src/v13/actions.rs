@@ -194,6 +194,11 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction, st: &mut FlowState) -> Result<(),
         }
         OfAction::Resubmit { in_port, table } => nx::put_resubmit(out, *in_port, *table)?,
         OfAction::Note(bytes) => nx::put_note(out, bytes)?,
+        OfAction::Group(g) => {
+            out.put_u16(at::GROUP);
+            out.put_u16(8);
+            out.put_u32(*g);
+        }
         OfAction::GotoTable(_) | OfAction::WriteMetadata { .. } | OfAction::ClearActions | OfAction::WriteActions(_) => {
             return Err(unrep("an instruction inside an action list"));
         }
@@ -352,8 +357,9 @@ mod tests {
         assert_eq!(pull_instructions(&dup).unwrap_err().error, BadInstruction::DupInst.into());
         // Unknown instruction.
         assert_eq!(pull_instructions(&unhex("0009000800000000")).unwrap_err().error, BadInstruction::UnknownInst.into());
-        // Group action.
-        assert_eq!(pull_actions(&unhex("0016000800000001")).unwrap_err().error, BadAction::BadOutGroup.into());
+        // Group action: decoded; a truncated one is refused.
+        assert_eq!(pull_actions(&unhex("0016000800000001")).unwrap(), vec![OfAction::Group(1)]);
+        assert_eq!(pull_actions(&unhex("0016001000000001")).unwrap_err().error, BadAction::BadLen.into());
         // set_field vlan_vid without the present bit (Open vSwitch refuses it too).
         assert_eq!(
             pull_actions(&unhex("0019001080000c020005000000000000")).unwrap_err().error,

@@ -14,6 +14,7 @@
 
 pub mod actions;
 pub mod control;
+pub mod group;
 pub mod multipart;
 mod nicira;
 pub mod table_features;
@@ -66,6 +67,8 @@ pub mod msg_type {
     pub const PACKET_OUT: u8 = 13;
     /// Flow-mod.
     pub const FLOW_MOD: u8 = 14;
+    /// Group-mod.
+    pub const GROUP_MOD: u8 = 15;
     /// Port-mod.
     pub const PORT_MOD: u8 = 16;
     /// Multipart request.
@@ -203,7 +206,8 @@ pub fn encode(m: &OfMessage, xid: u32) -> Result<Vec<u8>, EncodeError> {
             out.put_u8(f.n_tables);
             out.put_u8(f.auxiliary_id);
             out.put_zeros(2);
-            out.put_u32(f.capabilities);
+            // Bit 7 (OpenFlow 1.0's ARP_MATCH_IP) is reserved from OpenFlow 1.1 on.
+            out.put_u32(f.capabilities & !crate::stats::capabilities::ARP_MATCH_IP);
             out.put_u32(0);
         }
         OfMessage::GetConfigRequest => begin(&mut out, msg_type::GET_CONFIG_REQUEST, xid),
@@ -288,6 +292,10 @@ pub fn encode(m: &OfMessage, xid: u32) -> Result<Vec<u8>, EncodeError> {
         OfMessage::PortMod(pm) => {
             begin(&mut out, msg_type::PORT_MOD, xid);
             control::put_port_mod(&mut out, pm);
+        }
+        OfMessage::GroupMod(gm) => {
+            begin(&mut out, msg_type::GROUP_MOD, xid);
+            group::put_group_mod(&mut out, gm)?;
         }
         OfMessage::RoleRequest(r) | OfMessage::RoleReply(r) => {
             let t = if matches!(m, OfMessage::RoleRequest(_)) { msg_type::ROLE_REQUEST } else { msg_type::ROLE_REPLY };
@@ -554,6 +562,7 @@ pub fn decode(h: Header, bytes: &[u8]) -> Result<OfMessage, DecodeError> {
             OfMessage::BarrierReply
         }
         msg_type::PORT_MOD => OfMessage::PortMod(control::pull_port_mod(body)?),
+        msg_type::GROUP_MOD => OfMessage::GroupMod(group::pull_group_mod(body)?),
         msg_type::ROLE_REQUEST => OfMessage::RoleRequest(control::pull_role(body)?),
         msg_type::ROLE_REPLY => OfMessage::RoleReply(control::pull_role(body)?),
         msg_type::GET_ASYNC_REQUEST => {

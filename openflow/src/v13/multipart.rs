@@ -6,7 +6,7 @@
 //! messages, each with the `OFPMPF_REPLY_MORE` flag except the last, never splitting an entry.
 //! A receiver concatenates the parts ([`crate::msg::OfMessage::MultipartReply`] carries one).
 //!
-//! Supported types: `DESC` (0), `FLOW` (1), `AGGREGATE` (2), `TABLE` (3), `PORT_STATS` (4),
+//! Supported types: `DESC` (0), `FLOW` (1), `AGGREGATE` (2), `TABLE` (3), `PORT_STATS` (4), `QUEUE` (5),
 //! `TABLE_FEATURES` (12, see [`super::table_features`]) and `PORT_DESC` (13). Any other type
 //! is `OFPBRC_BAD_STAT` (Open vSwitch's name for `OFPBRC_BAD_MULTIPART`).
 
@@ -16,7 +16,9 @@ use crate::codec::{c_string, put_c_string, Put, Reader};
 use crate::error::{BadAction, BadRequest, DecodeError, EncodeError};
 use crate::msg::{MultipartReply, MultipartRequest, OfMessage, MULTIPART_MORE};
 use crate::oxm;
-use crate::stats::{AggregateStats, FlowStats, FlowStatsRequest, PortDesc, PortStats, SwitchDesc, TableStats};
+use crate::stats::{
+    AggregateStats, FlowStats, FlowStatsRequest, PortDesc, PortStats, QueueStats, QueueStatsRequest, SwitchDesc, TableStats,
+};
 use rvs_flowcache::ofp::OfPort;
 use rvs_packet::wire::MacAddr;
 
@@ -32,6 +34,14 @@ pub mod mp_type {
     pub const TABLE: u16 = 3;
     /// Port statistics.
     pub const PORT_STATS: u16 = 4;
+    /// Queue statistics.
+    pub const QUEUE: u16 = 5;
+    /// Group statistics.
+    pub const GROUP: u16 = 6;
+    /// Group descriptions.
+    pub const GROUP_DESC: u16 = 7;
+    /// Group features.
+    pub const GROUP_FEATURES: u16 = 8;
     /// Table features.
     pub const TABLE_FEATURES: u16 = 12;
     /// Port descriptions.
@@ -41,6 +51,7 @@ pub mod mp_type {
 const DESC_LEN: usize = 1056;
 const PORT_LEN: usize = 64;
 const PORT_STATS_LEN: usize = 112;
+const QUEUE_STATS_LEN: usize = 40;
 const TABLE_STATS_LEN: usize = 24;
 const FLOW_STATS_FIXED: usize = 48;
 
@@ -55,7 +66,8 @@ pub(crate) fn put_port(out: &mut Vec<u8>, p: &PortDesc) {
     out.extend_from_slice(&p.hw_addr.0);
     out.put_zeros(2);
     put_c_string(out, &p.name, 16);
-    for v in [p.config, p.state, p.curr, p.advertised, p.supported, p.peer, p.curr_speed, p.max_speed] {
+    // OpenFlow 1.1+ has no NO_STP, NO_RECV_STP or NO_FLOOD.
+    for v in [p.config & 0x65, p.state, p.curr, p.advertised, p.supported, p.peer, p.curr_speed, p.max_speed] {
         out.put_u32(v);
     }
 }
@@ -103,6 +115,10 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
         MultipartRequest::PortStats { .. } => mp_type::PORT_STATS,
         MultipartRequest::PortDesc => mp_type::PORT_DESC,
         MultipartRequest::TableFeatures(_) => mp_type::TABLE_FEATURES,
+        MultipartRequest::Queue(_) => mp_type::QUEUE,
+        MultipartRequest::Group { .. } => mp_type::GROUP,
+        MultipartRequest::GroupDesc => mp_type::GROUP_DESC,
+        MultipartRequest::GroupFeatures => mp_type::GROUP_FEATURES,
     };
     out.put_u16(ty);
     out.put_u16(flags);
@@ -118,6 +134,15 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
                 super::table_features::put_table_features(out, tf);
             }
         }
+        MultipartRequest::Queue(q) => {
+            out.put_u32(q.port_no.0);
+            out.put_u32(q.queue_id);
+        }
+        MultipartRequest::Group { group_id } => {
+            out.put_u32(*group_id);
+            out.put_zeros(4);
+        }
+        MultipartRequest::GroupDesc | MultipartRequest::GroupFeatures => {}
         MultipartRequest::Desc | MultipartRequest::Table | MultipartRequest::PortDesc => {}
     }
     Ok(())
@@ -132,6 +157,10 @@ fn reply_type(reply: &MultipartReply) -> u16 {
         MultipartReply::PortStats(_) => mp_type::PORT_STATS,
         MultipartReply::PortDesc(_) => mp_type::PORT_DESC,
         MultipartReply::TableFeatures(_) => mp_type::TABLE_FEATURES,
+        MultipartReply::Queue(_) => mp_type::QUEUE,
+        MultipartReply::Group(_) => mp_type::GROUP,
+        MultipartReply::GroupDesc(_) => mp_type::GROUP_DESC,
+        MultipartReply::GroupFeatures(_) => mp_type::GROUP_FEATURES,
     }
 }
 
@@ -247,6 +276,38 @@ fn reply_entries(reply: &MultipartReply) -> Result<Vec<Vec<u8>>, EncodeError> {
                 entries.push(b);
             }
         }
+        MultipartReply::Queue(queues) => {
+            for q in queues {
+                let mut b = Vec::with_capacity(QUEUE_STATS_LEN);
+                b.put_u32(q.port_no.0);
+                b.put_u32(q.queue_id);
+                b.put_u64(q.tx_bytes);
+                b.put_u64(q.tx_packets);
+                b.put_u64(q.tx_errors);
+                b.put_u32(q.duration_sec);
+                b.put_u32(q.duration_nsec);
+                entries.push(b);
+            }
+        }
+        MultipartReply::Group(groups) => {
+            for g in groups {
+                let mut b = Vec::with_capacity(40 + 16 * g.buckets.len());
+                super::group::put_group_stats(&mut b, g);
+                entries.push(b);
+            }
+        }
+        MultipartReply::GroupDesc(groups) => {
+            for g in groups {
+                let mut b = Vec::with_capacity(64);
+                super::group::put_group_desc(&mut b, g)?;
+                entries.push(b);
+            }
+        }
+        MultipartReply::GroupFeatures(f) => {
+            let mut b = Vec::with_capacity(super::group::FEATURES_LEN);
+            super::group::put_group_features(&mut b, f);
+            entries.push(b);
+        }
     }
     Ok(entries)
 }
@@ -348,6 +409,25 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<OfMessage, DecodeError> {
             MultipartRequest::PortDesc
         }
         mp_type::TABLE_FEATURES => MultipartRequest::TableFeatures(super::table_features::pull_all(&mut r)?),
+        mp_type::QUEUE => {
+            let q = QueueStatsRequest { port_no: OfPort(r.u32()?), queue_id: r.u32()? };
+            no_body(&r)?;
+            MultipartRequest::Queue(q)
+        }
+        mp_type::GROUP => {
+            let group_id = r.u32()?;
+            r.skip(4)?;
+            no_body(&r)?;
+            MultipartRequest::Group { group_id }
+        }
+        mp_type::GROUP_DESC => {
+            no_body(&r)?;
+            MultipartRequest::GroupDesc
+        }
+        mp_type::GROUP_FEATURES => {
+            no_body(&r)?;
+            MultipartRequest::GroupFeatures
+        }
         _ => return Err(DecodeError::new(BadRequest::BadMultipart, "unsupported multipart type")),
     };
     Ok(OfMessage::MultipartRequest { flags, request })
@@ -472,6 +552,32 @@ pub(crate) fn decode_reply(body: &[u8]) -> Result<OfMessage, DecodeError> {
         mp_type::PORT_STATS => MultipartReply::PortStats(array(&mut r, PORT_STATS_LEN, pull_port_stats)?),
         mp_type::PORT_DESC => MultipartReply::PortDesc(array(&mut r, PORT_LEN, pull_port)?),
         mp_type::TABLE_FEATURES => MultipartReply::TableFeatures(super::table_features::pull_all(&mut r)?),
+        mp_type::GROUP => {
+            let mut groups = Vec::new();
+            while !r.is_empty() {
+                groups.push(super::group::pull_group_stats(&mut r)?);
+            }
+            MultipartReply::Group(groups)
+        }
+        mp_type::GROUP_DESC => {
+            let mut groups = Vec::new();
+            while !r.is_empty() {
+                groups.push(super::group::pull_group_desc(&mut r)?);
+            }
+            MultipartReply::GroupDesc(groups)
+        }
+        mp_type::GROUP_FEATURES => MultipartReply::GroupFeatures(super::group::pull_group_features(&mut r)?),
+        mp_type::QUEUE => MultipartReply::Queue(array(&mut r, QUEUE_STATS_LEN, |r| {
+            Ok(QueueStats {
+                port_no: OfPort(r.u32()?),
+                queue_id: r.u32()?,
+                tx_bytes: r.u64()?,
+                tx_packets: r.u64()?,
+                tx_errors: r.u64()?,
+                duration_sec: r.u32()?,
+                duration_nsec: r.u32()?,
+            })
+        })?),
         _ => return Err(DecodeError::new(BadRequest::BadMultipart, "unsupported multipart type")),
     };
     Ok(OfMessage::MultipartReply { more: flags & MULTIPART_MORE != 0, reply })

@@ -10,7 +10,9 @@
 use super::*;
 use crate::error::{BadMatch, BadRequest, OfError};
 use crate::msg::{decode, MultipartReply, MultipartRequest, Version};
-use crate::stats::{AggregateStats, FlowStats, FlowStatsRequest, PortDesc, PortStats, SwitchDesc, TableStats};
+use crate::stats::{
+    AggregateStats, FlowStats, FlowStatsRequest, PortDesc, PortStats, QueueStatsRequest, SwitchDesc, TableStats, ALL_QUEUES,
+};
 use rvs_flowcache::ofp::PacketInReason;
 use rvs_flowcache::Field;
 use rvs_packet::wire::MacAddr;
@@ -191,9 +193,14 @@ fn multipart_requests() {
     // An empty table features request (what ovs-ofctl sends) asks for the tables' features.
     let tf = unhex("0412001000000002000c000000000000");
     assert_eq!(decode(&tf).unwrap().1, req(MultipartRequest::TableFeatures(Vec::new())));
-    // Queue statistics (type 5) are not supported.
+    // Queue statistics (type 5), every port and queue, as ovs-ofctl sends it.
     let queue = unhex("04120018000000020005000000000000ffffffffffffffff");
-    assert_eq!(decode(&queue).unwrap_err().error, OfError::BadRequest(BadRequest::BadMultipart));
+    let all = QueueStatsRequest { port_no: OfPort::ANY, queue_id: ALL_QUEUES };
+    assert_eq!(decode(&queue).unwrap().1, req(MultipartRequest::Queue(all)));
+    assert_eq!(req(MultipartRequest::Queue(all)).encode(Version::V1_3, 2).unwrap(), queue);
+    // Meter statistics (type 9) are not supported.
+    let meter = unhex("04120018000000020009000000000000ffffffff00000000");
+    assert_eq!(decode(&meter).unwrap_err().error, OfError::BadRequest(BadRequest::BadMultipart));
 }
 
 #[test]
@@ -299,8 +306,8 @@ fn large_replies_are_split_with_the_more_flag() {
 
 #[test]
 fn unknown_types_and_versions() {
-    // OFPT_GROUP_MOD (15) is not supported.
-    assert_eq!(decode(&unhex("040f000800000001")).unwrap_err().error, OfError::BadRequest(BadRequest::BadType));
+    // OFPT_METER_MOD (29) is not supported.
+    assert_eq!(decode(&unhex("041d000800000001")).unwrap_err().error, OfError::BadRequest(BadRequest::BadType));
     // OpenFlow 1.1 is not supported, but its hello is understood for negotiation.
     assert_eq!(decode(&unhex("0205000800000001")).unwrap_err().error, OfError::BadRequest(BadRequest::BadVersion));
     assert!(matches!(decode(&unhex("0200000800000001")).unwrap().1, OfMessage::Hello(Hello { versions: None })));

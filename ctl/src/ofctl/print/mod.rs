@@ -24,6 +24,7 @@
 //! shown, come from a [`PortMap`].
 
 pub mod features;
+mod monitor;
 mod nicira;
 mod ovs_fields;
 pub mod switch;
@@ -33,6 +34,7 @@ use std::fmt::Write;
 use rvs_openflow::msg::{MultipartReply, MultipartRequest, NxStatsReply, NxStatsRequest, OfMessage, Version, VersionSet};
 use rvs_openflow::session::Session;
 use rvs_openflow::stats::{AggregateStats, FlowStatsRequest};
+use rvs_openflow::text::group as group_text;
 use rvs_openflow::text::FlowFormatter;
 use rvs_openflow::v13::multipart::mp_type;
 use rvs_openflow::OfError;
@@ -103,6 +105,7 @@ fn raw_name(msg: &[u8]) -> Option<String> {
         12 => "OFPT_PORT_STATUS",
         13 => "OFPT_PACKET_OUT",
         14 => "OFPT_FLOW_MOD",
+        15 => "OFPT_GROUP_MOD",
         4 => return nicira::vendor_name(msg),
         16 => "OFPT_PORT_MOD",
         20 => "OFPT_BARRIER_REQUEST",
@@ -117,6 +120,10 @@ fn raw_name(msg: &[u8]) -> Option<String> {
                 mp_type::AGGREGATE => "AGGREGATE",
                 mp_type::TABLE => "TABLE",
                 mp_type::PORT_STATS => "PORT",
+                mp_type::QUEUE => "QUEUE",
+                mp_type::GROUP => "GROUP",
+                mp_type::GROUP_DESC => "GROUP_DESC",
+                mp_type::GROUP_FEATURES => "GROUP_FEATURES",
                 mp_type::TABLE_FEATURES => "TABLE_FEATURES",
                 mp_type::PORT_DESC => "PORT_DESC",
                 _ => return None,
@@ -221,6 +228,10 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
         OfMessage::FeaturesReply(fr) => switch::features(s, fr),
         OfMessage::FeaturesReplyPorts(fp) => switch::features_v10(s, fp),
         OfMessage::PortMod(pm) => switch::port_mod(s, pm, version),
+        OfMessage::GroupMod(gm) => {
+            s.push_str("\n ");
+            s.push_str(&group_text::format_group_mod(gm, names));
+        }
         OfMessage::GetConfigReply(c) | OfMessage::SetConfig(c) => switch::config(s, c),
         OfMessage::FlowMod { flow_mod, buffer_id } => {
             let mut text = f.flow_mod(flow_mod);
@@ -263,6 +274,11 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
                 // Open vSwitch 3.1 ends an empty request with a blank line.
                 MultipartRequest::TableFeatures(tables) if tables.is_empty() => s.push('\n'),
                 MultipartRequest::TableFeatures(tables) => features::reply(s, tables),
+                MultipartRequest::Queue(q) => switch::queue_request(s, q, ports),
+                MultipartRequest::Group { group_id } => {
+                    let _ = write!(s, " group_id={}", group_text::format_group_id(*group_id));
+                }
+                MultipartRequest::GroupDesc | MultipartRequest::GroupFeatures => {}
                 MultipartRequest::Desc | MultipartRequest::Table => {}
             }
         }
@@ -270,6 +286,7 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
             multipart_flags(s, raw);
             match request {
                 NxStatsRequest::Flow(r) | NxStatsRequest::Aggregate(r) => flow_request(s, r, ports, &f),
+                NxStatsRequest::FlowMonitor(reqs) => monitor::requests(s, reqs, &f),
             }
         }
         OfMessage::NxStatsReply { reply, .. } => {
@@ -282,6 +299,7 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
                     }
                 }
                 NxStatsReply::Aggregate(a) => aggregate(s, a),
+                NxStatsReply::FlowMonitor(updates) => monitor::updates(s, updates, &f),
             }
         }
         OfMessage::MultipartReply { reply, .. } => {
@@ -303,6 +321,20 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
                     switch::phy_ports(s, descs, version);
                 }
                 MultipartReply::TableFeatures(tables) => features::reply(s, tables),
+                MultipartReply::Queue(queues) => switch::queue_stats(s, queues, ports),
+                MultipartReply::Group(groups) => {
+                    for g in groups {
+                        s.push_str("\n ");
+                        s.push_str(&group_text::format_group_stats(g));
+                    }
+                }
+                MultipartReply::GroupDesc(groups) => {
+                    for g in groups {
+                        s.push_str("\n ");
+                        s.push_str(&group_text::format_group_desc(g, names));
+                    }
+                }
+                MultipartReply::GroupFeatures(gf) => s.push_str(&group_text::format_group_features(gf)),
             }
         }
         OfMessage::PacketOut(po) => packet_out(s, po, &f, verbosity),

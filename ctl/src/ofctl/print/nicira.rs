@@ -75,10 +75,12 @@ pub(super) fn raw_name_v10(msg: &[u8]) -> Option<String> {
                 st::AGGREGATE => "OFPST_AGGREGATE",
                 st::TABLE => "OFPST_TABLE",
                 st::PORT => "OFPST_PORT",
+                st::QUEUE => "OFPST_QUEUE",
                 st::PORT_DESC => "OFPST_PORT_DESC",
                 st::VENDOR if msg.len() >= 20 && be32(&msg[12..]) == NX_VENDOR_ID => match be32(&msg[16..]) {
                     nxst::FLOW => "NXST_FLOW",
                     nxst::AGGREGATE => "NXST_AGGREGATE",
+                    nxst::FLOW_MONITOR => "NXST_FLOW_MONITOR",
                     _ => return None,
                 },
                 _ => return None,

@@ -407,3 +407,59 @@ mod tests {
         assert_eq!(s, "FLOW_STATS TABLE_STATS PORT_STATS GROUP_STATS QUEUE_STATS");
     }
 }
+
+fn queue_id(s: &mut String, q: u32) {
+    if q == rvs_openflow::stats::ALL_QUEUES {
+        s.push_str("ALL");
+    } else {
+        let _ = write!(s, "{q}");
+    }
+}
+
+/// `OFPST_QUEUE` request body: ` port=1 queue=ALL`.
+pub(super) fn queue_request(
+    s: &mut String,
+    q: &rvs_openflow::stats::QueueStatsRequest,
+    ports: Option<&PortMap>,
+) {
+    let _ = write!(s, " port={} queue=", format_port(q.port_no, ports));
+    queue_id(s, q.queue_id);
+}
+
+/// `OFPST_QUEUE` reply body: a count, then each queue's counters.
+pub(super) fn queue_stats(
+    s: &mut String,
+    queues: &[rvs_openflow::stats::QueueStats],
+    ports: Option<&PortMap>,
+) {
+    let _ = write!(s, " {} queues\n", queues.len());
+    for q in queues {
+        let _ = write!(s, "  port {} queue ", format_port(q.port_no, ports));
+        queue_id(s, q.queue_id);
+        let _ = write!(
+            s,
+            ": bytes={}, pkts={}, errors={}, ",
+            counter(q.tx_bytes),
+            counter(q.tx_packets),
+            counter(q.tx_errors)
+        );
+        if q.duration_sec == u32::MAX {
+            s.push_str("duration=?\n");
+        } else {
+            let _ = writeln!(
+                s,
+                "duration={}.{:03}s",
+                q.duration_sec,
+                q.duration_nsec / 1_000_000
+            );
+        }
+    }
+}
+
+fn counter(v: u64) -> String {
+    if v == u64::MAX {
+        "?".into()
+    } else {
+        v.to_string()
+    }
+}

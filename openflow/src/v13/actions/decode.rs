@@ -101,7 +101,7 @@ fn pull_one(r: &mut Reader<'_>) -> Result<Raw, DecodeError> {
         }
         at::GROUP => {
             fixed(8)?;
-            return Err(bac(BadAction::BadOutGroup, "groups are not supported"));
+            OfAction::Group(b.u32()?)
         }
         at::SET_NW_TTL => {
             fixed(8)?;
