@@ -44,7 +44,8 @@ mod with_feature {
             let mut oc = BTreeMap::new();
             oc.insert("dpdk-init".to_string(), "true".to_string());
             // Little memory either way: these tests move a few hundred packets.
-            oc.insert("dpdk-extra".to_string(), "--no-pci --no-telemetry".to_string());
+            // net_null90 is probed by EAL itself, as a PCI device bound to vfio-pci would be.
+            oc.insert("dpdk-extra".to_string(), "--no-pci --no-telemetry --vdev net_null90".to_string());
             let plan = EalConfig::from_other_config(&oc).unwrap().plan(dpdk::hugepages_free(), dpdk::first_allowed_cpu());
             eprintln!("EAL arguments: {}", plan.args.join(" "));
             dpdk::init(&plan)
@@ -240,6 +241,16 @@ mod with_feature {
         assert!(matches!(b.open_rxq(0), Err(PortError::Busy { .. })));
         drop(q);
         b.open_rxq(0).unwrap();
+    }
+
+    #[test]
+    fn a_device_probed_by_eal_at_start_is_used_once() {
+        if !eal("a_device_probed_by_eal_at_start_is_used_once") {
+            return;
+        }
+        let a = open(&spec("net_null90"));
+        assert!(matches!(open_port(&spec("net_null90")), Err(PortError::Busy { .. })));
+        drop(a);
     }
 
     #[test]

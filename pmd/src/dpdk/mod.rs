@@ -42,7 +42,8 @@
 //! `rvs-vswitchd` (release), one PMD thread on core 1, `in_port=1,actions=output:2` from
 //! `net_pcap0,rx_pcap=FILE,infinite_rx=1` (one 64-byte UDP flow) to `net_null0,no-rx=1`; rate of
 //! the output port's `tx pkts` over 5 s, divided by the share of the window the PMD thread
-//! was on a CPU (the 2-core machine was shared), three interleaved runs each:
+//! was on a CPU (the 2-core machine was shared), three interleaved runs each
+//! (`benches/scripts/dpdk_fwd.sh`):
 //!
 //! | EAL memory | copying (both ways) | mbufs lent (this design) |
 //! |---|---|---|

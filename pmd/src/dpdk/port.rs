@@ -7,6 +7,7 @@
 //! the same `dpdk-devargs` can be probed again, as OVS does on port deletion) and frees the
 //! pool — after the queues, which may still hold the pool's mbufs in their descriptor rings.
 
+use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -155,6 +156,7 @@ impl Drop for Shared {
         // SAFETY: no queue handle is left (they hold this Arc); the port is ours. The pool
         // field drops after this.
         unsafe { ffi::rvs_dpdk_port_close(self.port_id) };
+        IN_USE.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.port_id);
     }
 }
 
@@ -168,6 +170,7 @@ impl Drop for Probed {
     fn drop(&mut self) {
         // SAFETY: the port exists and nothing else uses it; the pool drops after this.
         unsafe { ffi::rvs_dpdk_port_close(self.port_id) };
+        IN_USE.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.port_id);
     }
 }
 
@@ -186,6 +189,9 @@ pub struct DpdkPort {
     rx_claims: RxClaims,
     stats: StatsRegistry,
 }
+
+/// ethdev ports opened by an rvs port.
+static IN_USE: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
 
 /// Pool names must be unique in the process.
 static POOL_SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -212,19 +218,24 @@ impl DpdkPort {
         let devargs = CString::new(config.devargs.as_str())
             .map_err(|_| PortError::bad_option("dpdk-devargs", &config.devargs, "contains a NUL byte"))?;
         let mut port_id = 0u16;
+        // A device may be there already: probed by EAL at start (a PCI device bound to
+        // vfio-pci, `-a`/`--vdev` in dpdk-extra), or by another port. As OVS, use it unless a
+        // port has it.
         // SAFETY: devargs is a valid C string; port_id a valid out pointer.
         let found = unsafe { ffi::rvs_dpdk_find_port(devargs.as_ptr(), &mut port_id) } == 0;
-        if found {
+        if !found {
+            // SAFETY: as above.
+            let r = unsafe { ffi::rvs_dpdk_dev_probe(devargs.as_ptr()) };
+            if r < 0 {
+                return Err(dpdk_err(name, "probing the device named by dpdk-devargs (rte_dev_probe)", r));
+            }
+            // SAFETY: as above.
+            if unsafe { ffi::rvs_dpdk_find_port(devargs.as_ptr(), &mut port_id) } != 0 {
+                return Err(PortError::bad_option("dpdk-devargs", &config.devargs, "the device was probed but has no ethdev port"));
+            }
+        }
+        if !IN_USE.lock().unwrap_or_else(|e| e.into_inner()).insert(port_id) {
             return Err(PortError::Busy { port: name.to_string(), why: "this dpdk-devargs device is already in use by a port" });
-        }
-        // SAFETY: as above.
-        let r = unsafe { ffi::rvs_dpdk_dev_probe(devargs.as_ptr()) };
-        if r < 0 {
-            return Err(dpdk_err(name, "probing the device named by dpdk-devargs (rte_dev_probe)", r));
-        }
-        // SAFETY: as above.
-        if unsafe { ffi::rvs_dpdk_find_port(devargs.as_ptr(), &mut port_id) } != 0 {
-            return Err(PortError::bad_option("dpdk-devargs", &config.devargs, "the device was probed but has no ethdev port"));
         }
         // From here on, a failure must close the port and remove the device again.
         Self::configure(name, config, Probed { port_id, pool: None }, spec.mtu_request)
