@@ -19,6 +19,7 @@ pub mod dpaction;
 pub mod emc;
 pub mod field;
 pub mod key;
+pub mod learn;
 pub mod mac_learning;
 pub mod megaflow;
 pub mod ofp;

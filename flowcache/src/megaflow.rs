@@ -93,6 +93,11 @@ pub struct XlateDeps {
     pub mac_generation: AtomicU64,
     /// Bridge configuration generation the translation saw.
     pub config_generation: AtomicU64,
+    /// Flow-mods the translation's `learn` actions built. They depend only on bits in the
+    /// megaflow's mask and on the rules hit, so every packet of the megaflow would learn
+    /// them; the revalidator re-applies them when the megaflow sees traffic (see
+    /// [`crate::learn`]).
+    pub learned: Arc<[crate::ofp::FlowMod]>,
 }
 
 impl XlateDeps {
@@ -103,7 +108,14 @@ impl XlateDeps {
             pipeline_version: AtomicU64::new(pipeline_version),
             mac_generation: AtomicU64::new(mac_generation.unwrap_or(u64::MAX)),
             config_generation: AtomicU64::new(config_generation),
+            learned: Arc::new([]),
         }
+    }
+
+    /// The same, with the flow-mods the translation learned.
+    pub fn with_learned(mut self, learned: Arc<[crate::ofp::FlowMod]>) -> Self {
+        self.learned = learned;
+        self
     }
 
     /// True if the translation is older than any of the given current versions.

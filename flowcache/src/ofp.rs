@@ -344,6 +344,24 @@ pub enum OfAction {
     WriteActions(Vec<OfAction>),
     /// A comment carried with the rule; does nothing.
     Note(Vec<u8>),
+    /// Add a rule built from the packet (`learn(...)`, see [`crate::learn`]).
+    Learn(Box<crate::learn::Learn>),
+    /// Shorten the rule's timeouts when a TCP FIN or RST is seen (`fin_timeout(...)`).
+    FinTimeout {
+        /// New idle timeout (0 = unchanged).
+        idle: u16,
+        /// New hard timeout (0 = unchanged).
+        hard: u16,
+    },
+    /// One clause of a conjunctive match (`conjunction(id,k/n)`; `clause` is 0-based `k - 1`).
+    Conjunction {
+        /// Conjunction id (matched by `conj_id`).
+        id: u32,
+        /// Clause, 0-based.
+        clause: u8,
+        /// Number of clauses (2..=64).
+        n_clauses: u8,
+    },
 }
 
 impl OfAction {
@@ -386,6 +404,9 @@ pub struct RuleStats {
     pub bytes: AtomicU64,
     /// Last time (ms, caller's monotonic clock) a packet hit the rule.
     pub used_ms: AtomicU64,
+    /// Last time a `learn` action re-learned the rule unchanged: its hard timeout counts from
+    /// the later of this and the rule's `modified_ms` (see [`crate::learn`]).
+    pub refreshed_ms: AtomicU64,
 }
 
 impl RuleStats {
@@ -397,6 +418,11 @@ impl RuleStats {
         self.packets.fetch_add(packets, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.used_ms.fetch_max(now_ms, Ordering::Relaxed);
+    }
+
+    /// Restarts the hard timeout at `now_ms` (a `learn` re-learned the rule).
+    pub fn refresh(&self, now_ms: u64) {
+        self.refreshed_ms.fetch_max(now_ms, Ordering::Relaxed);
     }
 }
 

@@ -150,7 +150,8 @@ fn fresh_stats(now_ms: u64) -> Arc<RuleStats> {
 
 /// Why `rule` has expired at `now_ms`, if it has.
 fn expiry(rule: &Rule, now_ms: u64) -> Option<RemovedReason> {
-    if rule.hard_timeout != 0 && now_ms > rule.modified_ms + rule.hard_timeout as u64 * 1000 {
+    let modified = rule.modified_ms.max(rule.stats.refreshed_ms.load(Ordering::Relaxed));
+    if rule.hard_timeout != 0 && now_ms > modified + rule.hard_timeout as u64 * 1000 {
         return Some(RemovedReason::HardTimeout);
     }
     let used = rule.stats.used_ms.load(Ordering::Relaxed);

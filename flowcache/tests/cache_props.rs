@@ -108,9 +108,26 @@ fn arb_action(table: u8) -> impl Strategy<Value = OfAction> {
         1 => prop_oneof![Just(10u16), Just(20)].prop_map(|vid| OfAction::SetVlanVid { vid, push_if_needed: true }),
         1 => Just(OfAction::RegMove { src: SubField { field: Field::IpSrc, ofs: 0, n_bits: 2 }, dst: SubField { field: Field::Reg0, ofs: 0, n_bits: 2 } }),
         1 => Just(OfAction::WriteActions(vec![OfAction::Output { port: OfPort(1), max_len: 0 }])),
+        1 => (0u8..3).prop_map(learn_action),
     ]
     .prop_map(move |a| a)
     .prop_filter("no resubmit to self-table loops at table > 0 only", move |_| table < N_TABLES)
+}
+
+/// A `learn` reading a few fields (partial and whole), as br-tun's MAC learning does.
+fn learn_action(variant: u8) -> OfAction {
+    use rvs_flowcache::learn::{Learn, LearnDst, LearnSpec, LearnSrc};
+    let sf = |field, ofs, n_bits| SubField { field, ofs, n_bits };
+    let mut specs = vec![
+        LearnSpec { src: LearnSrc::Field(sf(Field::VlanTci, 0, 12)), dst: LearnDst::Match(sf(Field::VlanTci, 0, 12)), n_bits: 12 },
+        LearnSpec { src: LearnSrc::Field(SubField::whole(Field::EthSrc)), dst: LearnDst::Match(SubField::whole(Field::EthDst)), n_bits: 48 },
+    ];
+    match variant {
+        0 => specs.push(LearnSpec { src: LearnSrc::Field(sf(Field::InPort, 0, 16)), dst: LearnDst::Output, n_bits: 16 }),
+        1 => specs.push(LearnSpec { src: LearnSrc::Field(sf(Field::IpSrc, 8, 8)), dst: LearnDst::Load(sf(Field::Reg1, 0, 8)), n_bits: 8 }),
+        _ => specs.push(LearnSpec { src: LearnSrc::Field(sf(Field::Reg0, 0, 2)), dst: LearnDst::Match(sf(Field::Reg2, 4, 2)), n_bits: 2 }),
+    }
+    OfAction::Learn(Box::new(Learn { table_id: 3, priority: 7, specs, ..Learn::default() }))
 }
 
 fn arb_rule() -> impl Strategy<Value = FlowMod> {
@@ -242,6 +259,8 @@ proptest! {
                 let t = twin(&key, &out.wc, noise);
                 let o2 = w.xlate(t, false);
                 prop_assert_eq!(&o2.actions, &out.actions, "key {:?}\ntwin {:?}\nwc {:?}", key, t, out.wc);
+                // `learn` reads through the mask too: every packet of a megaflow learns the same.
+                prop_assert_eq!(&o2.learned, &out.learned, "key {:?}\ntwin {:?}\nwc {:?}", key, t, out.wc);
             }
         }
     }

@@ -141,7 +141,9 @@ impl Encoded {
 
 impl OfServer {
     /// Hands the PMDs' packet-ins to the connections that want them.
+    /// Flows learned by `learn` actions, which share the wake-up, are applied first.
     pub fn deliver_packet_ins(&mut self, sw: &mut Switch) {
+        self.apply_learned(sw);
         let now = Instant::now();
         while let Ok(pi) = sw.packet_in_rx.try_recv() {
             self.packet_in(sw, &pi, now);

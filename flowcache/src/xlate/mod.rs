@@ -35,7 +35,9 @@
 //! translated by [`packet_out::xlate_packet_out`].
 //!
 //! # Side effects and time
-//! The only side effect is MAC learning by `NORMAL`, and only when `may_learn`. Time is a
+//! The only side effect is MAC learning by `NORMAL`, and only when `may_learn`. `learn`
+//! actions do not change the tables here: their flow-mods come back in
+//! [`XlateOutput::learned`] for the caller to apply (see [`crate::learn`]). Time is a
 //! parameter (`now_ms`).
 
 mod commit;
@@ -50,7 +52,7 @@ use crate::dpaction::{ControllerAction, DpAction};
 use crate::field::{Field, Prereq};
 use crate::key::{FlowKey, FlowMask, FRAG_LATER, VLAN_PRESENT};
 use crate::mac_learning::MacTable;
-use crate::ofp::{OfAction, OfPort, PacketInReason, Rule};
+use crate::ofp::{FlowMod, OfAction, OfPort, PacketInReason, Rule};
 use crate::pipeline::Pipeline;
 pub use normal::{VlanConfig, VlanMode};
 pub use trace::TraceEvent;
@@ -150,6 +152,9 @@ pub struct XlateOutput {
     pub error: Option<XlateError>,
     /// `NORMAL` was used (the megaflow depends on the MAC table).
     pub used_normal: bool,
+    /// Flow-mods the `learn` actions built, in order. Translation does not apply them: the
+    /// caller does, when the packet is real (see [`crate::learn`]).
+    pub learned: Vec<FlowMod>,
 }
 
 /// Translates a packet. See the module documentation.
@@ -192,6 +197,7 @@ impl Ctx<'_> {
             trace: self.trace,
             error: self.error,
             used_normal: self.used_normal,
+            learned: self.learned,
         }
     }
 }
@@ -230,6 +236,7 @@ pub(crate) struct Ctx<'a> {
     action_set: Vec<OfAction>,
     error: Option<XlateError>,
     used_normal: bool,
+    learned: Vec<FlowMod>,
 }
 
 impl<'a> Ctx<'a> {
@@ -254,6 +261,7 @@ impl<'a> Ctx<'a> {
             action_set: Vec::new(),
             error: None,
             used_normal: false,
+            learned: Vec::new(),
         }
     }
 
@@ -439,8 +447,32 @@ impl<'a> Ctx<'a> {
             ClearActions => self.action_set.clear(),
             WriteActions(acts) => self.write_actions(acts),
             Note(_) => {}
+            Learn(l) => self.learn(l),
+            FinTimeout { .. } => {
+                // Refused at flow-mod time (see `rvs_openflow`'s validation): never reached.
+                self.trace_note("fin_timeout is not executed by rvs".to_string());
+            }
+            Conjunction { .. } => {
+                // Only meaningful to the classifier; as an action it does nothing (OVS).
+            }
         }
         Flow::Continue
+    }
+
+    /// `learn`: builds the flow-mod from the packet, reading (and so un-wildcarding) exactly
+    /// the source bits.
+    fn learn(&mut self, l: &crate::learn::Learn) {
+        let fm = l.flow_mod(|sf| {
+            let d = sf.field.desc();
+            for f in d.prereq.fields_read() {
+                f.or_mask(&mut self.wc, u128::MAX);
+            }
+            self.read_masked(sf.field, sf.mask())
+        });
+        if self.inp.trace {
+            self.trace.push(TraceEvent::Learned { depth: self.trace_depth, flow_mod: fm.clone() });
+        }
+        self.learned.push(fm);
     }
 
     fn push_vlan(&mut self, tpid: u16) {

@@ -329,3 +329,48 @@ fn trace_records_tables_and_notes() {
     assert!(matches!(o.trace[0], TraceEvent::Table { table: 0, rule: Some(_), .. }));
     assert!(o.trace.iter().any(|e| matches!(e, TraceEvent::Note { text, .. } if text.contains("flooding"))));
 }
+
+/// `learn` as br-tun's table 10 uses it: the flow-mod comes back in `learned`, built from the
+/// packet, and exactly the source bits are un-wildcarded.
+#[test]
+fn learn_builds_from_the_packet_and_unwildcards_its_sources() {
+    use crate::learn::{Learn, LearnDst, LearnSpec, LearnSrc};
+    let mut f = fixture(3);
+    let learn = Learn {
+        table_id: 20,
+        priority: 1,
+        hard_timeout: 300,
+        specs: vec![
+            LearnSpec {
+                src: LearnSrc::Field(SubField { field: Field::VlanTci, ofs: 0, n_bits: 12 }),
+                dst: LearnDst::Match(SubField { field: Field::VlanTci, ofs: 0, n_bits: 12 }),
+                n_bits: 12,
+            },
+            LearnSpec { src: LearnSrc::Field(SubField::whole(Field::EthSrc)), dst: LearnDst::Match(SubField::whole(Field::EthDst)), n_bits: 48 },
+            LearnSpec { src: LearnSrc::Field(SubField { field: Field::InPort, ofs: 0, n_bits: 16 }), dst: LearnDst::Output, n_bits: 16 },
+        ],
+        ..Learn::default()
+    };
+    f.add(0, 1, m(), vec![OfAction::Learn(Box::new(learn)), output(3)]);
+    let mut k = udp_key(1, A, B);
+    k.vlan_tci = 0x1000 | 5;
+    let o = f.xlate(k);
+    assert_eq!(out(&o), "13");
+    assert_eq!(o.learned.len(), 1);
+    let fm = &o.learned[0];
+    assert_eq!((fm.table_id, fm.priority, fm.hard_timeout), (20, 1, 300));
+    assert_eq!(fm.match_.get(Field::EthDst), Some((A as u128, 0xffff_ffff_ffff)));
+    assert_eq!(fm.match_.get(Field::VlanTci), Some((5, 0x0fff)));
+    assert_eq!(fm.actions, vec![output(1)]);
+    assert_eq!(o.wc.dl_src, 0xffff_ffff_ffff);
+    assert_eq!(o.wc.vlan_tci & 0x0fff, 0x0fff);
+    assert_eq!(o.wc.dl_dst, 0, "learn does not read eth_dst");
+    assert!(o.trace.iter().any(|e| matches!(e, TraceEvent::Learned { .. })));
+    // Any packet that agrees on the mask learns the same flow.
+    let mut twin = k;
+    twin.dl_dst = 0x0200_0000_00ff;
+    twin.nw_dst = 0x0a00_0009;
+    assert_eq!(f.xlate(twin).learned, o.learned);
+    // Translation does not install anything itself.
+    assert_eq!(f.pipeline.n_rules(), 1);
+}

@@ -373,6 +373,15 @@ pub(crate) fn pull_nx(sub: u16, len: usize, body: &[u8], version: Version) -> Re
             }
             OfAction::Output { port: check_out_port(port)?, max_len: max_len as u16 }
         }
+        super::learn::LEARN | super::learn::LEARN2 => super::learn::pull_learn(sub, r.rest())?,
+        super::learn::CONJUNCTION => {
+            fixed(16)?;
+            super::learn::pull_conjunction(r.rest())?
+        }
+        super::learn::FIN_TIMEOUT => {
+            fixed(16)?;
+            super::learn::pull_fin_timeout(r.rest())?
+        }
         _ => return Err(bac(BadAction::BadExpType, "unknown Nicira action")),
     }))
 }

@@ -24,7 +24,7 @@ use rvs_packet::wire::MacAddr;
 /// Actions Open vSwitch accepts that rvs does not implement.
 const UNSUPPORTED: &[&str] = &[
     "group", "output_reg", "bundle", "bundle_load", "set_tunnel", "set_tunnel64",
-    "fin_timeout", "learn", "conjunction", "multipath", "exit", "sample", "ct", "ct_clear", "nat", "clone", "meter",
+    "multipath", "exit", "sample", "ct", "ct_clear", "nat", "clone", "meter",
     "push_mpls", "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "stack_push",
     "stack_pop", "encap", "decap", "check_pkt_larger", "dec_nsh_ttl", "delete_field", "set_mpls_label", "unroll_xlate",
 ];
@@ -346,6 +346,9 @@ impl Parser<'_> {
             "dec_ttl" => self.dec_ttl(value)?,
             "resubmit" => self.resubmit(value)?,
             "note" => self.note(value)?,
+            "learn" => OfAction::Learn(Box::new(super::learn::parse_learn(value, self.names)?)),
+            "conjunction" => super::learn::parse_conjunction(value)?,
+            "fin_timeout" => super::learn::parse_fin_timeout(value)?,
             "goto_table" => {
                 let t = str_to_uint_base10(value).filter(|t| *t <= 255).ok_or_else(|| bad(key, format!("unknown table \"{value}\"")))?;
                 OfAction::GotoTable(t as u8)
@@ -387,6 +390,17 @@ impl Parser<'_> {
         if drop && !out.is_empty() {
             return Err(TextError::DropWithOthers);
         }
+        if out.iter().any(|a| matches!(a, OfAction::Conjunction { .. })) {
+            if let Some(other) = out.iter().find(|a| !matches!(a, OfAction::Conjunction { .. } | OfAction::Note(_))) {
+                return Err(bad(
+                    "conjunction",
+                    format!(
+                        "\"conjunction\" actions may be used along with \"note\" but not any other kind of action (such as the \"{}\" action used here)",
+                        action_kind(other)
+                    ),
+                ));
+            }
+        }
         verify_order(&out)?;
         Ok(out)
     }
@@ -417,6 +431,41 @@ fn fold_enqueue(items: Vec<Item>) -> Result<Vec<OfAction>, TextError> {
         }
     }
     Ok(out)
+}
+
+/// Open vSwitch's name of an action's kind (`ofpact_name`), for messages.
+fn action_kind(a: &OfAction) -> &'static str {
+    use OfAction::*;
+    match a {
+        Output { .. } => "output",
+        Controller { .. } => "controller",
+        Enqueue { .. } => "enqueue",
+        SetVlanVid { .. } => "set_vlan_vid",
+        SetVlanPcp { .. } => "set_vlan_pcp",
+        StripVlan => "strip_vlan",
+        PushVlan { .. } => "push_vlan",
+        SetEthSrc(_) => "mod_dl_src",
+        SetEthDst(_) => "mod_dl_dst",
+        SetIpv4Src(_) => "mod_nw_src",
+        SetIpv4Dst(_) => "mod_nw_dst",
+        SetIpDscp(_) => "mod_nw_tos",
+        SetIpEcn(_) => "mod_nw_ecn",
+        SetIpTtl(_) => "mod_nw_ttl",
+        SetL4SrcPort(_) => "mod_tp_src",
+        SetL4DstPort(_) => "mod_tp_dst",
+        SetField { .. } | RegLoad { .. } => "set_field",
+        RegMove { .. } => "move",
+        DecTtl { .. } => "dec_ttl",
+        Resubmit { .. } => "resubmit",
+        GotoTable(_) => "goto_table",
+        WriteMetadata { .. } => "write_metadata",
+        ClearActions => "clear_actions",
+        WriteActions(_) => "write_actions",
+        Note(_) => "note",
+        Learn(_) => "learn",
+        FinTimeout { .. } => "fin_timeout",
+        Conjunction { .. } => "conjunction",
+    }
 }
 
 fn atoi16(s: &str) -> u16 {

@@ -395,6 +395,11 @@ fn format_action(s: &mut String, a: &OfAction, version: Version, names: Option<&
             let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
             let _ = write!(s, "note:{}", hex.join("."));
         }
+        OfAction::Learn(l) => super::learn::format_learn(s, l, names),
+        OfAction::FinTimeout { idle, hard } => super::learn::format_fin_timeout(s, *idle, *hard),
+        OfAction::Conjunction { id, clause, n_clauses } => {
+            let _ = write!(s, "conjunction({id},{}/{n_clauses})", clause + 1);
+        }
     }
 }
 

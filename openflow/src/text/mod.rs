@@ -29,6 +29,7 @@ pub mod actions;
 pub mod fields;
 mod flow;
 pub mod format;
+mod learn;
 mod lex;
 pub mod value;
 

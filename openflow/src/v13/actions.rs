@@ -194,6 +194,9 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction, st: &mut FlowState) -> Result<(),
         }
         OfAction::Resubmit { in_port, table } => nx::put_resubmit(out, *in_port, *table)?,
         OfAction::Note(bytes) => nx::put_note(out, bytes)?,
+        OfAction::Learn(l) => crate::nx::learn::put_learn(out, l)?,
+        OfAction::Conjunction { id, clause, n_clauses } => crate::nx::learn::put_conjunction(out, *id, *clause, *n_clauses)?,
+        OfAction::FinTimeout { idle, hard } => crate::nx::learn::put_fin_timeout(out, *idle, *hard)?,
         OfAction::GotoTable(_) | OfAction::WriteMetadata { .. } | OfAction::ClearActions | OfAction::WriteActions(_) => {
             return Err(unrep("an instruction inside an action list"));
         }
