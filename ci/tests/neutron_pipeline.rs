@@ -98,6 +98,14 @@ fn neutron_pipeline_forwards_filters_and_learns() {
     let counted = wait_for(Duration::from_secs(5), || n_packets(&table20(&sw), MAC[2]).is_some_and(|n| n >= before + 3));
     assert!(counted, "the replies did not use the learned flow:\n{}", table20(&sw));
 
+    // Deleting the learned flow: the tunnel side's traffic learns it again (from its cached
+    // megaflow, through the revalidator, or from a fresh upcall).
+    sw.ofctl(&["--strict", "del-flows", "br-int", &format!("table=20,priority=1,vlan_tci=0x0001/0x0fff,dl_dst={}", MAC[2])]);
+    assert!(!table20(&sw).contains(MAC[2]), "{}", table20(&sw));
+    assert!(hosts[0].ping(IP[2], 3), "VM1 cannot reach the remote VM after the learned flow was deleted");
+    let relearned = wait_for(Duration::from_secs(5), || table20(&sw).contains(&format!("dl_dst={}", MAC[2])));
+    assert!(relearned, "traffic did not learn the flow again:\n{}", table20(&sw));
+
     // Spoofed traffic really is dropped: VM1 claiming another address cannot reach VM2.
     hosts[0].ip(&["addr", "add", "10.1.0.99/32", "dev", &format!("{p}b1")]);
     let drops = |sw: &Switchd| n_packets(&sw.ofctl(&["dump-flows", "br-int", "table=71"]), "reg5=0x1,in_port=1 actions=drop").unwrap_or(0);

@@ -353,6 +353,36 @@ pub enum OfAction {
         /// New hard timeout (0 = unchanged).
         hard: u16,
     },
+    /// Set the tunnel id (`set_tunnel:ID`, `set_tunnel64:ID`; `wide`: the 64-bit Nicira form).
+    SetTunnel {
+        /// Tunnel id.
+        id: u64,
+        /// Written as `set_tunnel64` (always, or because the id needs more than 32 bits).
+        wide: bool,
+    },
+    /// Output to the port number held in bits of a field (`output:NXM_NX_REG0[0..15]`).
+    OutputReg {
+        /// The bits holding the port.
+        src: SubField,
+        /// Bytes to send when the port is `CONTROLLER`.
+        max_len: u16,
+    },
+    /// Sample packets to an IPFIX collector set (`sample(...)`). Without an IPFIX exporter
+    /// for the set (rvs has none yet) it does nothing, as in Open vSwitch.
+    Sample {
+        /// Packets sampled per 65535.
+        probability: u16,
+        /// Collector set.
+        collector_set_id: u32,
+        /// IPFIX observation domain id.
+        obs_domain_id: u32,
+        /// IPFIX observation point id.
+        obs_point_id: u32,
+        /// Sampling port (`ANY` = none).
+        sampling_port: OfPort,
+        /// 0 = default, 1 = ingress, 2 = egress.
+        direction: u8,
+    },
     /// One clause of a conjunctive match (`conjunction(id,k/n)`; `clause` is 0-based `k - 1`).
     Conjunction {
         /// Conjunction id (matched by `conj_id`).

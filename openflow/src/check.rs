@@ -143,7 +143,8 @@ pub fn step(a: &OfAction, st: &mut FlowState, ctx: &CheckContext) -> Result<bool
             }
         }
         OfAction::Controller { .. } | OfAction::Resubmit { .. } | OfAction::Note(_) => {}
-        OfAction::Conjunction { .. } => {}
+        OfAction::Conjunction { .. } | OfAction::SetTunnel { .. } | OfAction::Sample { .. } => {}
+        OfAction::OutputReg { src, .. } => check_subfield(src, st)?,
         OfAction::FinTimeout { .. } => consistent = st.is_ip() && st.key.nw_proto == ip_proto::TCP,
         OfAction::Learn(l) => learn_check(l, st)?,
         OfAction::SetVlanVid { push_if_needed, .. } | OfAction::SetVlanPcp { push_if_needed, .. } => {

@@ -452,6 +452,22 @@ impl<'a> Ctx<'a> {
                 // Refused at flow-mod time (see `rvs_openflow`'s validation): never reached.
                 self.trace_note("fin_timeout is not executed by rvs".to_string());
             }
+            SetTunnel { id, .. } => self.write(Field::TunId, *id as u128, u64::MAX as u128),
+            OutputReg { src, max_len } => {
+                if self.check(src.field.desc().prereq) {
+                    let v = self.read_masked(src.field, src.mask()) >> src.ofs;
+                    // A 16-bit port number, as OVS reads it; larger values output nowhere.
+                    if v <= u16::MAX as u128 {
+                        self.output(OfPort::from_ofp10(v as u16), *max_len);
+                    } else {
+                        self.trace_note(format!("output to a field holding {v:#x}: not a port"));
+                    }
+                }
+            }
+            Sample { collector_set_id, .. } => {
+                // No IPFIX exporter exists in rvs: as OVS without one, nothing happens.
+                self.trace_note(format!("no IPFIX exporter for collector set {collector_set_id}: sample does nothing"));
+            }
             Conjunction { .. } => {
                 // Only meaningful to the classifier; as an action it does nothing (OVS).
             }

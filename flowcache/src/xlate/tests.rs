@@ -374,3 +374,37 @@ fn learn_builds_from_the_packet_and_unwildcards_its_sources() {
     // Translation does not install anything itself.
     assert_eq!(f.pipeline.n_rules(), 1);
 }
+
+/// `set_tunnel` writes the tunnel id (metadata only: no datapath action without a tunnel
+/// port); `output:FIELD[]` outputs to the port held in the field and un-wildcards exactly
+/// those bits; `sample` does nothing without an IPFIX exporter.
+#[test]
+fn set_tunnel_output_reg_and_sample() {
+    let mut f = fixture(3);
+    let reg0_low = SubField { field: Field::Reg0, ofs: 0, n_bits: 16 };
+    f.add(
+        0,
+        1,
+        m(),
+        vec![
+            OfAction::SetTunnel { id: 0x64, wide: false },
+            OfAction::Sample { probability: 100, collector_set_id: 1, obs_domain_id: 2, obs_point_id: 3, sampling_port: OfPort::ANY, direction: 0 },
+            OfAction::RegLoad { dst: reg0_low, value: 2 },
+            OfAction::Resubmit { in_port: None, table: Some(1) },
+        ],
+    );
+    f.add(1, 1, m(), vec![OfAction::OutputReg { src: reg0_low, max_len: 0 }]);
+    let o = f.xlate(udp_key(1, A, B));
+    assert_eq!(out(&o), "12");
+    assert_eq!(o.final_flow.tun_id, 0x64);
+    // Reading a register the packet brings in un-wildcards the bits read.
+    let mut f = fixture(3);
+    f.add(0, 1, m(), vec![OfAction::OutputReg { src: SubField { field: Field::Reg1, ofs: 4, n_bits: 8 }, max_len: 0 }]);
+    let mut k = udp_key(1, A, B);
+    k.regs[1] = 3 << 4;
+    let o = f.xlate(k);
+    assert_eq!(out(&o), "13");
+    assert_eq!(o.wc.regs[1], 0xff0);
+    k.regs[1] = 0xfff << 4; // port 0xff: no such port
+    assert_eq!(out(&f.xlate(k)), "drop");
+}

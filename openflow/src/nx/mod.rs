@@ -17,6 +17,7 @@
 //! * errors (`NXBRC_*`, [`crate::error::NxError`]).
 
 pub(crate) mod actions;
+pub(crate) mod extra;
 pub(crate) mod learn;
 pub(crate) mod messages;
 

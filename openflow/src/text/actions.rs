@@ -23,8 +23,8 @@ use rvs_packet::wire::MacAddr;
 
 /// Actions Open vSwitch accepts that rvs does not implement.
 const UNSUPPORTED: &[&str] = &[
-    "group", "output_reg", "bundle", "bundle_load", "set_tunnel", "set_tunnel64",
-    "multipath", "exit", "sample", "ct", "ct_clear", "nat", "clone", "meter",
+    "group", "bundle", "bundle_load",
+    "multipath", "exit", "ct", "ct_clear", "nat", "clone", "meter",
     "push_mpls", "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "stack_push",
     "stack_pop", "encap", "decap", "check_pkt_larger", "dec_nsh_ttl", "delete_field", "set_mpls_label", "unroll_xlate",
 ];
@@ -79,8 +79,10 @@ impl Parser<'_> {
             let max_len = if port == OfPort::CONTROLLER { u16::MAX } else { 0 };
             return Ok(OfAction::Output { port, max_len });
         }
-        if parse_subfield(arg).is_ok() {
-            return Err(TextError::Unsupported { keyword: "output".into(), reason: "output to a field (output_reg)" });
+        if arg.contains('[') {
+            if let Ok(src) = parse_subfield(arg) {
+                return Ok(OfAction::OutputReg { src, max_len: u16::MAX });
+            }
         }
         Err(bad("output", format!("{arg}: output to unknown port")))
     }
@@ -349,6 +351,11 @@ impl Parser<'_> {
             "learn" => OfAction::Learn(Box::new(super::learn::parse_learn(value, self.names)?)),
             "conjunction" => super::learn::parse_conjunction(value)?,
             "fin_timeout" => super::learn::parse_fin_timeout(value)?,
+            "set_tunnel" | "set_tunnel64" => {
+                let id = str_to_u64(value).map_err(|e| bad(key, e))?;
+                OfAction::SetTunnel { id, wide: lower == "set_tunnel64" || id > u32::MAX as u64 }
+            }
+            "sample" => super::learn::parse_sample(value, self.names)?,
             "goto_table" => {
                 let t = str_to_uint_base10(value).filter(|t| *t <= 255).ok_or_else(|| bad(key, format!("unknown table \"{value}\"")))?;
                 OfAction::GotoTable(t as u8)
@@ -465,6 +472,9 @@ fn action_kind(a: &OfAction) -> &'static str {
         Learn(_) => "learn",
         FinTimeout { .. } => "fin_timeout",
         Conjunction { .. } => "conjunction",
+        SetTunnel { .. } => "set_tunnel",
+        OutputReg { .. } => "output_reg",
+        Sample { .. } => "sample",
     }
 }
 

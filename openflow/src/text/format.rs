@@ -397,6 +397,14 @@ fn format_action(s: &mut String, a: &OfAction, version: Version, names: Option<&
         }
         OfAction::Learn(l) => super::learn::format_learn(s, l, names),
         OfAction::FinTimeout { idle, hard } => super::learn::format_fin_timeout(s, *idle, *hard),
+        OfAction::SetTunnel { id, wide } => {
+            // OpenFlow 1.3 carries it as set_field (and decodes it as such).
+            let _ = write!(s, "{}:{id:#x}", if *wide { "set_tunnel64" } else { "set_tunnel" });
+        }
+        OfAction::OutputReg { src, .. } => {
+            let _ = write!(s, "output:{}", format_subfield(src));
+        }
+        OfAction::Sample { .. } => super::learn::format_sample(s, a, names),
         OfAction::Conjunction { id, clause, n_clauses } => {
             let _ = write!(s, "conjunction({id},{}/{n_clauses})", clause + 1);
         }

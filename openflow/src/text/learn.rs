@@ -1,5 +1,6 @@
-//! `learn(...)`, `conjunction(...)` and `fin_timeout(...)` in `ovs-ofctl` syntax: parsing
-//! (`learn_parse`, `parse_CONJUNCTION`, `parse_FIN_TIMEOUT`) and printing (`learn_format`, ...).
+//! `learn(...)`, `conjunction(...)`, `fin_timeout(...)` and `sample(...)` in `ovs-ofctl`
+//! syntax: parsing (`learn_parse`, `parse_CONJUNCTION`, `parse_FIN_TIMEOUT`, `parse_SAMPLE`)
+//! and printing (`learn_format`, ...).
 //!
 //! A learn argument is a flow attribute of the learned rule (`table`, `priority`, the four
 //! timeouts, `cookie`, `send_flow_rem`, `delete_learned`, `limit`, `result_dst`) or a spec:
@@ -294,6 +295,63 @@ pub(crate) fn format_fin_timeout(s: &mut String, idle: u16, hard: u16) {
         parts.push(format!("hard_timeout={hard}"));
     }
     let _ = write!(s, "fin_timeout({})", parts.join(","));
+}
+
+/// Parses `sample(probability=N,collector_set_id=N,obs_domain_id=N,obs_point_id=N,
+/// sampling_port=P,ingress|egress)`.
+pub(crate) fn parse_sample(arg: &str, names: Option<&dyn PortNames>) -> Result<OfAction, TextError> {
+    let (mut probability, mut collector_set_id, mut obs_domain_id, mut obs_point_id) = (0u16, 0u32, 0u32, 0u32);
+    let (mut sampling_port, mut direction) = (rvs_flowcache::ofp::OfPort::ANY, 0u8);
+    for (k, v) in KeyValues::new(arg) {
+        let u32_of = || {
+            let t = v.trim();
+            let n = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                Some(h) => u64::from_str_radix(h, 16).ok(),
+                None => t.parse::<u64>().ok(),
+            };
+            n.filter(|n| *n <= u32::MAX as u64).map(|n| n as u32).ok_or_else(|| bad("sample", format!("invalid {k} \"{v}\"")))
+        };
+        match k {
+            "probability" => {
+                probability = str_to_uint_max(v, u16::MAX as u64)
+                    .filter(|p| *p != 0)
+                    .map(|p| p as u16)
+                    .ok_or_else(|| bad("sample", format!("invalid probability value \"{v}\"")))?
+            }
+            "collector_set_id" => collector_set_id = u32_of()?,
+            "obs_domain_id" => obs_domain_id = u32_of()?,
+            "obs_point_id" => obs_point_id = u32_of()?,
+            "sampling_port" => {
+                sampling_port = super::value::parse_port(v, names).ok_or_else(|| bad("sample", format!("{v}: unknown port")))?
+            }
+            "ingress" => direction = 1,
+            "egress" => direction = 2,
+            _ => return Err(bad("sample", format!("invalid key \"{k}\" in \"sample\" argument"))),
+        }
+    }
+    if probability == 0 {
+        return Err(bad("sample", "non-zero \"probability\" must be specified on sample"));
+    }
+    Ok(OfAction::Sample { probability, collector_set_id, obs_domain_id, obs_point_id, sampling_port, direction })
+}
+
+/// Prints `sample(...)`.
+pub(crate) fn format_sample(s: &mut String, a: &OfAction, names: Option<&dyn PortNames>) {
+    if let OfAction::Sample { probability, collector_set_id, obs_domain_id, obs_point_id, sampling_port, direction } = a {
+        let _ = write!(
+            s,
+            "sample(probability={probability},collector_set_id={collector_set_id},obs_domain_id={obs_domain_id},obs_point_id={obs_point_id}"
+        );
+        if *sampling_port != rvs_flowcache::ofp::OfPort::ANY {
+            let _ = write!(s, ",sampling_port={}", super::value::format_port(*sampling_port, names));
+        }
+        match direction {
+            1 => s.push_str(",ingress"),
+            2 => s.push_str(",egress"),
+            _ => {}
+        }
+        s.push(')');
+    }
 }
 
 #[cfg(test)]
