@@ -875,6 +875,10 @@ fn translate(dp: &DatapathShared, now_ms: u64, key: &FlowKey, counters: &mut Pmd
         trace: false,
     });
     let mut deps = XlateDeps::new(out.rules, pipeline.version(), out.used_normal.then_some(mac_gen), conf.generation);
+    if !out.fin_timeouts.is_empty() {
+        deps = deps.with_fin_timeouts(out.fin_timeouts);
+        deps.apply_fin_timeouts(key.tcp_flags);
+    }
     if !out.learned.is_empty() {
         // `learn`: the control thread installs the flows; the megaflow keeps them so that the
         // revalidator can refresh them while it has traffic (see rvs_flowcache::learn).

@@ -230,12 +230,16 @@ impl RevalidatorCore {
                 if f.is_dead() {
                     continue;
                 }
-                let (packets, bytes, used, _) = f.stats.read();
+                let (packets, bytes, used, tcp_flags) = f.stats.read();
                 let seen = self.last_seen.entry(f.id).or_insert((0, 0));
                 let (dp_, db) = (packets - seen.0, bytes - seen.1);
                 *seen = (packets, bytes);
                 for r in f.deps.rules.iter() {
                     r.stats.credit(dp_, db, used);
+                }
+                if dp_ > 0 {
+                    // `fin_timeout`: a FIN or RST among the megaflow's packets lowers timeouts.
+                    f.deps.apply_fin_timeouts(tcp_flags);
                 }
                 if dp_ > 0 && !f.deps.learned.is_empty() {
                     // Traffic on a megaflow that learns: learn again (refreshes or re-creates

@@ -140,6 +140,13 @@ pub fn run(sw: &Switch, args: &[String]) -> Result<String, String> {
     if generate && !out.learned.is_empty() {
         sw.dp.send_learned(bname, out.learned.clone().into());
     }
+    if generate {
+        for (rule, idle, hard) in &out.fin_timeouts {
+            if key.tcp_flags & (rvs_packet::wire::tcp::flags::FIN | rvs_packet::wire::tcp::flags::RST) != 0 {
+                rule.stats.reduce_timeouts(*idle, *hard);
+            }
+        }
+    }
     let mut s = String::new();
     let _ = writeln!(s, "Flow: {}", format_match(&flow_match(&key), DEFAULT_PRIORITY, None));
     let _ = writeln!(s, "\nbridge(\"{bname}\")");

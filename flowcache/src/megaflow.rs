@@ -98,6 +98,9 @@ pub struct XlateDeps {
     /// them; the revalidator re-applies them when the megaflow sees traffic (see
     /// [`crate::learn`]).
     pub learned: Arc<[crate::ofp::FlowMod]>,
+    /// `fin_timeout` actions of the translation: (rule, idle, hard), applied when the
+    /// megaflow's TCP flags show a FIN or RST.
+    pub fin_timeouts: Box<[(Arc<Rule>, u16, u16)]>,
 }
 
 impl XlateDeps {
@@ -109,6 +112,22 @@ impl XlateDeps {
             mac_generation: AtomicU64::new(mac_generation.unwrap_or(u64::MAX)),
             config_generation: AtomicU64::new(config_generation),
             learned: Arc::new([]),
+            fin_timeouts: Box::new([]),
+        }
+    }
+
+    /// The same, with the translation's `fin_timeout` actions.
+    pub fn with_fin_timeouts(mut self, fin: Vec<(Arc<Rule>, u16, u16)>) -> Self {
+        self.fin_timeouts = fin.into_boxed_slice();
+        self
+    }
+
+    /// Lowers the timeouts of the `fin_timeout` rules if `tcp_flags` has a FIN or RST.
+    pub fn apply_fin_timeouts(&self, tcp_flags: u16) {
+        if tcp_flags & (rvs_packet::wire::tcp::flags::FIN | rvs_packet::wire::tcp::flags::RST) != 0 {
+            for (rule, idle, hard) in self.fin_timeouts.iter() {
+                rule.stats.reduce_timeouts(*idle, *hard);
+            }
         }
     }
 

@@ -437,6 +437,9 @@ pub struct RuleStats {
     /// Last time a `learn` action re-learned the rule unchanged: its hard timeout counts from
     /// the later of this and the rule's `modified_ms` (see [`crate::learn`]).
     pub refreshed_ms: AtomicU64,
+    /// Timeouts lowered by `fin_timeout` after a TCP FIN or RST: idle in the high 16 bits,
+    /// hard in the low 16 (0 = not lowered). See [`Rule::timeouts`].
+    pub fin_timeouts: std::sync::atomic::AtomicU32,
 }
 
 impl RuleStats {
@@ -448,6 +451,18 @@ impl RuleStats {
         self.packets.fetch_add(packets, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.used_ms.fetch_max(now_ms, Ordering::Relaxed);
+    }
+
+    /// `fin_timeout`: lowers the idle and hard timeouts to `idle` and `hard` (seconds; 0
+    /// leaves one alone), never raising them (OVS's `reduce_timeout`). Lock-free: PMDs and the
+    /// revalidator call it.
+    pub fn reduce_timeouts(&self, idle: u16, hard: u16) {
+        let lower = |cur: u16, new: u16| if new != 0 && (cur == 0 || cur > new) { new } else { cur };
+        let _ = self.fin_timeouts.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+            let (i, h) = ((v >> 16) as u16, v as u16);
+            let n = (lower(i, idle) as u32) << 16 | lower(h, hard) as u32;
+            (n != v).then_some(n)
+        });
     }
 
     /// Restarts the hard timeout at `now_ms` (a `learn` re-learned the rule).
@@ -490,6 +505,28 @@ pub struct Rule {
     pub modified_ms: u64,
     /// Counters.
     pub stats: Arc<RuleStats>,
+}
+
+impl Rule {
+    /// The idle and hard timeouts in force: the rule's own, lowered by `fin_timeout` if a TCP
+    /// FIN or RST was seen ([`RuleStats::reduce_timeouts`]).
+    pub fn timeouts(&self) -> (u16, u16) {
+        let v = self.stats.fin_timeouts.load(Ordering::Relaxed);
+        let pick = |own: u16, fin: u16| if fin != 0 && (own == 0 || own > fin) { fin } else { own };
+        (pick(self.idle_timeout, (v >> 16) as u16), pick(self.hard_timeout, v as u16))
+    }
+
+    /// True if the rule can time out: it has a timeout, or a `fin_timeout` may give it one.
+    pub fn may_expire(&self) -> bool {
+        fn has_fin(acts: &[OfAction]) -> bool {
+            acts.iter().any(|a| match a {
+                OfAction::FinTimeout { .. } => true,
+                OfAction::WriteActions(inner) => has_fin(inner),
+                _ => false,
+            })
+        }
+        self.idle_timeout != 0 || self.hard_timeout != 0 || has_fin(&self.actions)
+    }
 }
 
 /// A flow-mod command.

@@ -38,7 +38,9 @@
 //!   idle timeout once `now_ms > stats.used_ms + idle * 1000`. `used_ms` is credited by the
 //!   revalidator; new counters start with `used_ms = now_ms`, and counters that carry over keep
 //!   theirs, so a modify or replacing add that keeps the counters keeps the idle time too (as in
-//!   OVS, where `rule_insert` forwards the stats, `used` included). Hard is checked first.
+//!   OVS, where `rule_insert` forwards the stats, `used` included). Hard is checked first. The
+//!   timeouts are those in force ([`Rule::timeouts`]: lowered by `fin_timeout`), and a rule
+//!   with a `fin_timeout` action is watched even without timeouts of its own.
 //!
 //! A flow-mod is atomic: every check happens before the first change, so an error leaves the
 //! pipeline as it was.
@@ -140,7 +142,7 @@ fn id_hash(id: RuleId) -> u64 {
 }
 
 fn has_timeout(rule: &Rule) -> bool {
-    rule.idle_timeout != 0 || rule.hard_timeout != 0
+    rule.may_expire()
 }
 
 /// Counters for a rule that does not inherit any: its idle time starts now (as in OVS).
@@ -151,11 +153,12 @@ fn fresh_stats(now_ms: u64) -> Arc<RuleStats> {
 /// Why `rule` has expired at `now_ms`, if it has.
 fn expiry(rule: &Rule, now_ms: u64) -> Option<RemovedReason> {
     let modified = rule.modified_ms.max(rule.stats.refreshed_ms.load(Ordering::Relaxed));
-    if rule.hard_timeout != 0 && now_ms > modified + rule.hard_timeout as u64 * 1000 {
+    let (idle, hard) = rule.timeouts();
+    if hard != 0 && now_ms > modified + hard as u64 * 1000 {
         return Some(RemovedReason::HardTimeout);
     }
     let used = rule.stats.used_ms.load(Ordering::Relaxed);
-    if rule.idle_timeout != 0 && now_ms > used + rule.idle_timeout as u64 * 1000 {
+    if idle != 0 && now_ms > used + idle as u64 * 1000 {
         return Some(RemovedReason::IdleTimeout);
     }
     None

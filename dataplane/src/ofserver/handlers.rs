@@ -69,19 +69,12 @@ pub(super) fn validate_actions(actions: &[OfAction], table: u8, cmd: FlowModComm
             }
             OfAction::WriteActions(inner) => validate_actions(inner, table, cmd)?,
             // Parsed and encoded, but not executed by rvs: refused, never silently ignored.
-            OfAction::FinTimeout { .. } => {
-                crate::vlog::warn("ofserver", "fin_timeout is not supported by rvs: flow refused (OFPBAC_BAD_TYPE)");
-                return Err(OfError::BadAction(BadAction::BadType));
-            }
             OfAction::Conjunction { .. } => {
                 crate::vlog::warn("ofserver", "conjunctive matches are not supported by rvs yet: flow refused (OFPBAC_BAD_TYPE)");
                 return Err(OfError::BadAction(BadAction::BadType));
             }
-            OfAction::Learn(l) if l.fin_idle_timeout != 0 || l.fin_hard_timeout != 0 || l.limit != 0 || l.result_dst.is_some() => {
-                crate::vlog::warn(
-                    "ofserver",
-                    "learn with fin_idle_timeout, fin_hard_timeout, limit or result_dst is not supported by rvs: flow refused (OFPBAC_BAD_ARGUMENT)",
-                );
+            OfAction::Learn(l) if l.limit != 0 || l.result_dst.is_some() => {
+                crate::vlog::warn("ofserver", "learn with limit or result_dst is not supported by rvs: flow refused (OFPBAC_BAD_ARGUMENT)");
                 return Err(OfError::BadAction(BadAction::BadArgument));
             }
             _ => {}

@@ -154,7 +154,10 @@ pub struct XlateOutput {
     pub used_normal: bool,
     /// Flow-mods the `learn` actions built, in order. Translation does not apply them: the
     /// caller does, when the packet is real (see [`crate::learn`]).
-    pub learned: Vec<FlowMod>,
+    pub learned: Vec<FlowMod>,    /// `fin_timeout` actions run: (rule, idle, hard). The caller lowers the rule's timeouts
+    /// ([`crate::ofp::RuleStats::reduce_timeouts`]) once a TCP FIN or RST is seen on the
+    /// megaflow (OVS does it on the packet's or the megaflow's TCP flags too).
+    pub fin_timeouts: Vec<(Arc<Rule>, u16, u16)>,
 }
 
 /// Translates a packet. See the module documentation.
@@ -198,6 +201,7 @@ impl Ctx<'_> {
             error: self.error,
             used_normal: self.used_normal,
             learned: self.learned,
+            fin_timeouts: self.fin_timeouts,
         }
     }
 }
@@ -237,6 +241,9 @@ pub(crate) struct Ctx<'a> {
     error: Option<XlateError>,
     used_normal: bool,
     learned: Vec<FlowMod>,
+    fin_timeouts: Vec<(Arc<Rule>, u16, u16)>,
+    /// The rule whose actions are running.
+    cur_rule: Option<Arc<Rule>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -262,6 +269,8 @@ impl<'a> Ctx<'a> {
             error: None,
             used_normal: false,
             learned: Vec::new(),
+            fin_timeouts: Vec::new(),
+            cur_rule: None,
         }
     }
 
@@ -338,7 +347,9 @@ impl<'a> Ctx<'a> {
                 }
                 let prev_cookie = self.cookie;
                 self.cookie = rule.cookie;
+                let prev_rule = self.cur_rule.replace(rule.clone());
                 self.do_actions(&rule.actions);
+                self.cur_rule = prev_rule;
                 self.cookie = prev_cookie;
             }
             None if entry == Entry::Start && self.inp.bridge.miss_to_controller => {
@@ -448,9 +459,13 @@ impl<'a> Ctx<'a> {
             WriteActions(acts) => self.write_actions(acts),
             Note(_) => {}
             Learn(l) => self.learn(l),
-            FinTimeout { .. } => {
-                // Refused at flow-mod time (see `rvs_openflow`'s validation): never reached.
-                self.trace_note("fin_timeout is not executed by rvs".to_string());
+            FinTimeout { idle, hard } => {
+                // As OVS: the megaflow depends on the protocol; the timeouts change when the
+                // caller sees a FIN or RST among the megaflow's TCP flags.
+                self.read(Field::IpProto);
+                if let Some(r) = &self.cur_rule {
+                    self.fin_timeouts.push((r.clone(), *idle, *hard));
+                }
             }
             SetTunnel { id, .. } => self.write(Field::TunId, *id as u128, u64::MAX as u128),
             OutputReg { src, max_len } => {

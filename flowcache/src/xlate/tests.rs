@@ -408,3 +408,31 @@ fn set_tunnel_output_reg_and_sample() {
     k.regs[1] = 0xfff << 4; // port 0xff: no such port
     assert_eq!(out(&f.xlate(k)), "drop");
 }
+
+/// `fin_timeout` records the rule, un-wildcards the protocol, and, applied after a FIN, lowers
+/// the timeouts the pipeline expires the rule by (a rule without timeouts gets one).
+#[test]
+fn fin_timeout_lowers_timeouts_after_fin() {
+    let mut f = fixture(2);
+    let mut tcp = Match::catchall();
+    tcp.set(Field::EthType, 0x0800).set(Field::IpProto, 6);
+    f.add(0, 1, tcp, vec![OfAction::FinTimeout { idle: 5, hard: 0 }, output(2)]);
+    let mut k = udp_key(1, A, B);
+    k.nw_proto = 6;
+    let o = f.xlate(k);
+    assert_eq!(out(&o), "12");
+    assert_eq!(o.wc.nw_proto, 0xff);
+    assert_eq!(o.fin_timeouts.len(), 1);
+    let (rule, idle, hard) = o.fin_timeouts[0].clone();
+    assert_eq!((idle, hard), (5, 0));
+    assert_eq!(rule.timeouts(), (0, 0));
+    let deps = crate::megaflow::XlateDeps::new(o.rules.clone(), 0, None, 0).with_fin_timeouts(o.fin_timeouts.clone());
+    deps.apply_fin_timeouts(0x010); // ACK only: nothing
+    assert_eq!(rule.timeouts(), (0, 0));
+    assert!(f.pipeline.expire(60_000).is_empty());
+    deps.apply_fin_timeouts(0x011); // FIN|ACK
+    assert_eq!(rule.timeouts(), (5, 0));
+    rule.stats.reduce_timeouts(9, 0); // never raised
+    assert_eq!(rule.timeouts(), (5, 0));
+    assert_eq!(f.pipeline.expire(60_000).len(), 1, "idle for 60 s with a 5 s idle timeout");
+}
