@@ -501,7 +501,7 @@ impl<'a> Ctx<'a> {
             self.read_masked(sf.field, sf.mask())
         });
         if self.inp.trace {
-            self.trace.push(TraceEvent::Learned { depth: self.trace_depth, flow_mod: fm.clone() });
+            self.trace.push(TraceEvent::Learned { depth: self.trace_depth, flow_mod: Box::new(fm.clone()) });
         }
         self.learned.push(fm);
     }

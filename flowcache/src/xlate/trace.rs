@@ -35,7 +35,7 @@ pub enum TraceEvent {
         /// Depth.
         depth: u32,
         /// The flow-mod.
-        flow_mod: FlowMod,
+        flow_mod: Box<FlowMod>,
     },
     /// Something translation decided or noticed.
     Note {
