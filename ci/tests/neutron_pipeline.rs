@@ -1,6 +1,6 @@
 //! A Neutron-style pipeline (issue 3): the flows Neutron's OVS agent installs on br-int and
-//! br-tun — local VLANs, anti-spoofing in tables 71-73, `learn()` from the tunnel into the MAC
-//! table 20, the flood table 22 — loaded with `rvs-ofctl add-flows` from
+//! br-tun — local VLANs, anti-spoofing in tables 71-73, a remote-group security rule as a
+//! conjunctive match, `learn()` from the tunnel into the MAC table 20, the flood table 22 — loaded with `rvs-ofctl add-flows` from
 //! `neutron_pipeline/flows.txt` (which explains how the two bridges and the tunnel are folded
 //! into one rvs bridge). Checks that traffic forwards as `ofproto/trace` predicts, that spoofed
 //! traffic is dropped, that `learn()` fills table 20 from real packets, and that
@@ -59,8 +59,12 @@ fn neutron_pipeline_forwards_filters_and_learns() {
     // Datapath ports: br-int's own port is 1, then the veths in order (2, 3, 4).
     // VM1 -> VM2 (same host): egress filtering, then VM2's ingress filtering, then out port 2.
     let t = sw.appctl(&["ofproto/trace", "br-int", &format!("in_port=1,icmp,dl_src={},dl_dst={},nw_src={},nw_dst={},nw_ttl=64", MAC[0], MAC[1], IP[0], IP[1])]);
-    assert!(t.contains("71. ") && t.contains("72. ") && t.contains("82. "), "{t}");
+    assert!(t.contains("71. ") && t.contains("72. "), "{t}");
+    assert!(t.contains("82. conj_id=10,ip,reg5=0x2, priority 71\n"), "the remote-group conjunction accepts: {t}");
     assert_eq!(dp_actions(&t), "3", "{t}");
+    // A source outside the remote group completes only one clause: dropped.
+    let t = sw.appctl(&["ofproto/trace", "br-int", &format!("in_port=3,icmp,dl_src={},dl_dst={},nw_src=10.1.0.50,nw_dst={},nw_ttl=64", MAC[2], MAC[1], IP[1])]);
+    assert_eq!(dp_actions(&t), "drop", "{t}");
     // TCP to VM2 is not allowed by its (stateless) security group.
     let t = sw.appctl(&["ofproto/trace", "br-int", &format!("in_port=1,tcp,dl_src={},dl_dst={},nw_src={},nw_dst={},tp_dst=22", MAC[0], MAC[1], IP[0], IP[1])]);
     assert_eq!(dp_actions(&t), "drop", "{t}");

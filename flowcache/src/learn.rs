@@ -211,7 +211,7 @@ pub fn is_same_rule(rule: &Rule, fm: &FlowMod) -> bool {
 /// If `pipeline` already holds the rule a learned flow-mod would install, restarts its hard
 /// timeout (OVS's `ofproto_flow_mod_learn_refresh`) and returns true: nothing else is due.
 pub fn refresh_existing(pipeline: &Pipeline, fm: &FlowMod, now_ms: u64) -> bool {
-    match pipeline.table(fm.table_id).find_exact(&fm.match_, fm.priority) {
+    match pipeline.find_exact(fm.table_id, &fm.match_, fm.priority) {
         Some(rule) if is_same_rule(rule, fm) => {
             rule.stats.refresh(now_ms);
             true

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod classifier;
+pub mod conjunction;
 pub mod dpaction;
 pub mod emc;
 pub mod field;

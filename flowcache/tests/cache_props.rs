@@ -130,7 +130,31 @@ fn learn_action(variant: u8) -> OfAction {
     OfAction::Learn(Box::new(Learn { table_id: 3, priority: 7, specs, ..Learn::default() }))
 }
 
+/// A rule of a random pipeline: mostly ordinary ones; some are clauses of conjunctions 1 and 2
+/// (two clauses each), some match `conj_id`.
 fn arb_rule() -> impl Strategy<Value = FlowMod> {
+    prop_oneof![
+        6 => arb_plain_rule(),
+        2 => (0..N_TABLES, 0u16..4, arb_match(), 1u32..3, 0u8..2).prop_map(|(table, prio, m, id, clause)| {
+            let mut fm = FlowMod::new(FlowModCommand::Add);
+            fm.table_id = table;
+            fm.priority = prio * 100;
+            fm.match_ = m;
+            fm.actions = vec![OfAction::Conjunction { id, clause, n_clauses: 2 }];
+            fm
+        }),
+        1 => (0..N_TABLES, 0u16..4, 1u32..3, 1..=N_PORTS).prop_map(|(table, prio, id, port)| {
+            let mut fm = FlowMod::new(FlowModCommand::Add);
+            fm.table_id = table;
+            fm.priority = prio * 100;
+            fm.match_.set(Field::ConjId, id as u128);
+            fm.actions = vec![OfAction::Output { port: OfPort(port), max_len: 0 }];
+            fm
+        }),
+    ]
+}
+
+fn arb_plain_rule() -> impl Strategy<Value = FlowMod> {
     (0..N_TABLES, 0u16..4, arb_match())
         .prop_flat_map(|(table, prio, m)| {
             let goto = if table + 1 < N_TABLES { proptest::option::of(table + 1..N_TABLES).boxed() } else { Just(None).boxed() };
@@ -232,11 +256,14 @@ fn twin(key: &FlowKey, wc: &FlowKey, noise: &[u64; FLOW_WORDS]) -> FlowKey {
     for ((w, m), n) in t.words_mut().iter_mut().zip(wc.words()).zip(noise) {
         *w ^= n & !m;
     }
+    // Translation-only words are zero in every packet.
+    t.conj_id = 0;
+    t.pad = [0; 3];
     t
 }
 
 fn arb_noise() -> impl Strategy<Value = [u64; FLOW_WORDS]> {
-    proptest::array::uniform28(prop_oneof![Just(0u64), any::<u64>(), (0u32..64).prop_map(|b| 1u64 << b)])
+    proptest::array::uniform30(prop_oneof![Just(0u64), any::<u64>(), (0u32..64).prop_map(|b| 1u64 << b)])
 }
 
 proptest! {

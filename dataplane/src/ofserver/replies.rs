@@ -142,9 +142,10 @@ fn table_stats(sw: &Switch, bridge: &str) -> Vec<TableStats> {
     let p = sw.bridges[bridge].writer.current();
     (0..N_TABLES_ANNOUNCED)
         .map(|t| {
-            let table = p.table(t);
+            let (table, soft) = (p.table(t), p.soft_table(t));
             let matched: u64 = table.iter().map(|r| r.stats.packets.load(Ordering::Relaxed)).sum();
-            TableStats { table_id: t, active_count: table.len() as u32, lookup_count: matched, matched_count: matched }
+            let active = (table.len() + soft.len()) as u32;
+            TableStats { table_id: t, active_count: active, lookup_count: matched, matched_count: matched }
         })
         .collect()
 }

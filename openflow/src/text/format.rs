@@ -32,6 +32,9 @@ pub fn format_match(m: &Match, priority: u16, names: Option<&dyn PortNames>) -> 
     if priority != DEFAULT_PRIORITY {
         put(&mut s, "priority", priority.to_string());
     }
+    if w.conj_id != 0 {
+        put(&mut s, "conj_id", k.conj_id.to_string());
+    }
     if w.pkt_mark != 0 {
         put(&mut s, "pkt_mark", u32_masked_hex(k.pkt_mark, w.pkt_mark));
     }
