@@ -6,7 +6,8 @@
 //! `output`. After the list is parsed, `drop` must be alone and instructions must come in
 //! OpenFlow 1.1+ order (`apply_actions`, `clear_actions`, `write_actions`, `write_metadata`,
 //! `goto_table`), with the messages Open vSwitch prints. Actions Open vSwitch knows but the
-//! rvs model does not hold (`learn`, `ct`, `group`, ...) are [`TextError::Unsupported`].
+//! rvs model does not hold (`ct`, `group`, `multipath`, ...) are [`TextError::Unsupported`].
+//! `learn`, `conjunction`, `fin_timeout` and `sample` are parsed by the `learn` module.
 
 use super::fields::{field_from_name, parse_subfield, parse_subfield_prefix, parse_value};
 use super::lex::KeyValues;
