@@ -493,7 +493,11 @@ impl Daemon {
             "appctl" => {
                 let of = &self.of;
                 let trace = |sw: &Switch, args: &[String]| of.trace(sw, args);
-                match appctl::run(&mut self.sw, &mut self.baselines, &req.args, &trace) {
+                let result = appctl::run(&mut self.sw, &mut self.baselines, &req.args, &trace);
+                // `ofproto/trace -generate` may have learned flows: install them before the
+                // reply, so that a later command sees them.
+                self.of.apply_learned(&mut self.sw);
+                match result {
                     Ok((out, After::Continue)) => MgmtResponse::ok(out, Vec::new()),
                     Ok((out, After::Exit)) => {
                         self.exiting = true;

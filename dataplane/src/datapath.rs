@@ -15,11 +15,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 use rvs_flowcache::dpaction::ControllerAction;
 use rvs_flowcache::mac_learning::MacTable;
 use rvs_flowcache::xlate::XlateBridge;
-use rvs_flowcache::{FlowTableReader, OfPort};
+use rvs_flowcache::{FlowMod, FlowTableReader, OfPort};
 
 /// Translation configuration of a bridge, versioned.
 #[derive(Debug, Default)]
@@ -107,6 +107,19 @@ pub struct PacketIn {
     pub packet: Vec<u8>,
 }
 
+/// Flow-mods built by `learn` actions for a bridge, on their way to the control thread (see
+/// [`rvs_flowcache::learn`]): from an upcall, or again from the revalidator when the megaflow
+/// that learned them saw traffic.
+pub struct Learned {
+    /// Bridge name.
+    pub bridge: String,
+    /// The flow-mods, in order.
+    pub flow_mods: Arc<[FlowMod]>,
+}
+
+/// Depth of the learned-flow queue to the control thread.
+pub const LEARN_QUEUE: usize = 4096;
+
 impl Drop for DatapathShared {
     fn drop(&mut self) {
         // SAFETY: closing the eventfd this struct owns.
@@ -122,6 +135,13 @@ pub struct DatapathShared {
     pub packet_in_tx: Sender<PacketIn>,
     /// An eventfd PMDs write after queueing packet-ins, to wake the control thread.
     pub packet_in_fd: std::os::fd::RawFd,
+    /// Learned flow-mods to the control thread (bounded; a full queue drops and counts: the
+    /// revalidator hands them over again while the megaflow has traffic).
+    learn_tx: Sender<Learned>,
+    /// The control thread's end of the learned-flow queue.
+    pub learn_rx: Receiver<Learned>,
+    /// Learned flow-mods dropped because the queue was full.
+    pub learn_dropped: AtomicU64,
     next_flow_id: AtomicU64,
     epoch: Instant,
 }
@@ -131,10 +151,14 @@ impl DatapathShared {
     pub fn new(packet_in_tx: Sender<PacketIn>) -> Self {
         // SAFETY: eventfd(2) with valid flags; the fd lives as long as the datapath.
         let packet_in_fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        let (learn_tx, learn_rx) = crossbeam_channel::bounded(LEARN_QUEUE);
         DatapathShared {
             ports: ArcSwap::from_pointee(DpPortMap::default()),
             packet_in_tx,
             packet_in_fd,
+            learn_tx,
+            learn_rx,
+            learn_dropped: AtomicU64::new(0),
             next_flow_id: AtomicU64::new(1),
             epoch: Instant::now(),
         }
@@ -145,6 +169,18 @@ impl DatapathShared {
         let one: u64 = 1;
         // SAFETY: writing 8 bytes from a valid u64 to our eventfd.
         unsafe { libc::write(self.packet_in_fd, &one as *const u64 as *const libc::c_void, 8) };
+    }
+
+    /// Hands learned flow-mods of `bridge` to the control thread and wakes it (slow path:
+    /// upcalls and revalidation only).
+    pub fn send_learned(&self, bridge: &str, flow_mods: Arc<[FlowMod]>) {
+        if flow_mods.is_empty() {
+            return;
+        }
+        if self.learn_tx.try_send(Learned { bridge: bridge.to_string(), flow_mods }).is_err() {
+            self.learn_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        self.wake_control();
     }
 
     /// A fresh megaflow id.

@@ -28,6 +28,14 @@
 //! ([`crate::testkit`]) own a core instead and run passes on their own thread, then let the
 //! PMD apply the deletions it was sent.
 //!
+//! # Learning
+//! A megaflow whose translation ran `learn` actions keeps the flow-mods they built; when it
+//! has seen traffic since the last pass, they go to the control thread again (see
+//! [`rvs_flowcache::learn`]), so that learned rules stay alive, and come back if deleted,
+//! while packets only hit the caches. Re-translation compares rules, mask and actions; the
+//! learned flow-mods follow from the rules hit and the bits in the mask, so they need no
+//! comparison of their own.
+//!
 //! # Also
 //! MAC table aging runs here (once per pass).
 
@@ -223,7 +231,7 @@ impl RevalidatorCore {
                 if f.is_dead() {
                     continue;
                 }
-                let (packets, bytes, used, _) = f.stats.read();
+                let (packets, bytes, used, tcp_flags) = f.stats.read();
                 let seen = self.last_seen.entry(f.id).or_insert((0, 0));
                 let (dp_, db) = (packets - seen.0, bytes - seen.1);
                 *seen = (packets, bytes);
@@ -232,6 +240,17 @@ impl RevalidatorCore {
                 }
                 for (g, buckets) in f.deps.groups.iter() {
                     g.credit(buckets, dp_, db);
+                }
+                if dp_ > 0 {
+                    // `fin_timeout`: a FIN or RST among the megaflow's packets lowers timeouts.
+                    f.deps.apply_fin_timeouts(tcp_flags);
+                }
+                if dp_ > 0 && !f.deps.learned.is_empty() {
+                    // Traffic on a megaflow that learns: learn again (refreshes or re-creates
+                    // the learned rules, as OVS does when it pushes a megaflow's stats).
+                    if let Some(info) = ports.get(f.key.in_port) {
+                        self.dp.send_learned(&info.bridge.name, f.deps.learned.clone());
+                    }
                 }
                 if now.saturating_sub(used) > self.max_idle_ms {
                     stats.deleted_idle += 1;

@@ -20,8 +20,8 @@
 //! ```
 //!
 //! `FLOW` is in `ovs-ofctl` match syntax; fields not given are zero. The trace is a dry run:
-//! nothing is learned unless `-generate` is given (then `NORMAL` learns, as for a real
-//! packet). Tables reached by a resubmit that is not the last action of its rule are indented,
+//! nothing is learned unless `-generate` is given (then `NORMAL` learns and the flows `learn`
+//! actions build are installed, as for a real packet; without it they are only shown). Tables reached by a resubmit that is not the last action of its rule are indented,
 //! as OVS shows them.
 
 use std::fmt::Write as _;
@@ -29,7 +29,7 @@ use std::fmt::Write as _;
 use rvs_flowcache::dpaction::format_actions as format_dp_actions;
 use rvs_flowcache::ofp::DEFAULT_PRIORITY;
 use rvs_flowcache::xlate::{xlate, TraceEvent, XlateInput};
-use rvs_flowcache::{Field, FlowKey, Match, OfPort};
+use rvs_flowcache::{Field, FlowKey, FlowMod, Match, OfPort};
 use rvs_openflow::msg::Version;
 use rvs_openflow::text::fields::set_in_match;
 use rvs_openflow::text::{format_actions, format_match, parse_flow_stats_request, PortNames};
@@ -88,7 +88,33 @@ fn indent(out: &mut String, n: u32) {
     }
 }
 
-/// Runs the command. `args` = `[BRIDGE, FLOW]` and optionally `-generate`.
+/// A learned flow as OVS's trace shows it: `table=20 dl_dst=... priority=1 hard=300 actions=...`.
+fn format_learned(fm: &FlowMod) -> String {
+    let m = format_match(&fm.match_, DEFAULT_PRIORITY, None);
+    let mut s = format!("table={}", fm.table_id);
+    if !m.is_empty() {
+        let _ = write!(s, " {m}");
+    }
+    let _ = write!(s, " priority={}", fm.priority);
+    if let Some(c) = fm.new_cookie.filter(|c| *c != 0) {
+        let _ = write!(s, " cookie={c:#x}");
+    }
+    if fm.idle_timeout != 0 {
+        let _ = write!(s, " idle={}", fm.idle_timeout);
+    }
+    if fm.hard_timeout != 0 {
+        let _ = write!(s, " hard={}", fm.hard_timeout);
+    }
+    if fm.flags & rvs_flowcache::ofp::flow_flags::SEND_FLOW_REM != 0 {
+        s.push_str(" send_flow_rem");
+    }
+    let _ = write!(s, " actions={}", format_actions(&fm.actions, Version::V1_0, None));
+    s
+}
+
+/// Runs the command. `args` = `[BRIDGE, FLOW]` and optionally `-generate`. With `-generate`,
+/// the flows `learn` actions built are handed to the control thread like a real packet's
+/// (see [`crate::ofserver::OfServer::apply_learned`]); without it nothing changes.
 pub fn run(sw: &Switch, args: &[String]) -> Result<String, String> {
     let generate = args.iter().any(|a| a == "-generate");
     let pos: Vec<&String> = args.iter().filter(|a| *a != "-generate").collect();
@@ -111,6 +137,16 @@ pub fn run(sw: &Switch, args: &[String]) -> Result<String, String> {
         may_learn: generate,
         trace: true,
     });
+    if generate && !out.learned.is_empty() {
+        sw.dp.send_learned(bname, out.learned.clone().into());
+    }
+    if generate {
+        for (rule, idle, hard) in &out.fin_timeouts {
+            if key.tcp_flags & (rvs_packet::wire::tcp::flags::FIN | rvs_packet::wire::tcp::flags::RST) != 0 {
+                rule.stats.reduce_timeouts(*idle, *hard);
+            }
+        }
+    }
     let mut s = String::new();
     let _ = writeln!(s, "Flow: {}", format_match(&flow_match(&key), DEFAULT_PRIORITY, None));
     let _ = writeln!(s, "\nbridge(\"{bname}\")");
@@ -143,6 +179,10 @@ pub fn run(sw: &Switch, args: &[String]) -> Result<String, String> {
             TraceEvent::Action { depth, action } => {
                 indent(&mut s, 8 * depth + 4);
                 let _ = writeln!(s, "{}", format_actions(std::slice::from_ref(action), Version::V1_0, None));
+            }
+            TraceEvent::Learned { depth, flow_mod } => {
+                indent(&mut s, 8 * depth + 4);
+                let _ = writeln!(s, " -> {}", format_learned(flow_mod));
             }
             TraceEvent::Note { depth, text } => {
                 indent(&mut s, 8 * depth + 4);

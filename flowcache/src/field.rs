@@ -302,6 +302,8 @@ fields! {
     NdSll => "nd_sll" [] bits 48 at offset_of!(FlowKey, arp_sha), 8, 0, Bitwise, NdSolicit, true, Mac, true;
     /// ND target link-layer address.
     NdTll => "nd_tll" [] bits 48 at offset_of!(FlowKey, arp_tha), 8, 0, Bitwise, NdAdvert, true, Mac, true;
+    /// Conjunction id (translation only: set by conjunctive matches).
+    ConjId => "conj_id" [] bits 32 at offset_of!(FlowKey, conj_id), 4, 0, No, None, false, Decimal, false;
 }
 
 impl serde::Serialize for Field {

@@ -43,14 +43,14 @@
 //! [`FlowKey::extract_mapped`] also returns a bitmap of the words extraction may have written
 //! (metadata word 0, the L2 words, and the L3/L4/ARP words of the protocol found). It depends
 //! only on the frame's protocols, so equal keys get equal maps, and every word outside it is
-//! zero. The exact-match cache hashes and compares only those words (7 of 28 for IPv4)
+//! zero. The exact-match cache hashes and compares only those words (7 of 30 for IPv4)
 //! instead of scanning the whole key for its non-zero words ([`FlowKey::nonzero_map`]).
 
 use bytemuck::{Pod, Zeroable};
 use rvs_packet::wire::{self, ethernet, ip_proto, ipv4, EtherType};
 
 /// Number of 64-bit words in a [`FlowKey`].
-pub const FLOW_WORDS: usize = 28;
+pub const FLOW_WORDS: usize = 30;
 
 /// `dl_type` of frames without an Ethernet II ethertype (802.3 length field).
 pub const DL_TYPE_NONE: u16 = 0x05ff;
@@ -146,6 +146,12 @@ pub struct FlowKey {
     pub arp_tha: u64,
     /// IPv6 ND target address.
     pub nd_target: u128,
+    // --- translation only (w28..w29)
+    /// Conjunction id (`conj_id`): set by a conjunctive match during a table lookup (see
+    /// [`crate::pipeline`]); zero in every packet's key and never in a megaflow.
+    pub conj_id: u32,
+    /// Padding to a multiple of 16 bytes (always zero).
+    pub pad: [u32; 3],
 }
 
 const _: () = assert!(std::mem::size_of::<FlowKey>() == FLOW_WORDS * 8);

@@ -16,11 +16,13 @@
 #![warn(missing_docs)]
 
 pub mod classifier;
+pub mod conjunction;
 pub mod dpaction;
 pub mod emc;
 pub mod field;
 pub mod group;
 pub mod key;
+pub mod learn;
 pub mod mac_learning;
 pub mod megaflow;
 pub mod ofp;

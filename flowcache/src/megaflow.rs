@@ -95,6 +95,14 @@ pub struct XlateDeps {
     pub config_generation: AtomicU64,
     /// Groups the translation went through (and the buckets that ran), credited like rules.
     pub groups: Box<[crate::xlate::GroupHit]>,
+    /// Flow-mods the translation's `learn` actions built. They depend only on bits in the
+    /// megaflow's mask and on the rules hit, so every packet of the megaflow would learn
+    /// them; the revalidator re-applies them when the megaflow sees traffic (see
+    /// [`crate::learn`]).
+    pub learned: Arc<[crate::ofp::FlowMod]>,
+    /// `fin_timeout` actions of the translation: (rule, idle, hard), applied when the
+    /// megaflow's TCP flags show a FIN or RST.
+    pub fin_timeouts: Box<[(Arc<Rule>, u16, u16)]>,
 }
 
 impl XlateDeps {
@@ -106,12 +114,35 @@ impl XlateDeps {
             mac_generation: AtomicU64::new(mac_generation.unwrap_or(u64::MAX)),
             config_generation: AtomicU64::new(config_generation),
             groups: Box::new([]),
+            learned: Arc::new([]),
+            fin_timeouts: Box::new([]),
         }
     }
 
     /// The same, also crediting `groups`.
     pub fn with_groups(mut self, groups: Vec<crate::xlate::GroupHit>) -> Self {
         self.groups = groups.into_boxed_slice();
+        self
+    }
+
+    /// The same, with the translation's `fin_timeout` actions.
+    pub fn with_fin_timeouts(mut self, fin: Vec<(Arc<Rule>, u16, u16)>) -> Self {
+        self.fin_timeouts = fin.into_boxed_slice();
+        self
+    }
+
+    /// Lowers the timeouts of the `fin_timeout` rules if `tcp_flags` has a FIN or RST.
+    pub fn apply_fin_timeouts(&self, tcp_flags: u16) {
+        if tcp_flags & (rvs_packet::wire::tcp::flags::FIN | rvs_packet::wire::tcp::flags::RST) != 0 {
+            for (rule, idle, hard) in self.fin_timeouts.iter() {
+                rule.stats.reduce_timeouts(*idle, *hard);
+            }
+        }
+    }
+
+    /// The same, with the flow-mods the translation learned.
+    pub fn with_learned(mut self, learned: Arc<[crate::ofp::FlowMod]>) -> Self {
+        self.learned = learned;
         self
     }
 

@@ -346,6 +346,54 @@ pub enum OfAction {
     Note(Vec<u8>),
     /// Process the packet through a group (`group:N`).
     Group(u32),
+    /// Add a rule built from the packet (`learn(...)`, see [`crate::learn`]).
+    Learn(Box<crate::learn::Learn>),
+    /// Shorten the rule's timeouts when a TCP FIN or RST is seen (`fin_timeout(...)`).
+    FinTimeout {
+        /// New idle timeout (0 = unchanged).
+        idle: u16,
+        /// New hard timeout (0 = unchanged).
+        hard: u16,
+    },
+    /// Set the tunnel id (`set_tunnel:ID`, `set_tunnel64:ID`; `wide`: the 64-bit Nicira form).
+    SetTunnel {
+        /// Tunnel id.
+        id: u64,
+        /// Written as `set_tunnel64` (always, or because the id needs more than 32 bits).
+        wide: bool,
+    },
+    /// Output to the port number held in bits of a field (`output:NXM_NX_REG0[0..15]`).
+    OutputReg {
+        /// The bits holding the port.
+        src: SubField,
+        /// Bytes to send when the port is `CONTROLLER`.
+        max_len: u16,
+    },
+    /// Sample packets to an IPFIX collector set (`sample(...)`). Without an IPFIX exporter
+    /// for the set (rvs has none yet) it does nothing, as in Open vSwitch.
+    Sample {
+        /// Packets sampled per 65535.
+        probability: u16,
+        /// Collector set.
+        collector_set_id: u32,
+        /// IPFIX observation domain id.
+        obs_domain_id: u32,
+        /// IPFIX observation point id.
+        obs_point_id: u32,
+        /// Sampling port (`ANY` = none).
+        sampling_port: OfPort,
+        /// 0 = default, 1 = ingress, 2 = egress.
+        direction: u8,
+    },
+    /// One clause of a conjunctive match (`conjunction(id,k/n)`; `clause` is 0-based `k - 1`).
+    Conjunction {
+        /// Conjunction id (matched by `conj_id`).
+        id: u32,
+        /// Clause, 0-based.
+        clause: u8,
+        /// Number of clauses (2..=64).
+        n_clauses: u8,
+    },
 }
 
 impl OfAction {
@@ -397,6 +445,12 @@ pub struct RuleStats {
     pub bytes: AtomicU64,
     /// Last time (ms, caller's monotonic clock) a packet hit the rule.
     pub used_ms: AtomicU64,
+    /// Last time a `learn` action re-learned the rule unchanged: its hard timeout counts from
+    /// the later of this and the rule's `modified_ms` (see [`crate::learn`]).
+    pub refreshed_ms: AtomicU64,
+    /// Timeouts lowered by `fin_timeout` after a TCP FIN or RST: idle in the high 16 bits,
+    /// hard in the low 16 (0 = not lowered). See [`Rule::timeouts`].
+    pub fin_timeouts: std::sync::atomic::AtomicU32,
 }
 
 impl RuleStats {
@@ -408,6 +462,23 @@ impl RuleStats {
         self.packets.fetch_add(packets, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.used_ms.fetch_max(now_ms, Ordering::Relaxed);
+    }
+
+    /// `fin_timeout`: lowers the idle and hard timeouts to `idle` and `hard` (seconds; 0
+    /// leaves one alone), never raising them (OVS's `reduce_timeout`). Lock-free: PMDs and the
+    /// revalidator call it.
+    pub fn reduce_timeouts(&self, idle: u16, hard: u16) {
+        let lower = |cur: u16, new: u16| if new != 0 && (cur == 0 || cur > new) { new } else { cur };
+        let _ = self.fin_timeouts.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+            let (i, h) = ((v >> 16) as u16, v as u16);
+            let n = (lower(i, idle) as u32) << 16 | lower(h, hard) as u32;
+            (n != v).then_some(n)
+        });
+    }
+
+    /// Restarts the hard timeout at `now_ms` (a `learn` re-learned the rule).
+    pub fn refresh(&self, now_ms: u64) {
+        self.refreshed_ms.fetch_max(now_ms, Ordering::Relaxed);
     }
 }
 
@@ -445,6 +516,28 @@ pub struct Rule {
     pub modified_ms: u64,
     /// Counters.
     pub stats: Arc<RuleStats>,
+}
+
+impl Rule {
+    /// The idle and hard timeouts in force: the rule's own, lowered by `fin_timeout` if a TCP
+    /// FIN or RST was seen ([`RuleStats::reduce_timeouts`]).
+    pub fn timeouts(&self) -> (u16, u16) {
+        let v = self.stats.fin_timeouts.load(Ordering::Relaxed);
+        let pick = |own: u16, fin: u16| if fin != 0 && (own == 0 || own > fin) { fin } else { own };
+        (pick(self.idle_timeout, (v >> 16) as u16), pick(self.hard_timeout, v as u16))
+    }
+
+    /// True if the rule can time out: it has a timeout, or a `fin_timeout` may give it one.
+    pub fn may_expire(&self) -> bool {
+        fn has_fin(acts: &[OfAction]) -> bool {
+            acts.iter().any(|a| match a {
+                OfAction::FinTimeout { .. } => true,
+                OfAction::WriteActions(inner) => has_fin(inner),
+                _ => false,
+            })
+        }
+        self.idle_timeout != 0 || self.hard_timeout != 0 || has_fin(&self.actions)
+    }
 }
 
 /// A flow-mod command.

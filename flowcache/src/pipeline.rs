@@ -38,10 +38,16 @@
 //!   idle timeout once `now_ms > stats.used_ms + idle * 1000`. `used_ms` is credited by the
 //!   revalidator; new counters start with `used_ms = now_ms`, and counters that carry over keep
 //!   theirs, so a modify or replacing add that keeps the counters keeps the idle time too (as in
-//!   OVS, where `rule_insert` forwards the stats, `used` included). Hard is checked first.
+//!   OVS, where `rule_insert` forwards the stats, `used` included). Hard is checked first. The
+//!   timeouts are those in force ([`Rule::timeouts`]: lowered by `fin_timeout`), and a rule
+//!   with a `fin_timeout` action is watched even without timeouts of its own.
 //!
 //! A flow-mod is atomic: every check happens before the first change, so an error leaves the
 //! pipeline as it was.
+//!
+//! # Conjunctive matches
+//! Rules whose actions are only `conjunction` are kept in a second classifier per table and
+//! resolved by [`crate::conjunction`] at lookup; every flow-mod command sees both kinds.
 //!
 //! # Rule ids
 //! Ids come from a counter in the pipeline, one past the largest id ever inserted, so that two
@@ -61,7 +67,7 @@ use hashbrown::HashTable;
 use crate::classifier::Classifier;
 use crate::key::{FlowKey, FlowMask};
 use crate::ofp::{
-    flow_flags, FlowMod, FlowModCommand, OfAction, OfPort, Rule, RuleId, RuleStats, ALL_TABLES, ANY_GROUP, N_TABLES,
+    flow_flags, FlowMod, FlowModCommand, Match, OfAction, OfPort, Rule, RuleId, RuleStats, ALL_TABLES, ANY_GROUP, N_TABLES,
 };
 
 /// Why a rule left the pipeline (`OFPRR_*`; the discriminant is the wire value).
@@ -124,6 +130,8 @@ impl FlowModOutcome {
 pub struct Pipeline {
     /// Tables 0..=255. Table 255 stays empty, so that every `u8` names a table.
     tables: Box<[Classifier]>,
+    /// Per table, its soft (conjunctive) rules ([`crate::conjunction`]).
+    soft: Box<[Classifier]>,
     n_rules: usize,
     /// Rules with an idle or hard timeout, by id.
     expirable: HashTable<Arc<Rule>>,
@@ -142,7 +150,7 @@ fn id_hash(id: RuleId) -> u64 {
 }
 
 fn has_timeout(rule: &Rule) -> bool {
-    rule.idle_timeout != 0 || rule.hard_timeout != 0
+    rule.may_expire()
 }
 
 /// Counters for a rule that does not inherit any: its idle time starts now (as in OVS).
@@ -152,11 +160,13 @@ fn fresh_stats(now_ms: u64) -> Arc<RuleStats> {
 
 /// Why `rule` has expired at `now_ms`, if it has.
 fn expiry(rule: &Rule, now_ms: u64) -> Option<RemovedReason> {
-    if rule.hard_timeout != 0 && now_ms > rule.modified_ms + rule.hard_timeout as u64 * 1000 {
+    let modified = rule.modified_ms.max(rule.stats.refreshed_ms.load(Ordering::Relaxed));
+    let (idle, hard) = rule.timeouts();
+    if hard != 0 && now_ms > modified + hard as u64 * 1000 {
         return Some(RemovedReason::HardTimeout);
     }
     let used = rule.stats.used_ms.load(Ordering::Relaxed);
-    if rule.idle_timeout != 0 && now_ms > used + rule.idle_timeout as u64 * 1000 {
+    if idle != 0 && now_ms > used + idle as u64 * 1000 {
         return Some(RemovedReason::IdleTimeout);
     }
     None
@@ -167,6 +177,7 @@ impl Pipeline {
     pub fn new() -> Pipeline {
         Pipeline {
             tables: (0..=ALL_TABLES).map(|_| Classifier::new()).collect(),
+            soft: (0..=ALL_TABLES).map(|_| Classifier::new()).collect(),
             n_rules: 0,
             expirable: HashTable::new(),
             next_id: 1,
@@ -182,7 +193,24 @@ impl Pipeline {
     /// The rule of table `table` for `key`, un-wildcarding into `wc`; see [`Classifier::lookup`].
     #[inline]
     pub fn lookup(&self, table: u8, key: &FlowKey, wc: &mut FlowMask) -> Option<&Arc<Rule>> {
-        self.tables[table as usize].lookup(key, wc)
+        let hard = self.tables[table as usize].lookup(key, wc);
+        let soft = &self.soft[table as usize];
+        if soft.is_empty() {
+            return hard;
+        }
+        crate::conjunction::resolve(&self.tables[table as usize], soft, hard, key, wc)
+    }
+
+    /// The soft (conjunctive) rules of table `id` ([`crate::conjunction`]); [`Pipeline::table`]
+    /// holds the others.
+    pub fn soft_table(&self, id: u8) -> &Classifier {
+        &self.soft[id as usize]
+    }
+
+    /// The rule of table `table` with exactly this match and priority, hard or soft.
+    pub fn find_exact(&self, table: u8, m: &Match, priority: u16) -> Option<&Arc<Rule>> {
+        let t = table as usize;
+        self.tables[t].find_exact(m, priority).or_else(|| self.soft[t].find_exact(m, priority))
     }
 
     /// Number of rules in all tables.
@@ -192,7 +220,7 @@ impl Pipeline {
 
     /// Every rule of every table, table by table, for dumps and persistence.
     pub fn rules(&self) -> impl Iterator<Item = &Arc<Rule>> {
-        self.tables.iter().flat_map(Classifier::iter)
+        self.tables.iter().zip(self.soft.iter()).flat_map(|(h, s)| h.iter().chain(s.iter()))
     }
 
     /// The publication this copy belongs to ([`crate::versioned`]; 0 for a standalone pipeline).
@@ -219,7 +247,14 @@ impl Pipeline {
         debug_assert!(rule.table_id != ALL_TABLES, "table 255 stays empty");
         self.next_id = self.next_id.max(rule.id + 1);
         let expirable = has_timeout(&rule).then(|| rule.clone());
-        let replaced = self.tables[rule.table_id as usize].insert(rule);
+        let t = rule.table_id as usize;
+        let (m, priority) = (rule.match_, rule.priority);
+        // A rule is in exactly one of its table's two classifiers (a modify may move it).
+        let replaced = if crate::conjunction::is_soft(&rule.actions) {
+            self.soft[t].insert(rule).or_else(|| self.tables[t].remove(&m, priority))
+        } else {
+            self.tables[t].insert(rule).or_else(|| self.soft[t].remove(&m, priority))
+        };
         match &replaced {
             Some(old) => self.forget_expirable(old),
             None => self.n_rules += 1,
@@ -232,7 +267,9 @@ impl Pipeline {
 
     /// Removes the rule with `rule`'s table, match and priority, and returns it.
     pub(crate) fn remove(&mut self, rule: &Rule) -> Option<Arc<Rule>> {
-        let removed = self.tables[rule.table_id as usize].remove(&rule.match_, rule.priority)?;
+        let t = rule.table_id as usize;
+        let removed =
+            self.tables[t].remove(&rule.match_, rule.priority).or_else(|| self.soft[t].remove(&rule.match_, rule.priority))?;
         debug_assert_eq!(removed.id, rule.id, "removed the rule asked for");
         self.n_rules -= 1;
         self.forget_expirable(&removed);
@@ -272,9 +309,10 @@ impl Pipeline {
     fn add(&mut self, fm: &FlowMod, cookie: u64, now_ms: u64) -> Result<FlowModOutcome, FlowModError> {
         let mut match_ = fm.match_;
         match_.normalize();
-        let table = &self.tables[fm.table_id as usize];
-        let old = table.find_exact(&match_, fm.priority);
-        if old.is_none() && fm.flags & flow_flags::CHECK_OVERLAP != 0 && table.has_overlap(&match_, fm.priority) {
+        let (table, soft) = (&self.tables[fm.table_id as usize], &self.soft[fm.table_id as usize]);
+        let old = table.find_exact(&match_, fm.priority).or_else(|| soft.find_exact(&match_, fm.priority));
+        let overlap = || table.has_overlap(&match_, fm.priority) || soft.has_overlap(&match_, fm.priority);
+        if old.is_none() && fm.flags & flow_flags::CHECK_OVERLAP != 0 && overlap() {
             return Err(FlowModError::Overlap);
         }
         let stats = match old {
@@ -355,7 +393,7 @@ impl Pipeline {
                 && (!filter_outputs || (outputs_to_port(r, fm.out_port) && outputs_to_group(r, fm.out_group)))
         };
         let mut selected = Vec::new();
-        for table in &self.tables[tables] {
+        for table in self.tables[tables.clone()].iter().chain(&self.soft[tables]) {
             if strict {
                 selected.extend(table.find_exact(&fm.match_, fm.priority).filter(|r| wanted(r)).cloned());
             } else {

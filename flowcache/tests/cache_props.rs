@@ -108,12 +108,53 @@ fn arb_action(table: u8) -> impl Strategy<Value = OfAction> {
         1 => prop_oneof![Just(10u16), Just(20)].prop_map(|vid| OfAction::SetVlanVid { vid, push_if_needed: true }),
         1 => Just(OfAction::RegMove { src: SubField { field: Field::IpSrc, ofs: 0, n_bits: 2 }, dst: SubField { field: Field::Reg0, ofs: 0, n_bits: 2 } }),
         1 => Just(OfAction::WriteActions(vec![OfAction::Output { port: OfPort(1), max_len: 0 }])),
+        1 => (0u8..3).prop_map(learn_action),
     ]
     .prop_map(move |a| a)
     .prop_filter("no resubmit to self-table loops at table > 0 only", move |_| table < N_TABLES)
 }
 
+/// A `learn` reading a few fields (partial and whole), as br-tun's MAC learning does.
+fn learn_action(variant: u8) -> OfAction {
+    use rvs_flowcache::learn::{Learn, LearnDst, LearnSpec, LearnSrc};
+    let sf = |field, ofs, n_bits| SubField { field, ofs, n_bits };
+    let mut specs = vec![
+        LearnSpec { src: LearnSrc::Field(sf(Field::VlanTci, 0, 12)), dst: LearnDst::Match(sf(Field::VlanTci, 0, 12)), n_bits: 12 },
+        LearnSpec { src: LearnSrc::Field(SubField::whole(Field::EthSrc)), dst: LearnDst::Match(SubField::whole(Field::EthDst)), n_bits: 48 },
+    ];
+    match variant {
+        0 => specs.push(LearnSpec { src: LearnSrc::Field(sf(Field::InPort, 0, 16)), dst: LearnDst::Output, n_bits: 16 }),
+        1 => specs.push(LearnSpec { src: LearnSrc::Field(sf(Field::IpSrc, 8, 8)), dst: LearnDst::Load(sf(Field::Reg1, 0, 8)), n_bits: 8 }),
+        _ => specs.push(LearnSpec { src: LearnSrc::Field(sf(Field::Reg0, 0, 2)), dst: LearnDst::Match(sf(Field::Reg2, 4, 2)), n_bits: 2 }),
+    }
+    OfAction::Learn(Box::new(Learn { table_id: 3, priority: 7, specs, ..Learn::default() }))
+}
+
+/// A rule of a random pipeline: mostly ordinary ones; some are clauses of conjunctions 1 and 2
+/// (two clauses each), some match `conj_id`.
 fn arb_rule() -> impl Strategy<Value = FlowMod> {
+    prop_oneof![
+        6 => arb_plain_rule(),
+        2 => (0..N_TABLES, 0u16..4, arb_match(), 1u32..3, 0u8..2).prop_map(|(table, prio, m, id, clause)| {
+            let mut fm = FlowMod::new(FlowModCommand::Add);
+            fm.table_id = table;
+            fm.priority = prio * 100;
+            fm.match_ = m;
+            fm.actions = vec![OfAction::Conjunction { id, clause, n_clauses: 2 }];
+            fm
+        }),
+        1 => (0..N_TABLES, 0u16..4, 1u32..3, 1..=N_PORTS).prop_map(|(table, prio, id, port)| {
+            let mut fm = FlowMod::new(FlowModCommand::Add);
+            fm.table_id = table;
+            fm.priority = prio * 100;
+            fm.match_.set(Field::ConjId, id as u128);
+            fm.actions = vec![OfAction::Output { port: OfPort(port), max_len: 0 }];
+            fm
+        }),
+    ]
+}
+
+fn arb_plain_rule() -> impl Strategy<Value = FlowMod> {
     (0..N_TABLES, 0u16..4, arb_match())
         .prop_flat_map(|(table, prio, m)| {
             let goto = if table + 1 < N_TABLES { proptest::option::of(table + 1..N_TABLES).boxed() } else { Just(None).boxed() };
@@ -215,11 +256,14 @@ fn twin(key: &FlowKey, wc: &FlowKey, noise: &[u64; FLOW_WORDS]) -> FlowKey {
     for ((w, m), n) in t.words_mut().iter_mut().zip(wc.words()).zip(noise) {
         *w ^= n & !m;
     }
+    // Translation-only words are zero in every packet.
+    t.conj_id = 0;
+    t.pad = [0; 3];
     t
 }
 
 fn arb_noise() -> impl Strategy<Value = [u64; FLOW_WORDS]> {
-    proptest::array::uniform28(prop_oneof![Just(0u64), any::<u64>(), (0u32..64).prop_map(|b| 1u64 << b)])
+    proptest::array::uniform30(prop_oneof![Just(0u64), any::<u64>(), (0u32..64).prop_map(|b| 1u64 << b)])
 }
 
 proptest! {
@@ -242,6 +286,8 @@ proptest! {
                 let t = twin(&key, &out.wc, noise);
                 let o2 = w.xlate(t, false);
                 prop_assert_eq!(&o2.actions, &out.actions, "key {:?}\ntwin {:?}\nwc {:?}", key, t, out.wc);
+                // `learn` reads through the mask too: every packet of a megaflow learns the same.
+                prop_assert_eq!(&o2.learned, &out.learned, "key {:?}\ntwin {:?}\nwc {:?}", key, t, out.wc);
             }
         }
     }

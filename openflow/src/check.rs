@@ -21,6 +21,7 @@
 use crate::error::{BadAction, BadInstruction, OfError};
 use rvs_flowcache::field::Field;
 use rvs_flowcache::key::{FlowKey, FRAG_LATER, VLAN_PRESENT};
+use rvs_flowcache::learn::{Learn, LearnDst, LearnSrc};
 use rvs_flowcache::ofp::{Match, OfAction, OfPort, SubField, ALL_TABLES};
 use rvs_packet::wire::{ip_proto, EtherType};
 
@@ -148,6 +149,10 @@ pub fn step(a: &OfAction, st: &mut FlowState, ctx: &CheckContext) -> Result<bool
                 return Err(BadAction::BadOutGroup.into());
             }
         }
+        OfAction::Conjunction { .. } | OfAction::SetTunnel { .. } | OfAction::Sample { .. } => {}
+        OfAction::OutputReg { src, .. } => check_subfield(src, st)?,
+        OfAction::FinTimeout { .. } => consistent = st.is_ip() && st.key.nw_proto == ip_proto::TCP,
+        OfAction::Learn(l) => learn_check(l, st)?,
         OfAction::SetVlanVid { push_if_needed, .. } | OfAction::SetVlanPcp { push_if_needed, .. } => {
             if !st.has_vlan() && !push_if_needed {
                 consistent = false;
@@ -206,6 +211,37 @@ pub fn step(a: &OfAction, st: &mut FlowState, ctx: &CheckContext) -> Result<bool
         }
     }
     Ok(consistent)
+}
+
+/// `learn_check`: field sources need their prerequisites in the flow's match; match
+/// destinations need theirs among the learned match's immediates that come before them; load
+/// destinations likewise and must be writable.
+fn learn_check(l: &Learn, st: &FlowState) -> Result<(), OfError> {
+    let mut learned = FlowState { key: FlowKey::ZERO, inner_tci: 0 };
+    for spec in &l.specs {
+        if let LearnSrc::Field(src) = &spec.src {
+            check_subfield(src, st)?;
+        }
+        match &spec.dst {
+            LearnDst::Match(dst) => {
+                check_subfield(dst, &learned)?;
+                if let LearnSrc::Immediate(v) = &spec.src {
+                    dst.field.set_masked(&mut learned.key, v << dst.ofs, dst.mask());
+                }
+            }
+            LearnDst::Load(dst) => {
+                check_subfield(dst, &learned)?;
+                if !dst.field.desc().writable {
+                    return Err(BadAction::BadSetArgument.into());
+                }
+            }
+            LearnDst::Output => {}
+        }
+    }
+    if let Some(sf) = &l.result_dst {
+        check_subfield(sf, st)?;
+    }
+    Ok(())
 }
 
 fn set_field_check(field: Field, value: u128, st: &mut FlowState) -> Result<(), OfError> {

@@ -134,6 +134,7 @@ pub static ENTRIES: &[Entry] = &[
     e!(TunSrc, N1, 31, 4, Nxm, "NXM_NX_TUN_IPV4_SRC"),
     e!(TunDst, N1, 32, 4, Nxm, "NXM_NX_TUN_IPV4_DST"),
     e!(PktMark, N1, 33, 4, Nxm, "NXM_NX_PKT_MARK"),
+    e!(ConjId, N1, 37, 4, Nxm, "NXM_NX_CONJ_ID"),
     e!(EthSrc, N0, 2, 6, Nxm, "NXM_OF_ETH_SRC"),
     e!(EthSrc, B, 4, 6, Of12, "OXM_OF_ETH_SRC"),
     e!(EthDst, N0, 1, 6, Nxm, "NXM_OF_ETH_DST"),
@@ -380,6 +381,8 @@ pub fn put_match_fields_as(out: &mut Vec<u8>, m: &Match, dialect: Dialect) -> Re
         Ok(())
     };
 
+    // As OVS's nx_put_raw: conj_id comes before in_port.
+    put(out, &mut covered, Field::ConjId);
     exact(Field::InPort, "in_port with a mask")?;
     if dialect == Dialect::Nxm && mk.in_port != 0 {
         let p = OfPort(k.in_port);

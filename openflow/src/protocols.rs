@@ -416,7 +416,11 @@ pub fn usable_protocols(
     let match_part = text.find("action").map_or(text, |i| &text[..i]);
     let mut p = Protocols::ANY;
     for (key, value) in key_values(match_part) {
-        let field = if key.contains('[') {
+        let xreg = key.strip_prefix("xreg").and_then(|d| d.parse::<usize>().ok()).filter(|n| *n < 8);
+        let field = if let Some(n) = xreg {
+            // A register pair: the protocols of its registers (NXM or OXM).
+            Field::reg(2 * n).map(|f| (f, Some(u32::MAX as u128)))
+        } else if key.contains('[') {
             parse_subfield(key).ok().map(|sf| (sf.field, Some(sf.mask())))
         } else {
             field_from_name(key).map(|f| (f, None))

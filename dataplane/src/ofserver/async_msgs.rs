@@ -98,8 +98,8 @@ pub(super) fn flow_removed_message(rule: &Rule, reason: RemovedReason, at_ms: u6
         table_id: rule.table_id,
         duration_sec,
         duration_nsec,
-        idle_timeout: rule.idle_timeout,
-        hard_timeout: rule.hard_timeout,
+        idle_timeout: rule.timeouts().0,
+        hard_timeout: rule.timeouts().1,
         packet_count: rule.stats.packets.load(std::sync::atomic::Ordering::Relaxed),
         byte_count: rule.stats.bytes.load(std::sync::atomic::Ordering::Relaxed),
         match_: rule.match_,
@@ -142,7 +142,9 @@ impl Encoded {
 
 impl OfServer {
     /// Hands the PMDs' packet-ins to the connections that want them.
+    /// Flows learned by `learn` actions, which share the wake-up, are applied first.
     pub fn deliver_packet_ins(&mut self, sw: &mut Switch) {
+        self.apply_learned(sw);
         let now = Instant::now();
         while let Ok(pi) = sw.packet_in_rx.try_recv() {
             self.packet_in(sw, &pi, now);

@@ -69,6 +69,11 @@ pub(super) fn validate_actions(actions: &[OfAction], table: u8, cmd: FlowModComm
                 return Err(OfError::BadAction(BadAction::BadOutPort));
             }
             OfAction::WriteActions(inner) => validate_actions(inner, table, cmd)?,
+            // Parsed and encoded, but not executed by rvs: refused, never silently ignored.
+            OfAction::Learn(l) if l.limit != 0 || l.result_dst.is_some() => {
+                crate::vlog::warn("ofserver", "learn with limit or result_dst is not supported by rvs: flow refused (OFPBAC_BAD_ARGUMENT)");
+                return Err(OfError::BadAction(BadAction::BadArgument));
+            }
             _ => {}
         }
     }
@@ -309,16 +314,7 @@ impl OfServer {
         let br = sw.bridges.get_mut(bridge).expect("bridge exists");
         match br.writer.apply(fm, now) {
             Ok(outcome) => {
-                use rvs_openflow::monitor::FlowUpdateEvent;
-                let changes: Vec<_> = outcome
-                    .added
-                    .iter()
-                    .map(|r| (FlowUpdateEvent::Added, 0, r.clone()))
-                    .chain(outcome.modified.iter().map(|(_, r)| (FlowUpdateEvent::Modified, 0, r.clone())))
-                    .collect();
-                let origin = self.origin;
-                self.report_flow_changes(bridge, &changes, origin);
-                self.note_removed(bridge, outcome.removed, now);
+                self.after_change(sw, bridge, outcome, now);
                 Ok(())
             }
             Err(FlowModError::BadTableId) => Err(OfError::FlowModFailed(FlowModFailed::BadTableId)),

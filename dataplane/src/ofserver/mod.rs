@@ -12,6 +12,7 @@
 //! | [`replies`] | features, statistics and port descriptions |
 //! | `async_msgs` | packet-in, flow-removed and port-status delivery |
 //! | `packet_out` | running a packet-out's actions on the control thread |
+//! | `learned` | applying flows learned by `learn` actions; `delete_learned` |
 //!
 //! # Connections (OVS's connmgr)
 //! Every bridge has its Unix socket `<rundir>/<bridge>.mgmt`, always, and what
@@ -58,6 +59,7 @@ pub mod conn;
 pub mod controller;
 mod handlers;
 mod monitor;
+mod learned;
 mod packet_out;
 pub mod queue;
 pub mod replies;
@@ -634,7 +636,7 @@ impl OfServer {
             if !removed.is_empty() {
                 vlog::info("ofserver", &format!("{name}: {} rule(s) expired", removed.len()));
             }
-            self.note_removed(&name, removed, now);
+            self.after_expiry(sw, &name, removed, now);
             self.refresh_ports(sw, &name);
             sw.refresh_group_liveness(&name);
         }

@@ -90,8 +90,8 @@ fn rule_stats(r: &Arc<Rule>, now_ms: u64) -> FlowStats {
         duration_sec,
         duration_nsec,
         priority: r.priority,
-        idle_timeout: r.idle_timeout,
-        hard_timeout: r.hard_timeout,
+        idle_timeout: r.timeouts().0,
+        hard_timeout: r.timeouts().1,
         flags: r.flags,
         importance: r.importance,
         cookie: r.cookie,
@@ -162,9 +162,10 @@ fn table_stats(sw: &Switch, bridge: &str) -> Vec<TableStats> {
     let p = sw.bridges[bridge].writer.current();
     (0..N_TABLES_ANNOUNCED)
         .map(|t| {
-            let table = p.table(t);
+            let (table, soft) = (p.table(t), p.soft_table(t));
             let matched: u64 = table.iter().map(|r| r.stats.packets.load(Ordering::Relaxed)).sum();
-            TableStats { table_id: t, active_count: table.len() as u32, lookup_count: matched, matched_count: matched }
+            let active = (table.len() + soft.len()) as u32;
+            TableStats { table_id: t, active_count: active, lookup_count: matched, matched_count: matched }
         })
         .collect()
 }

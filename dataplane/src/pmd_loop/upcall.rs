@@ -76,8 +76,19 @@ pub(super) fn translate(dp: &DatapathShared, now_ms: u64, key: &FlowKey, counter
         may_learn: true,
         trace: false,
     });
-    let deps = XlateDeps::new(out.rules, pipeline.version(), out.used_normal.then_some(mac_gen), conf.generation)
+    let mut deps = XlateDeps::new(out.rules, pipeline.version(), out.used_normal.then_some(mac_gen), conf.generation)
         .with_groups(out.groups);
+    if !out.fin_timeouts.is_empty() {
+        deps = deps.with_fin_timeouts(out.fin_timeouts);
+        deps.apply_fin_timeouts(key.tcp_flags);
+    }
+    if !out.learned.is_empty() {
+        // `learn`: the control thread installs the flows; the megaflow keeps them so that the
+        // revalidator can refresh them while it has traffic (see rvs_flowcache::learn).
+        let learned: Arc<[rvs_flowcache::FlowMod]> = out.learned.into();
+        dp.send_learned(&br.name, learned.clone());
+        deps = deps.with_learned(learned);
+    }
     let flow = Arc::new(Megaflow::new(dp.next_flow_id(), key, &out.wc, out.actions, deps, now_ms));
     counters.upcall_ns += t0.elapsed().as_nanos() as u64;
     Ok(flow)

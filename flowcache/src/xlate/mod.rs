@@ -35,7 +35,9 @@
 //! translated by [`packet_out::xlate_packet_out`].
 //!
 //! # Side effects and time
-//! The only side effect is MAC learning by `NORMAL`, and only when `may_learn`. Time is a
+//! The only side effect is MAC learning by `NORMAL`, and only when `may_learn`. `learn`
+//! actions do not change the tables here: their flow-mods come back in
+//! [`XlateOutput::learned`] for the caller to apply (see [`crate::learn`]). Time is a
 //! parameter (`now_ms`).
 
 mod commit;
@@ -52,7 +54,7 @@ use crate::field::{Field, Prereq};
 use crate::group::{GroupCounters, GroupTable};
 use crate::key::{FlowKey, FlowMask, FRAG_LATER, VLAN_PRESENT};
 use crate::mac_learning::MacTable;
-use crate::ofp::{OfAction, OfPort, PacketInReason, Rule};
+use crate::ofp::{FlowMod, OfAction, OfPort, PacketInReason, Rule};
 use crate::pipeline::Pipeline;
 pub use normal::{VlanConfig, VlanMode};
 pub use trace::TraceEvent;
@@ -156,6 +158,13 @@ pub struct XlateOutput {
     pub used_normal: bool,
     /// Groups used, with the buckets that ran (their counters are credited like rules').
     pub groups: Vec<GroupHit>,
+    /// Flow-mods the `learn` actions built, in order. Translation does not apply them: the
+    /// caller does, when the packet is real (see [`crate::learn`]).
+    pub learned: Vec<FlowMod>,
+    /// `fin_timeout` actions run: (rule, idle, hard). The caller lowers the rule's timeouts
+    /// ([`crate::ofp::RuleStats::reduce_timeouts`]) once a TCP FIN or RST is seen on the
+    /// megaflow (OVS does it on the packet's or the megaflow's TCP flags too).
+    pub fin_timeouts: Vec<(Arc<Rule>, u16, u16)>,
 }
 
 /// A group a translation went through: its counters and the buckets that ran.
@@ -202,6 +211,8 @@ impl Ctx<'_> {
             error: self.error,
             used_normal: self.used_normal,
             groups: self.groups,
+            learned: self.learned,
+            fin_timeouts: self.fin_timeouts,
         }
     }
 }
@@ -241,6 +252,10 @@ pub(crate) struct Ctx<'a> {
     error: Option<XlateError>,
     used_normal: bool,
     groups: Vec<GroupHit>,
+    learned: Vec<FlowMod>,
+    fin_timeouts: Vec<(Arc<Rule>, u16, u16)>,
+    /// The rule whose actions are running.
+    cur_rule: Option<Arc<Rule>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -266,6 +281,9 @@ impl<'a> Ctx<'a> {
             error: None,
             used_normal: false,
             groups: Vec::new(),
+            learned: Vec::new(),
+            fin_timeouts: Vec::new(),
+            cur_rule: None,
         }
     }
 
@@ -342,7 +360,9 @@ impl<'a> Ctx<'a> {
                 }
                 let prev_cookie = self.cookie;
                 self.cookie = rule.cookie;
+                let prev_rule = self.cur_rule.replace(rule.clone());
                 self.do_actions(&rule.actions);
+                self.cur_rule = prev_rule;
                 self.cookie = prev_cookie;
             }
             None if entry == Entry::Start && self.inp.bridge.miss_to_controller => {
@@ -452,8 +472,52 @@ impl<'a> Ctx<'a> {
             WriteActions(acts) => self.write_actions(acts),
             Note(_) => {}
             Group(id) => self.group(*id),
+            Learn(l) => self.learn(l),
+            FinTimeout { idle, hard } => {
+                // As OVS: the megaflow depends on the protocol; the timeouts change when the
+                // caller sees a FIN or RST among the megaflow's TCP flags.
+                self.read(Field::IpProto);
+                if let Some(r) = &self.cur_rule {
+                    self.fin_timeouts.push((r.clone(), *idle, *hard));
+                }
+            }
+            SetTunnel { id, .. } => self.write(Field::TunId, *id as u128, u64::MAX as u128),
+            OutputReg { src, max_len } => {
+                if self.check(src.field.desc().prereq) {
+                    let v = self.read_masked(src.field, src.mask()) >> src.ofs;
+                    // A 16-bit port number, as OVS reads it; larger values output nowhere.
+                    if v <= u16::MAX as u128 {
+                        self.output(OfPort::from_ofp10(v as u16), *max_len);
+                    } else {
+                        self.trace_note(format!("output to a field holding {v:#x}: not a port"));
+                    }
+                }
+            }
+            Sample { collector_set_id, .. } => {
+                // No IPFIX exporter exists in rvs: as OVS without one, nothing happens.
+                self.trace_note(format!("no IPFIX exporter for collector set {collector_set_id}: sample does nothing"));
+            }
+            Conjunction { .. } => {
+                // Only meaningful to the classifier; as an action it does nothing (OVS).
+            }
         }
         Flow::Continue
+    }
+
+    /// `learn`: builds the flow-mod from the packet, reading (and so un-wildcarding) exactly
+    /// the source bits.
+    fn learn(&mut self, l: &crate::learn::Learn) {
+        let fm = l.flow_mod(|sf| {
+            let d = sf.field.desc();
+            for f in d.prereq.fields_read() {
+                f.or_mask(&mut self.wc, u128::MAX);
+            }
+            self.read_masked(sf.field, sf.mask())
+        });
+        if self.inp.trace {
+            self.trace.push(TraceEvent::Learned { depth: self.trace_depth, flow_mod: Box::new(fm.clone()) });
+        }
+        self.learned.push(fm);
     }
 
     fn push_vlan(&mut self, tpid: u16) {

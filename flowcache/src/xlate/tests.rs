@@ -329,3 +329,110 @@ fn trace_records_tables_and_notes() {
     assert!(matches!(o.trace[0], TraceEvent::Table { table: 0, rule: Some(_), .. }));
     assert!(o.trace.iter().any(|e| matches!(e, TraceEvent::Note { text, .. } if text.contains("flooding"))));
 }
+
+/// `learn` as br-tun's table 10 uses it: the flow-mod comes back in `learned`, built from the
+/// packet, and exactly the source bits are un-wildcarded.
+#[test]
+fn learn_builds_from_the_packet_and_unwildcards_its_sources() {
+    use crate::learn::{Learn, LearnDst, LearnSpec, LearnSrc};
+    let mut f = fixture(3);
+    let learn = Learn {
+        table_id: 20,
+        priority: 1,
+        hard_timeout: 300,
+        specs: vec![
+            LearnSpec {
+                src: LearnSrc::Field(SubField { field: Field::VlanTci, ofs: 0, n_bits: 12 }),
+                dst: LearnDst::Match(SubField { field: Field::VlanTci, ofs: 0, n_bits: 12 }),
+                n_bits: 12,
+            },
+            LearnSpec { src: LearnSrc::Field(SubField::whole(Field::EthSrc)), dst: LearnDst::Match(SubField::whole(Field::EthDst)), n_bits: 48 },
+            LearnSpec { src: LearnSrc::Field(SubField { field: Field::InPort, ofs: 0, n_bits: 16 }), dst: LearnDst::Output, n_bits: 16 },
+        ],
+        ..Learn::default()
+    };
+    f.add(0, 1, m(), vec![OfAction::Learn(Box::new(learn)), output(3)]);
+    let mut k = udp_key(1, A, B);
+    k.vlan_tci = 0x1000 | 5;
+    let o = f.xlate(k);
+    assert_eq!(out(&o), "13");
+    assert_eq!(o.learned.len(), 1);
+    let fm = &o.learned[0];
+    assert_eq!((fm.table_id, fm.priority, fm.hard_timeout), (20, 1, 300));
+    assert_eq!(fm.match_.get(Field::EthDst), Some((A as u128, 0xffff_ffff_ffff)));
+    assert_eq!(fm.match_.get(Field::VlanTci), Some((5, 0x0fff)));
+    assert_eq!(fm.actions, vec![output(1)]);
+    assert_eq!(o.wc.dl_src, 0xffff_ffff_ffff);
+    assert_eq!(o.wc.vlan_tci & 0x0fff, 0x0fff);
+    assert_eq!(o.wc.dl_dst, 0, "learn does not read eth_dst");
+    assert!(o.trace.iter().any(|e| matches!(e, TraceEvent::Learned { .. })));
+    // Any packet that agrees on the mask learns the same flow.
+    let mut twin = k;
+    twin.dl_dst = 0x0200_0000_00ff;
+    twin.nw_dst = 0x0a00_0009;
+    assert_eq!(f.xlate(twin).learned, o.learned);
+    // Translation does not install anything itself.
+    assert_eq!(f.pipeline.n_rules(), 1);
+}
+
+/// `set_tunnel` writes the tunnel id (metadata only: no datapath action without a tunnel
+/// port); `output:FIELD[]` outputs to the port held in the field and un-wildcards exactly
+/// those bits; `sample` does nothing without an IPFIX exporter.
+#[test]
+fn set_tunnel_output_reg_and_sample() {
+    let mut f = fixture(3);
+    let reg0_low = SubField { field: Field::Reg0, ofs: 0, n_bits: 16 };
+    f.add(
+        0,
+        1,
+        m(),
+        vec![
+            OfAction::SetTunnel { id: 0x64, wide: false },
+            OfAction::Sample { probability: 100, collector_set_id: 1, obs_domain_id: 2, obs_point_id: 3, sampling_port: OfPort::ANY, direction: 0 },
+            OfAction::RegLoad { dst: reg0_low, value: 2 },
+            OfAction::Resubmit { in_port: None, table: Some(1) },
+        ],
+    );
+    f.add(1, 1, m(), vec![OfAction::OutputReg { src: reg0_low, max_len: 0 }]);
+    let o = f.xlate(udp_key(1, A, B));
+    assert_eq!(out(&o), "12");
+    assert_eq!(o.final_flow.tun_id, 0x64);
+    // Reading a register the packet brings in un-wildcards the bits read.
+    let mut f = fixture(3);
+    f.add(0, 1, m(), vec![OfAction::OutputReg { src: SubField { field: Field::Reg1, ofs: 4, n_bits: 8 }, max_len: 0 }]);
+    let mut k = udp_key(1, A, B);
+    k.regs[1] = 3 << 4;
+    let o = f.xlate(k);
+    assert_eq!(out(&o), "13");
+    assert_eq!(o.wc.regs[1], 0xff0);
+    k.regs[1] = 0xfff << 4; // port 0xff: no such port
+    assert_eq!(out(&f.xlate(k)), "drop");
+}
+
+/// `fin_timeout` records the rule, un-wildcards the protocol, and, applied after a FIN, lowers
+/// the timeouts the pipeline expires the rule by (a rule without timeouts gets one).
+#[test]
+fn fin_timeout_lowers_timeouts_after_fin() {
+    let mut f = fixture(2);
+    let mut tcp = Match::catchall();
+    tcp.set(Field::EthType, 0x0800).set(Field::IpProto, 6);
+    f.add(0, 1, tcp, vec![OfAction::FinTimeout { idle: 5, hard: 0 }, output(2)]);
+    let mut k = udp_key(1, A, B);
+    k.nw_proto = 6;
+    let o = f.xlate(k);
+    assert_eq!(out(&o), "12");
+    assert_eq!(o.wc.nw_proto, 0xff);
+    assert_eq!(o.fin_timeouts.len(), 1);
+    let (rule, idle, hard) = o.fin_timeouts[0].clone();
+    assert_eq!((idle, hard), (5, 0));
+    assert_eq!(rule.timeouts(), (0, 0));
+    let deps = crate::megaflow::XlateDeps::new(o.rules.clone(), 0, None, 0).with_fin_timeouts(o.fin_timeouts.clone());
+    deps.apply_fin_timeouts(0x010); // ACK only: nothing
+    assert_eq!(rule.timeouts(), (0, 0));
+    assert!(f.pipeline.expire(60_000).is_empty());
+    deps.apply_fin_timeouts(0x011); // FIN|ACK
+    assert_eq!(rule.timeouts(), (5, 0));
+    rule.stats.reduce_timeouts(9, 0); // never raised
+    assert_eq!(rule.timeouts(), (5, 0));
+    assert_eq!(f.pipeline.expire(60_000).len(), 1, "idle for 60 s with a 5 s idle timeout");
+}

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::ofp::{OfAction, Rule};
+use crate::ofp::{FlowMod, OfAction, Rule};
 
 /// One step of a translation.
 #[derive(Clone, Debug)]
@@ -29,6 +29,13 @@ pub enum TraceEvent {
         depth: u32,
         /// The action.
         action: OfAction,
+    },
+    /// The flow-mod a `learn` action built.
+    Learned {
+        /// Depth.
+        depth: u32,
+        /// The flow-mod.
+        flow_mod: Box<FlowMod>,
     },
     /// Something translation decided or noticed.
     Note {

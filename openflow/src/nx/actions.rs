@@ -254,6 +254,9 @@ fn check_out_port(p: OfPort) -> Result<OfPort, DecodeError> {
 pub(crate) fn pull_nx(sub: u16, len: usize, body: &[u8], version: Version) -> Result<Raw, DecodeError> {
     let mut r = Reader::new(body, bac(BadAction::BadLen, "truncated Nicira action"));
     let fixed = |n: usize| if len == n { Ok(()) } else { Err(bac(BadAction::BadLen, "Nicira action has the wrong length")) };
+    if let Some(a) = super::extra::pull(sub, len, body) {
+        return a.map(Raw::Act);
+    }
     let v10_only = |what: &'static str| {
         if version == Version::V1_0 {
             Ok(())
@@ -385,6 +388,15 @@ pub(crate) fn pull_nx(sub: u16, len: usize, body: &[u8], version: Version) -> Re
                 return Err(bac(BadAction::BadArgument, "output max_len out of range"));
             }
             OfAction::Output { port: check_out_port(port)?, max_len: max_len as u16 }
+        }
+        super::learn::LEARN | super::learn::LEARN2 => super::learn::pull_learn(sub, r.rest())?,
+        super::learn::CONJUNCTION => {
+            fixed(16)?;
+            super::learn::pull_conjunction(r.rest())?
+        }
+        super::learn::FIN_TIMEOUT => {
+            fixed(16)?;
+            super::learn::pull_fin_timeout(r.rest())?
         }
         _ => return Err(bac(BadAction::BadExpType, "unknown Nicira action")),
     }))

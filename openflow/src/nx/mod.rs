@@ -13,10 +13,14 @@
 //! * statistics (`NXST_*`, [`nxst`]): vendor statistics with a 32-bit subtype.
 //! * actions (`NXAST_*`, [`subtype`], [`actions`]): `resubmit`, `load`, `move`, `note`,
 //!   `dec_ttl` (with controller ids), `controller` with a reason or id, `output` with
-//!   truncation, queues, `write_metadata`: the same bytes in every version.
+//!   truncation, queues, `write_metadata`; `learn`, `conjunction`, `fin_timeout` (module
+//!   `learn`); `set_tunnel`, output to a field, `sample` (module `extra`): the same bytes in
+//!   every version.
 //! * errors (`NXBRC_*`, [`crate::error::NxError`]).
 
 pub(crate) mod actions;
+pub(crate) mod extra;
+pub(crate) mod learn;
 pub(crate) mod messages;
 
 use crate::error::OfError;

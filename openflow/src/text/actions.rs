@@ -6,7 +6,8 @@
 //! `output`. After the list is parsed, `drop` must be alone and instructions must come in
 //! OpenFlow 1.1+ order (`apply_actions`, `clear_actions`, `write_actions`, `write_metadata`,
 //! `goto_table`), with the messages Open vSwitch prints. Actions Open vSwitch knows but the
-//! rvs model does not hold (`learn`, `ct`, `group`, ...) are [`TextError::Unsupported`].
+//! rvs model does not hold (`ct`, `group`, `multipath`, ...) are [`TextError::Unsupported`].
+//! `learn`, `conjunction`, `fin_timeout` and `sample` are parsed by the `learn` module.
 
 use super::fields::{field_from_name, parse_subfield, parse_subfield_prefix, parse_value};
 use super::lex::KeyValues;
@@ -23,8 +24,8 @@ use rvs_packet::wire::MacAddr;
 
 /// Actions Open vSwitch accepts that rvs does not implement.
 const UNSUPPORTED: &[&str] = &[
-    "output_reg", "bundle", "bundle_load", "set_tunnel", "set_tunnel64",
-    "fin_timeout", "learn", "conjunction", "multipath", "exit", "sample", "ct", "ct_clear", "nat", "clone", "meter",
+    "bundle", "bundle_load",
+    "multipath", "exit", "ct", "ct_clear", "nat", "clone", "meter",
     "push_mpls", "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "stack_push",
     "stack_pop", "encap", "decap", "check_pkt_larger", "dec_nsh_ttl", "delete_field", "set_mpls_label", "unroll_xlate",
 ];
@@ -79,8 +80,10 @@ impl Parser<'_> {
             let max_len = if port == OfPort::CONTROLLER { u16::MAX } else { 0 };
             return Ok(OfAction::Output { port, max_len });
         }
-        if parse_subfield(arg).is_ok() {
-            return Err(TextError::Unsupported { keyword: "output".into(), reason: "output to a field (output_reg)" });
+        if arg.contains('[') {
+            if let Ok(src) = parse_subfield(arg) {
+                return Ok(OfAction::OutputReg { src, max_len: u16::MAX });
+            }
         }
         Err(bad("output", format!("{arg}: output to unknown port")))
     }
@@ -347,6 +350,14 @@ impl Parser<'_> {
             "resubmit" => self.resubmit(value)?,
             "note" => self.note(value)?,
             "group" => OfAction::Group(str_to_u32(value).map_err(|e| bad(key, e))?),
+            "learn" => OfAction::Learn(Box::new(super::learn::parse_learn(value, self.names)?)),
+            "conjunction" => super::learn::parse_conjunction(value)?,
+            "fin_timeout" => super::learn::parse_fin_timeout(value)?,
+            "set_tunnel" | "set_tunnel64" => {
+                let id = str_to_u64(value).map_err(|e| bad(key, e))?;
+                OfAction::SetTunnel { id, wide: lower == "set_tunnel64" || id > u32::MAX as u64 }
+            }
+            "sample" => super::learn::parse_sample(value, self.names)?,
             "goto_table" => {
                 let t = str_to_uint_base10(value).filter(|t| *t <= 255).ok_or_else(|| bad(key, format!("unknown table \"{value}\"")))?;
                 OfAction::GotoTable(t as u8)
@@ -388,6 +399,17 @@ impl Parser<'_> {
         if drop && !out.is_empty() {
             return Err(TextError::DropWithOthers);
         }
+        if out.iter().any(|a| matches!(a, OfAction::Conjunction { .. })) {
+            if let Some(other) = out.iter().find(|a| !matches!(a, OfAction::Conjunction { .. } | OfAction::Note(_))) {
+                return Err(bad(
+                    "conjunction",
+                    format!(
+                        "\"conjunction\" actions may be used along with \"note\" but not any other kind of action (such as the \"{}\" action used here)",
+                        action_kind(other)
+                    ),
+                ));
+            }
+        }
         verify_order(&out)?;
         Ok(out)
     }
@@ -418,6 +440,45 @@ fn fold_enqueue(items: Vec<Item>) -> Result<Vec<OfAction>, TextError> {
         }
     }
     Ok(out)
+}
+
+/// Open vSwitch's name of an action's kind (`ofpact_name`), for messages.
+fn action_kind(a: &OfAction) -> &'static str {
+    use OfAction::*;
+    match a {
+        Output { .. } => "output",
+        Controller { .. } => "controller",
+        Enqueue { .. } => "enqueue",
+        SetVlanVid { .. } => "set_vlan_vid",
+        SetVlanPcp { .. } => "set_vlan_pcp",
+        StripVlan => "strip_vlan",
+        PushVlan { .. } => "push_vlan",
+        SetEthSrc(_) => "mod_dl_src",
+        SetEthDst(_) => "mod_dl_dst",
+        SetIpv4Src(_) => "mod_nw_src",
+        SetIpv4Dst(_) => "mod_nw_dst",
+        SetIpDscp(_) => "mod_nw_tos",
+        SetIpEcn(_) => "mod_nw_ecn",
+        SetIpTtl(_) => "mod_nw_ttl",
+        SetL4SrcPort(_) => "mod_tp_src",
+        SetL4DstPort(_) => "mod_tp_dst",
+        SetField { .. } | RegLoad { .. } => "set_field",
+        RegMove { .. } => "move",
+        DecTtl { .. } => "dec_ttl",
+        Resubmit { .. } => "resubmit",
+        GotoTable(_) => "goto_table",
+        WriteMetadata { .. } => "write_metadata",
+        ClearActions => "clear_actions",
+        WriteActions(_) => "write_actions",
+        Note(_) => "note",
+        Learn(_) => "learn",
+        FinTimeout { .. } => "fin_timeout",
+        Conjunction { .. } => "conjunction",
+        SetTunnel { .. } => "set_tunnel",
+        OutputReg { .. } => "output_reg",
+        Sample { .. } => "sample",
+        Group(_) => "group",
+    }
 }
 
 fn atoi16(s: &str) -> u16 {

@@ -126,6 +126,20 @@ fn parse(s: &str, command: Option<FlowModCommand>, names: Option<&dyn PortNames>
             set_in_match(&mut m, f, val, mask);
             continue;
         }
+        if let Some(n) = name.strip_prefix("xreg").and_then(|d| d.parse::<usize>().ok()).filter(|n| *n < 8) {
+            // `xregN` (OXM_OF_PKT_REGN) is reg(2N) in its high half and reg(2N+1) in its low
+            // half; Open vSwitch keeps the registers and prints them.
+            let v = if value.is_empty() { "0/0" } else { value };
+            let (val, mask) = parse_value(Field::Metadata, v, names).map_err(|e| bad(name, e.replace("metadata", name)))?;
+            for (reg, shift) in [(2 * n, 32), (2 * n + 1, 0)] {
+                let (hv, hm) = ((val >> shift) as u32, (mask >> shift) as u32);
+                if hm != 0 {
+                    let f = Field::reg(reg).expect("16 registers");
+                    set_in_match(&mut m, f, hv as u128, hm as u128);
+                }
+            }
+            continue;
+        }
         if name.contains('[') {
             let sf = parse_subfield(name).map_err(|e| bad(name, e))?;
             let width = sf.field.desc().nbits.div_ceil(8) as usize;

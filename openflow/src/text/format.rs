@@ -32,6 +32,9 @@ pub fn format_match(m: &Match, priority: u16, names: Option<&dyn PortNames>) -> 
     if priority != DEFAULT_PRIORITY {
         put(&mut s, "priority", priority.to_string());
     }
+    if w.conj_id != 0 {
+        put(&mut s, "conj_id", k.conj_id.to_string());
+    }
     if w.pkt_mark != 0 {
         put(&mut s, "pkt_mark", u32_masked_hex(k.pkt_mark, w.pkt_mark));
     }
@@ -397,6 +400,19 @@ fn format_action(s: &mut String, a: &OfAction, version: Version, names: Option<&
         }
         OfAction::Group(g) => {
             let _ = write!(s, "group:{g}");
+        }
+        OfAction::Learn(l) => super::learn::format_learn(s, l, names),
+        OfAction::FinTimeout { idle, hard } => super::learn::format_fin_timeout(s, *idle, *hard),
+        OfAction::SetTunnel { id, wide } => {
+            // OpenFlow 1.3 carries it as set_field (and decodes it as such).
+            let _ = write!(s, "{}:{id:#x}", if *wide { "set_tunnel64" } else { "set_tunnel" });
+        }
+        OfAction::OutputReg { src, .. } => {
+            let _ = write!(s, "output:{}", format_subfield(src));
+        }
+        OfAction::Sample { .. } => super::learn::format_sample(s, a, names),
+        OfAction::Conjunction { id, clause, n_clauses } => {
+            let _ = write!(s, "conjunction({id},{}/{n_clauses})", clause + 1);
         }
     }
 }

@@ -188,6 +188,12 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction) -> Result<(), EncodeError> {
         OfAction::Resubmit { in_port, table } => nx::put_resubmit(out, *in_port, *table)?,
         OfAction::Note(bytes) => nx::put_note(out, bytes)?,
         OfAction::Group(g) => nx::put_group(out, *g)?,
+        OfAction::Learn(l) => crate::nx::learn::put_learn(out, l)?,
+        OfAction::SetTunnel { id, wide } => crate::nx::extra::put_set_tunnel(out, *id, *wide)?,
+        OfAction::OutputReg { src, max_len } => crate::nx::extra::put_output_reg(out, src, *max_len)?,
+        OfAction::Sample { .. } => crate::nx::extra::put_sample(out, a)?,
+        OfAction::Conjunction { id, clause, n_clauses } => crate::nx::learn::put_conjunction(out, *id, *clause, *n_clauses)?,
+        OfAction::FinTimeout { idle, hard } => crate::nx::learn::put_fin_timeout(out, *idle, *hard)?,
         OfAction::GotoTable(t) => nx::put_resubmit(out, None, Some(*t))?,
         OfAction::WriteMetadata { value, mask } => nx::put_write_metadata(out, *value, *mask)?,
         // No OpenFlow 1.0 form; Open vSwitch writes nothing either.

@@ -199,6 +199,13 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction, st: &mut FlowState) -> Result<(),
             out.put_u16(8);
             out.put_u32(*g);
         }
+        OfAction::Learn(l) => crate::nx::learn::put_learn(out, l)?,
+        // As Open vSwitch: OpenFlow 1.2+ has set_field for the tunnel id.
+        OfAction::SetTunnel { id, .. } => put_set_field(out, field_entry(Field::TunId)?, *id as u128)?,
+        OfAction::OutputReg { src, max_len } => crate::nx::extra::put_output_reg(out, src, *max_len)?,
+        OfAction::Sample { .. } => crate::nx::extra::put_sample(out, a)?,
+        OfAction::Conjunction { id, clause, n_clauses } => crate::nx::learn::put_conjunction(out, *id, *clause, *n_clauses)?,
+        OfAction::FinTimeout { idle, hard } => crate::nx::learn::put_fin_timeout(out, *idle, *hard)?,
         OfAction::GotoTable(_) | OfAction::WriteMetadata { .. } | OfAction::ClearActions | OfAction::WriteActions(_) => {
             return Err(unrep("an instruction inside an action list"));
         }
