@@ -22,6 +22,9 @@
 //! Groups are compared under OpenFlow 1.3 only ([`GROUP_STEPS`]): over OpenFlow 1.0,
 //! `ovs-ofctl` sends groups in Nicira extension messages that rvs does not implement.
 //!
+//! [`ovs_ofctl_monitor_sees_the_same_flow_updates`] does the same for `monitor br0 watch:`
+//! (flow monitor updates), and checks that `rvs-ofctl monitor` prints them the same way.
+//!
 //! # rvs alone
 //! The other tests run `ovs-ofctl -O OpenFlow13` against rvs only.
 //!
@@ -428,12 +431,17 @@ fn entries_sort_whole() {
 /// (output to a file there), applies `changes` with `ovs-ofctl` once the monitor has printed
 /// its initial reply, and returns what the monitor printed once it has printed `replies`
 /// flow monitor replies (or after 20 s), without its log lines.
-fn monitor_output(rundir: &std::path::Path, changes: &[&[&str]], replies: usize) -> String {
+fn monitor_output(tool: Tool, rundir: &std::path::Path, changes: &[&[&str]], replies: usize) -> String {
     let out = rundir.join("monitor.out");
     let file = std::fs::File::create(&out).expect("create monitor output");
-    let mut child = std::process::Command::new("ovs-ofctl")
+    let program = match tool {
+        Tool::Ovs => std::path::PathBuf::from("ovs-ofctl"),
+        Tool::Rvs => rvs_ci::bin("rvs-ofctl"),
+    };
+    let mut child = std::process::Command::new(program)
         .args(["monitor", "br0", "watch:"])
         .env("OVS_RUNDIR", rundir)
+        .env("RVS_RUNDIR", rundir)
         .stdin(std::process::Stdio::null())
         .stdout(file.try_clone().expect("dup"))
         .stderr(file)
@@ -476,8 +484,14 @@ fn ovs_ofctl_monitor_sees_the_same_flow_updates() {
         for setup in [&["del-flows", "br0"][..], &["add-flow", "br0", "udp,actions=controller"]] {
             assert_eq!(ofctl(Tool::Ovs, &rundir, setup, &rundir).status, Some(0));
         }
-        outputs.push(monitor_output(&rundir, changes, 6));
+        outputs.push(monitor_output(Tool::Ovs, &rundir, changes, 6));
     }
     assert!(outputs[0].contains("event=DELETED reason=delete table=0 cookie=0 udp actions=CONTROLLER:65535"), "{}", outputs[0]);
     assert_eq!(outputs[0], outputs[1], "ovs-ofctl monitor differs (Open vSwitch first, then rvs)");
+    // rvs-ofctl monitor, against rvs, prints what ovs-ofctl printed.
+    let rundir = sw.rundir();
+    for setup in [&["del-flows", "br0"][..], &["add-flow", "br0", "udp,actions=controller"]] {
+        assert_eq!(ofctl(Tool::Ovs, &rundir, setup, &rundir).status, Some(0));
+    }
+    assert_eq!(outputs[0], monitor_output(Tool::Rvs, &rundir, changes, 6), "rvs-ofctl monitor differs");
 }

@@ -44,6 +44,7 @@ pub mod conn;
 pub mod flow_diff;
 pub mod flows;
 pub mod group_cmds;
+pub mod monitor_cmd;
 pub mod names;
 pub mod options;
 pub mod port_cmds;
