@@ -67,13 +67,13 @@ const COMMANDS: &[(&str, usize, usize, Handler)] = &[
     ("replace-flows", 2, 2, flow_diff::replace_flows),
     ("diff-flows", 2, 2, flow_diff::diff_flows),
     ("monitor", 1, 3, monitor_cmd::monitor),
+    ("snoop", 1, 1, monitor_cmd::snoop),
     ("parse-flow", 1, 1, flows::parse_flow),
     ("parse-flows", 1, 1, flows::parse_flows),
 ];
 
 /// `ovs-ofctl` commands rvs-ofctl does not implement.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "snoop",
     "dump-table-desc",
     "queue-stats",
     "queue-get-config",
@@ -328,6 +328,7 @@ For OpenFlow switches:
   mod-port SWITCH IFACE ACT   modify port behavior
   monitor SWITCH [MISS_LEN] [watch:[SPEC...]]
                               print packets received from SWITCH
+  snoop SWITCH                snoop on SWITCH and its controller
   packet-out SWITCH IN_PORT ACTIONS PACKET...
                               execute ACTIONS on PACKET
   add-group SWITCH GROUP      add group described by GROUP

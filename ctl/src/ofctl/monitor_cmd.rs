@@ -1,4 +1,4 @@
-//! `monitor SWITCH [MISS_LEN] [watch:[SPEC]]`, as `ovs-ofctl` runs it.
+//! `monitor SWITCH [MISS_LEN] [watch:[SPEC]]` and `snoop SWITCH`, as `ovs-ofctl` runs them.
 //!
 //! Over one connection: with `MISS_LEN`, the switch configuration is read and written back
 //! with that `miss_send_len` (and a barrier), which makes a management connection receive
@@ -95,7 +95,25 @@ pub(crate) fn monitor(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Resu
             continue;
         }
         let ports = s.maps_to_show(target)?;
-        emit(io.out, &ofp_to_string(&m, ports.as_ref(), s.opts.verbosity + 1))?;
+        emit(io.out, &ofp_to_string(&m, ports.as_ref(), s.opts.verbosity + 2))?;
+        io.out.flush().map_err(|e| fatal_io("write failed", &e))?;
+    }
+}
+
+/// `snoop SWITCH`: connects to the bridge's snoop socket (`<rundir>/SWITCH.snoop`, or the
+/// socket given) and prints every message of the bridge's controller conversations, as
+/// `ovs-ofctl snoop` does, until killed.
+pub(crate) fn snoop(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Result<i32, Fatal> {
+    let target = &args[1];
+    let path = if target.contains('/') || target.contains(':') {
+        target.clone()
+    } else {
+        format!("unix:{}", s.rundir.join(format!("{target}.snoop")).display())
+    };
+    let mut conn = s.open(&path)?;
+    loop {
+        let m = conn.recv().map_err(|e| fatal_io(format_args!("{target}: receive failed"), &e))?;
+        emit(io.out, &ofp_to_string(&m, None, s.opts.verbosity + 2))?;
         io.out.flush().map_err(|e| fatal_io("write failed", &e))?;
     }
 }

@@ -103,7 +103,10 @@ impl OfServer {
     /// Handles one message. Returns true if the connection must close.
     pub(super) fn handle_message(&mut self, sw: &mut Switch, t: Token, bytes: &[u8], now: Instant) -> bool {
         let xid = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-        let Some(c) = self.conns.get(&t) else { return true };
+        let Some(c) = self.conns.get_mut(&t) else { return true };
+        if c.kind == ConnKind::Controller {
+            c.snooped.push(bytes.to_vec());
+        }
         let (bridge, session) = (c.bridge.clone(), c.session);
         let negotiated = session.map(|s| s.version);
         let Some(versions) = self.bridges.get(&bridge).map(|b| b.versions) else { return true };
@@ -147,6 +150,13 @@ impl OfServer {
         }
         if !matches!(msg, OfMessage::EchoRequest(_) | OfMessage::EchoReply(_) | OfMessage::Error(_)) {
             self.admit(t, now);
+        }
+        // A snoop client only listens (beyond the handshake and echoes).
+        if self.conns[&t].kind == ConnKind::Snoop {
+            if let OfMessage::EchoRequest(data) = msg {
+                self.send(t, &OfMessage::EchoReply(data), xid);
+            }
+            return false;
         }
         let slave = self.conns[&t].role() == ControllerRole::Slave;
         self.origin = Some((t, xid));
