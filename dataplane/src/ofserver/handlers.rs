@@ -87,7 +87,7 @@ fn incompatible_text(ours: rvs_openflow::msg::VersionSet, theirs: u8) -> String 
 }
 
 impl OfServer {
-    fn send(&mut self, t: Token, msg: &OfMessage, xid: u32) {
+    pub(super) fn send(&mut self, t: Token, msg: &OfMessage, xid: u32) {
         if let Some(c) = self.conns.get_mut(&t) {
             c.send(msg, xid);
         }
@@ -95,7 +95,7 @@ impl OfServer {
 
     /// Sends an error carrying the whole failed request (as OVS does; OpenFlow asks for at
     /// least 64 bytes), so that `ovs-ofctl` can print the request back.
-    fn send_error(&mut self, t: Token, error: OfError, request: &[u8], xid: u32) {
+    pub(super) fn send_error(&mut self, t: Token, error: OfError, request: &[u8], xid: u32) {
         let data = request[..request.len().min(MAX_REPLY - 12)].to_vec();
         self.send(t, &OfMessage::Error(ErrorMsg { error, data }), xid);
     }
@@ -276,6 +276,12 @@ impl OfServer {
                 Ok(reply) => self.send(t, &OfMessage::RoleReply(reply), xid),
                 Err(e) => self.send_error(t, e, bytes, xid),
             },
+            OfMessage::Experimenter { experimenter, exp_type, ref data }
+                if experimenter == rvs_openflow::error::ONF_EXPERIMENTER
+                    && (exp_type == super::bundle::BUNDLE_CONTROL || exp_type == super::bundle::BUNDLE_ADD) =>
+            {
+                self.bundle_message(sw, t, &bridge, exp_type, data, bytes, xid)
+            }
             OfMessage::Error(e) => vlog::warn("ofserver", &format!("{bridge}: peer reported {}", e.error)),
             _ => self.send_error(t, OfError::BadRequest(BadRequest::BadType), bytes, xid),
         }

@@ -59,6 +59,7 @@
 mod async_msgs;
 pub mod conn;
 pub mod controller;
+mod bundle;
 mod handlers;
 mod monitor;
 mod packet_out;
@@ -145,6 +146,8 @@ pub struct OfServer {
     monitors: HashMap<Token, Vec<rvs_openflow::monitor::FlowMonitorRequest>>,
     /// The connection and xid of the message being handled, for changes it makes.
     origin: Option<(Token, u32)>,
+    /// Open bundles by connection and bundle id ([`bundle`]).
+    bundles: HashMap<(Token, u32), bundle::Bundle>,
 }
 
 fn alloc(next_token: &mut usize) -> Token {
@@ -209,7 +212,7 @@ impl BridgeCtl {
 impl OfServer {
     /// A server with no sockets yet.
     pub fn new(paths: Paths) -> Self {
-        OfServer { paths, bridges: BTreeMap::new(), listeners: HashMap::new(), conns: HashMap::new(), pending: BTreeSet::new(), removals: Vec::new(), monitors: HashMap::new(), origin: None }
+        OfServer { paths, bridges: BTreeMap::new(), listeners: HashMap::new(), conns: HashMap::new(), pending: BTreeSet::new(), removals: Vec::new(), monitors: HashMap::new(), origin: None, bundles: HashMap::new() }
     }
 
     /// Brings sockets and controllers in line with the configuration: opens what new bridges
