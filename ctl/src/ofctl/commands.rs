@@ -350,6 +350,7 @@ Options:
                               and OpenFlow13)
   -F, --flow-format=FORMAT    force particular flow format
   --strict                    use strict match for flow commands
+  --bundle                    use a bundle for flow-mods (needs -O OpenFlow13)
   -m, --more                  be more verbose printing OpenFlow
   -t, --timeout=SECS          give up after SECS seconds
   --sort[=field]              sort in ascending order

@@ -39,6 +39,7 @@
 //! * A packet-out printed at verbosity 1 or more (inside an error) shows its packet as a hex
 //!   dump; `ovs-ofctl` dissects it into a flow (`icmp,vlan_tci=0x0000,...`).
 
+pub mod bundle;
 pub mod commands;
 pub mod conn;
 pub mod flow_diff;

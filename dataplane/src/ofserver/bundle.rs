@@ -11,8 +11,8 @@
 //!   `OPEN_REPLY`.
 //! * add: opens the bundle if needed (`OFPBFC_BUNDLE_CLOSED` once closed); the message's xid
 //!   must be the add's (`OFPBFC_MSG_BAD_XID`); it must be a flow-mod (`OFPBFC_MSG_UNSUP`),
-//!   which is decoded and checked now, an error then being answered to the add with the
-//!   message inside.
+//!   which is decoded and checked now, an error then being answered to the add (quoting the
+//!   whole add message, as Open vSwitch does).
 //! * close: no more adds; reply `CLOSE_REPLY`.
 //! * commit: with the flags the bundle was opened with (`OFPBFC_BAD_FLAGS`); every flow-mod is applied to the tables' unpublished copy (pending changes of
 //!   other connections are published first); if one fails, its error goes out (with its xid
@@ -126,8 +126,8 @@ impl OfServer {
         }
     }
 
-    /// Adds a message to a bundle; the error, and the bytes to quote (the inner message's
-    /// when it is at fault), otherwise.
+    /// Adds a message to a bundle; otherwise the error (and other bytes to quote than the
+    /// add message's, if any).
     fn bundle_add(&mut self, t: Token, id: u32, flags: u16, rest: &[u8], xid: u32) -> Result<(), (OfError, Option<Vec<u8>>)> {
         let b = self.bundles.entry((t, id)).or_insert_with(|| Bundle { flags, ..Bundle::default() });
         if b.closed {
@@ -144,9 +144,9 @@ impl OfServer {
         let fm = match session.decode(inner) {
             Ok((_, OfMessage::FlowMod { flow_mod, buffer_id: None })) => flow_mod,
             Ok(_) => return Err((bfc(BFC_MSG_UNSUP), None)),
-            Err(e) => return Err((e.error, Some(inner.to_vec()))),
+            Err(e) => return Err((e.error, None)),
         };
-        validate_actions(&fm.actions, fm.table_id, fm.command).map_err(|e| (e, Some(inner.to_vec())))?;
+        validate_actions(&fm.actions, fm.table_id, fm.command).map_err(|e| (e, None))?;
         let b = self.bundles.get_mut(&(t, id)).expect("bundle exists");
         b.msgs.push((xid, inner.to_vec(), fm));
         Ok(())
