@@ -14,6 +14,8 @@
 //!   depend on when each command runs;
 //! * the order of the entries of a flow or port statistics reply (each entry is kept
 //!   whole): OpenFlow leaves it open, Open vSwitch sends them in the order of its hash tables;
+//! * the run directory in error messages that name the bridge socket (each switch has its
+//!   own);
 //! * the order of the groups in group description and statistics replies (Open vSwitch's
 //!   hash table order again);
 //! * in `dump-group-features`, the MPLS actions and `set_queue`, which rvs does not execute in
@@ -21,6 +23,9 @@
 //!
 //! Groups are compared under OpenFlow 1.3 only ([`GROUP_STEPS`]): over OpenFlow 1.0,
 //! `ovs-ofctl` sends groups in Nicira extension messages that rvs does not implement.
+//!
+//! [`ovs_ofctl_monitor_sees_the_same_flow_updates`] does the same for `monitor br0 watch:`
+//! (flow monitor updates), and checks that `rvs-ofctl monitor` prints them the same way.
 //!
 //! # rvs alone
 //! The other tests run `ovs-ofctl -O OpenFlow13` against rvs only.
@@ -288,7 +293,7 @@ fn sort_entries(text: &str) -> String {
 /// Bucket actions Open vSwitch lists in its group features and rvs does not execute.
 const NOT_IN_BUCKETS: &str = " set_mpls_ttl dec_mpls_ttl push_mpls pop_mpls set_queue";
 
-/// Group commands of interop test A (OpenFlow 1.3), run after [`STEPS_A`].
+/// Group and bundle commands of interop test A (OpenFlow 1.3), run after [`STEPS_A`].
 const GROUP_STEPS: &[&[&str]] = &[
     &["add-group", "br0", "group_id=1,type=all,bucket=output:1,bucket=output:2"],
     &["add-group", "br0", "group_id=2,type=select,bucket=weight:10,actions=output:1,bucket=weight:20,watch_port:2,actions=output:2"],
@@ -317,6 +322,12 @@ const GROUP_STEPS: &[&[&str]] = &[
     &["del-groups", "br0"],
     &["dump-groups", "br0"],
     &["dump-flows", "br0"],
+    // Bundles (the ONF extension OpenFlow 1.3 uses): all or nothing.
+    &["--bundle", "add-flows", "br0", "bundle_good.txt"],
+    &["--bundle", "add-flows", "br0", "bundle_bad.txt"],
+    &["--no-stats", "dump-flows", "br0"],
+    &["--bundle", "replace-flows", "br0", "flows.txt"],
+    &["--no-stats", "dump-flows", "br0"],
 ];
 
 /// Veths `p1` and `p2` in `ns` (their peers stay down, so no traffic moves counters), with
@@ -383,6 +394,11 @@ fn ovs_ofctl_prints_the_same_for_rvs_and_ovs() {
     let real = Ovs::start_on_veths(&format!("a-{p}"), &ovs_ns);
     for dir in [&sw.dir, &real.dir] {
         std::fs::write(dir.join("flows.txt"), FLOWS_A).expect("write flows.txt");
+        std::fs::write(dir.join("bundle_good.txt"), "priority=5,in_port=1,actions=output:2\ntable=1,in_port=2,actions=drop\n")
+            .expect("write bundle_good.txt");
+        // The second flow is refused (goto_table may only go forward): nothing is added.
+        std::fs::write(dir.join("bundle_bad.txt"), "priority=6,in_port=1,actions=output:1\nin_port=2,actions=goto_table:0\n")
+            .expect("write bundle_bad.txt");
     }
     let of13 = STEPS_A.iter().chain(GROUP_STEPS);
     for (protocol, steps) in [(&[][..], STEPS_A.iter().chain(&[])), (&["-O", "OpenFlow13"][..], of13)] {
@@ -391,6 +407,9 @@ fn ovs_ofctl_prints_the_same_for_rvs_and_ovs() {
             args.extend_from_slice(step);
             let mut theirs = ofctl(Tool::Ovs, &real.dir, &args, &real.dir);
             let mut ours = ofctl(Tool::Ovs, &sw.rundir(), &args, &sw.dir);
+            // Error messages name the socket, which lives in each switch's own run directory.
+            theirs.stderr = theirs.stderr.replace(&real.dir.display().to_string(), "RUNDIR");
+            ours.stderr = ours.stderr.replace(&sw.rundir().display().to_string(), "RUNDIR");
             if step[0] == "dump-group-features" {
                 theirs.stdout = theirs.stdout.replace(NOT_IN_BUCKETS, "");
             }
@@ -428,12 +447,17 @@ fn entries_sort_whole() {
 /// (output to a file there), applies `changes` with `ovs-ofctl` once the monitor has printed
 /// its initial reply, and returns what the monitor printed once it has printed `replies`
 /// flow monitor replies (or after 20 s), without its log lines.
-fn monitor_output(rundir: &std::path::Path, changes: &[&[&str]], replies: usize) -> String {
+fn monitor_output(tool: Tool, rundir: &std::path::Path, changes: &[&[&str]], replies: usize) -> String {
     let out = rundir.join("monitor.out");
     let file = std::fs::File::create(&out).expect("create monitor output");
-    let mut child = std::process::Command::new("ovs-ofctl")
+    let program = match tool {
+        Tool::Ovs => std::path::PathBuf::from("ovs-ofctl"),
+        Tool::Rvs => rvs_ci::bin("rvs-ofctl"),
+    };
+    let mut child = std::process::Command::new(program)
         .args(["monitor", "br0", "watch:"])
         .env("OVS_RUNDIR", rundir)
+        .env("RVS_RUNDIR", rundir)
         .stdin(std::process::Stdio::null())
         .stdout(file.try_clone().expect("dup"))
         .stderr(file)
@@ -476,8 +500,14 @@ fn ovs_ofctl_monitor_sees_the_same_flow_updates() {
         for setup in [&["del-flows", "br0"][..], &["add-flow", "br0", "udp,actions=controller"]] {
             assert_eq!(ofctl(Tool::Ovs, &rundir, setup, &rundir).status, Some(0));
         }
-        outputs.push(monitor_output(&rundir, changes, 6));
+        outputs.push(monitor_output(Tool::Ovs, &rundir, changes, 6));
     }
     assert!(outputs[0].contains("event=DELETED reason=delete table=0 cookie=0 udp actions=CONTROLLER:65535"), "{}", outputs[0]);
     assert_eq!(outputs[0], outputs[1], "ovs-ofctl monitor differs (Open vSwitch first, then rvs)");
+    // rvs-ofctl monitor, against rvs, prints what ovs-ofctl printed.
+    let rundir = sw.rundir();
+    for setup in [&["del-flows", "br0"][..], &["add-flow", "br0", "udp,actions=controller"]] {
+        assert_eq!(ofctl(Tool::Ovs, &rundir, setup, &rundir).status, Some(0));
+    }
+    assert_eq!(outputs[0], monitor_output(Tool::Rvs, &rundir, changes, 6), "rvs-ofctl monitor differs");
 }

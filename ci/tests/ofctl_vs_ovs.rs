@@ -194,7 +194,7 @@ fn timing_values_are_masked() {
 }
 
 /// Group commands (after `-O OpenFlow13`): adds, errors of the switch and of the parser,
-/// dumps, statistics, flows that use groups, modify and delete.
+/// dumps, statistics, flows that use groups, modify and delete; then flow-mods in bundles.
 const GROUP_STEPS: &[&[&str]] = &[
     &["del-groups", "br0"],
     &["add-group", "br0", "group_id=1,type=all,bucket=output:1,bucket=output:p2"],
@@ -226,6 +226,14 @@ const GROUP_STEPS: &[&[&str]] = &[
     &["del-groups", "br0", "group_id=77"],
     &["del-groups", "br0"],
     &["dump-groups", "br0"],
+    // Bundles (OpenFlow 1.3's ONF extension): all or nothing.
+    &["del-flows", "br0"],
+    &["--bundle", "add-flows", "br0", "bundle_good.txt"],
+    &["--bundle", "add-flows", "br0", "bundle_bad.txt"],
+    &["--no-stats", "dump-flows", "br0"],
+    &["--bundle", "replace-flows", "br0", "groups.txt"],
+    &["--bundle", "replace-flows", "br0", "bundle_other.txt"],
+    &["--no-stats", "dump-flows", "br0"],
 ];
 
 /// Groups for `add-groups` (comments and blank lines are skipped).
@@ -249,12 +257,21 @@ fn rvs_ofctl_prints_what_ovs_ofctl_prints_for_groups() {
     let run = |tool: Tool| -> Vec<Outcome> {
         let ovs = Ovs::start(&format!("groups-{tool:?}"));
         std::fs::write(ovs.dir.join("groups.txt"), GROUPS).expect("write groups.txt");
+        for (f, text) in [
+            ("bundle_good.txt", "priority=5,in_port=1,actions=output:2\ntable=1,in_port=p2,actions=drop\n"),
+            ("bundle_bad.txt", "priority=6,in_port=1,actions=output:1\nin_port=2,actions=goto_table:0\n"),
+            ("bundle_other.txt", "priority=7,tcp,actions=drop\ntable=1,in_port=p2,actions=drop\n"),
+        ] {
+            std::fs::write(ovs.dir.join(f), text).expect("write bundle flows");
+        }
         GROUP_STEPS
             .iter()
             .map(|step| {
                 let mut args = vec!["-O", "OpenFlow13"];
                 args.extend_from_slice(step);
                 let mut o = ovs.ofctl(tool, &args, &ovs.dir);
+                // Each tool has its own switch, in its own directory, which errors name.
+                o.stderr = o.stderr.replace(&ovs.dir.display().to_string(), "RUNDIR");
                 if step.iter().any(|a| a.starts_with("dump-group")) {
                     sort_groups(&mut o);
                 }

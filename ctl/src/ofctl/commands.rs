@@ -16,6 +16,7 @@ use rvs_openflow::OfPort;
 use super::conn::{fatal_io, multipart_more, stats_reply_type, type_of, xid_of, Connection, Fatal};
 use super::flow_diff;
 use super::flows;
+use super::monitor_cmd;
 use super::group_cmds;
 use super::port_cmds;
 use super::names::parse_port;
@@ -65,14 +66,14 @@ const COMMANDS: &[(&str, usize, usize, Handler)] = &[
     ("dump-group-features", 1, 1, group_cmds::dump_group_features),
     ("replace-flows", 2, 2, flow_diff::replace_flows),
     ("diff-flows", 2, 2, flow_diff::diff_flows),
+    ("monitor", 1, 3, monitor_cmd::monitor),
+    ("snoop", 1, 1, monitor_cmd::snoop),
     ("parse-flow", 1, 1, flows::parse_flow),
     ("parse-flows", 1, 1, flows::parse_flows),
 ];
 
 /// `ovs-ofctl` commands rvs-ofctl does not implement.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "monitor",
-    "snoop",
     "dump-table-desc",
     "queue-stats",
     "queue-get-config",
@@ -325,6 +326,9 @@ For OpenFlow switches:
   replace-flows SWITCH FILE   replace flows with those in FILE
   diff-flows SOURCE1 SOURCE2  compare flows from two sources
   mod-port SWITCH IFACE ACT   modify port behavior
+  monitor SWITCH [MISS_LEN] [watch:[SPEC...]]
+                              print packets received from SWITCH
+  snoop SWITCH                snoop on SWITCH and its controller
   packet-out SWITCH IN_PORT ACTIONS PACKET...
                               execute ACTIONS on PACKET
   add-group SWITCH GROUP      add group described by GROUP
@@ -346,6 +350,7 @@ Options:
                               and OpenFlow13)
   -F, --flow-format=FORMAT    force particular flow format
   --strict                    use strict match for flow commands
+  --bundle                    use a bundle for flow-mods (needs -O OpenFlow13)
   -m, --more                  be more verbose printing OpenFlow
   -t, --timeout=SECS          give up after SECS seconds
   --sort[=field]              sort in ascending order

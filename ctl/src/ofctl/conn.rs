@@ -243,6 +243,11 @@ impl Connection {
         self.session.encode(msg, xids.alloc()).map_err(|e| Fatal(format!("{}: {e}", self.name)))
     }
 
+    /// Sends bytes already encoded (with an xid of the caller's choosing).
+    pub fn write_raw(&mut self, bytes: &[u8]) -> Result<(), Fatal> {
+        self.stream.write_all(bytes).map_err(|e| fatal_io("failed to send packet to switch", &e))
+    }
+
     fn recv_raw(&mut self) -> io::Result<Vec<u8>> {
         let mut buf = [0u8; 65536];
         loop {

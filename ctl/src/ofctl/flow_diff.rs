@@ -16,8 +16,9 @@
 //!
 //! # `replace-flows SWITCH FILE`
 //! Dumps the switch's flows with a protocol that can also carry the file's flows, then sends,
-//! on the same connection, a strict delete of every entry only the switch has and an add of
-//! every entry of the file that the switch lacks or has in another version, then one barrier.
+//! on the same connection, a strict delete of every entry only the switch has, then an add of
+//! every entry of the file that the switch lacks or has in another version, then one barrier
+//! (or all of them in one bundle, with `--bundle`).
 //! A switch error is printed on standard error and ends the run with status 1. When the
 //! connection's protocol has no table ids (OpenFlow 1.0 without the Nicira extension), the
 //! flow-mods go without one, as Open vSwitch encodes them.
@@ -181,7 +182,10 @@ pub(crate) fn replace_flows(s: &mut Session, args: &[String], io: &mut Io<'_>) -
         )));
     }
     let mut conn = read_switch(s, &mut entries, 0, target, usable)?;
+    // Deletes first, then adds, as `ofctl_replace_flows` builds its requests (within each,
+    // entries in table, priority and match order; Open vSwitch uses its hash order).
     let mut mods = Vec::new();
+    let mut adds = Vec::new();
     for [old, new] in entries.into_values() {
         match (old, new) {
             (Some(old), None) => {
@@ -191,11 +195,12 @@ pub(crate) fn replace_flows(s: &mut Session, args: &[String], io: &mut Io<'_>) -
                 fm.match_ = old.flow.match_;
                 mods.push(fm);
             }
-            (old, Some(new)) if old.as_ref().is_none_or(|o| !o.equals(&new)) => mods.push(new.flow),
+            (old, Some(new)) if old.as_ref().is_none_or(|o| !o.equals(&new)) => adds.push(new.flow),
             _ => {}
         }
     }
-    if mods.is_empty() {
+    mods.extend(adds);
+    if mods.is_empty() && !s.opts.bundle {
         return Ok(0);
     }
     // A protocol without table ids cannot name the table: Open vSwitch then sends the
@@ -205,8 +210,11 @@ pub(crate) fn replace_flows(s: &mut Session, args: &[String], io: &mut Io<'_>) -
             fm.table_id = ALL_TABLES;
         }
     }
-    // `transact_multiple_noreply`: every flow-mod, then one barrier.
+    // `transact_multiple_noreply`: every flow-mod, then one barrier; or one bundle.
     let msgs: Vec<OfMessage> = mods.into_iter().map(OfMessage::flow_mod).collect();
+    if s.opts.bundle {
+        return super::bundle::bundle_transact(s, &mut conn, msgs, io);
+    }
     if let Some(reply) = conn.transact_multiple_noreply(&msgs, &mut s.xids)? {
         let name = conn.name().to_string();
         let ports = s.maps_to_show(&name)?;

@@ -126,6 +126,10 @@ fn send_flow_mods(s: &mut Session, target: &str, flows: Vec<Parsed>, io: &mut Io
             return Err(Fatal(format!("switch does not support any of the usable flow formats ({usable})")));
         }
     }
+    if s.opts.bundle {
+        let msgs = flows.into_iter().map(|f| OfMessage::flow_mod(f.flow.flow_mod)).collect();
+        return super::bundle::bundle_transact(s, &mut conn, msgs, io);
+    }
     for f in flows {
         if let Some(reply) = conn.transact_noreply(&OfMessage::flow_mod(f.flow.flow_mod), &mut s.xids)? {
             let name = conn.name().to_string();

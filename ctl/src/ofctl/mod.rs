@@ -39,11 +39,13 @@
 //! * A packet-out printed at verbosity 1 or more (inside an error) shows its packet as a hex
 //!   dump; `ovs-ofctl` dissects it into a flow (`icmp,vlan_tci=0x0000,...`).
 
+pub mod bundle;
 pub mod commands;
 pub mod conn;
 pub mod flow_diff;
 pub mod flows;
 pub mod group_cmds;
+pub mod monitor_cmd;
 pub mod names;
 pub mod options;
 pub mod port_cmds;

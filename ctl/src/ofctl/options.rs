@@ -5,7 +5,7 @@
 //! short options may be bundled (`-mO OpenFlow13`). Errors use `getopt`'s wording
 //! (`unrecognized option '--bogus'`, `option requires an argument -- 't'`).
 //!
-//! Recognised: `-O/--protocols`, `-F/--flow-format`, `--strict`, `--names`/`--no-names`, `--stats`/`--no-stats`,
+//! Recognised: `-O/--protocols`, `-F/--flow-format`, `--strict`, `--bundle`, `--names`/`--no-names`, `--stats`/`--no-stats`,
 //! `--sort[=FIELD]`/`--rsort[=FIELD]`, `-m/--more`, `-t/--timeout`, `-h/--help`,
 //! `-V/--version`. `-O` accepts `ovs-ofctl`'s version names, alone or in lists separated by
 //! commas or white space; without it, as with `ovs-ofctl`, only OpenFlow 1.0 (with Nicira's
@@ -36,6 +36,8 @@ pub struct Options {
     pub versions: VersionSet,
     /// `--strict`.
     pub strict: bool,
+    /// `--bundle`: flow-mods in one bundle ([`super::bundle`]).
+    pub bundle: bool,
     /// `--names` (`Some(true)`), `--no-names` (`Some(false)`), or neither.
     pub names: Option<bool>,
     /// `--stats` (the default) or `--no-stats`.
@@ -56,6 +58,7 @@ impl Default for Options {
         Options {
             versions: VersionSet::of(Version::V1_0),
             strict: false,
+            bundle: false,
             names: None,
             stats: true,
             sort: Vec::new(),
@@ -93,6 +96,7 @@ enum Arg {
 const LONG: &[(&str, Arg, Option<char>)] = &[
     ("timeout", Arg::Required, Some('t')),
     ("strict", Arg::None, None),
+    ("bundle", Arg::None, None),
     ("more", Arg::None, Some('m')),
     ("sort", Arg::Optional, None),
     ("rsort", Arg::Optional, None),
@@ -152,6 +156,7 @@ fn apply(o: &mut Options, name: &str, value: Option<&str>) -> Result<Option<Invo
             }
         }
         "strict" => o.strict = true,
+        "bundle" => o.bundle = true,
         "more" => o.verbosity += 1,
         "sort" => o.sort.push(sort_key(value, true)?),
         "rsort" => o.sort.push(sort_key(value, false)?),

@@ -46,6 +46,9 @@ pub enum ConnKind {
     Service,
     /// A controller rvs connected to.
     Controller,
+    /// A client of the bridge's snoop socket: gets copies of the controller conversations,
+    /// nothing else.
+    Snoop,
 }
 
 /// `OFPR_*`, `OFPPR_*` and `OFPRR_*` bit sets of OVS's default asynchronous configuration
@@ -107,6 +110,9 @@ pub struct Conn {
     pub admitted: bool,
     /// Packet-in rate limit, if configured.
     pub rate: Option<TokenBucket>,
+    /// Messages of a controller conversation (both ways, in order) not yet copied to the
+    /// bridge's snoop connections.
+    pub snooped: Vec<Vec<u8>>,
 }
 
 impl Conn {
@@ -134,6 +140,7 @@ impl Conn {
             async_cfg: default_async_config(),
             admitted: false,
             rate: None,
+            snooped: Vec::new(),
         }
     }
 
@@ -169,6 +176,9 @@ impl Conn {
 
     /// Queues encoded bytes that must not be lost; a full queue fails the connection.
     pub fn queue(&mut self, bytes: Vec<u8>) {
+        if self.kind == ConnKind::Controller {
+            self.snooped.push(bytes.clone());
+        }
         if self.out.push(bytes, &self.limits).is_err() && !self.failed {
             vlog::warn("ofserver", &format!("{}: peer is not reading, output queue full: disconnecting", self.name));
             self.failed = true;
@@ -177,6 +187,9 @@ impl Conn {
 
     /// Queues an encoded packet-in if the queue has room; false if dropped.
     pub fn queue_packet_in(&mut self, bytes: Vec<u8>) -> bool {
+        if self.kind == ConnKind::Controller {
+            self.snooped.push(bytes.clone());
+        }
         self.out.push_packet_in(bytes, &self.limits)
     }
 

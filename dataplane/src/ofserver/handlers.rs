@@ -92,7 +92,7 @@ fn incompatible_text(ours: rvs_openflow::msg::VersionSet, theirs: u8) -> String 
 }
 
 impl OfServer {
-    fn send(&mut self, t: Token, msg: &OfMessage, xid: u32) {
+    pub(super) fn send(&mut self, t: Token, msg: &OfMessage, xid: u32) {
         if let Some(c) = self.conns.get_mut(&t) {
             c.send(msg, xid);
         }
@@ -100,7 +100,7 @@ impl OfServer {
 
     /// Sends an error carrying the whole failed request (as OVS does; OpenFlow asks for at
     /// least 64 bytes), so that `ovs-ofctl` can print the request back.
-    fn send_error(&mut self, t: Token, error: OfError, request: &[u8], xid: u32) {
+    pub(super) fn send_error(&mut self, t: Token, error: OfError, request: &[u8], xid: u32) {
         let data = request[..request.len().min(MAX_REPLY - 12)].to_vec();
         self.send(t, &OfMessage::Error(ErrorMsg { error, data }), xid);
     }
@@ -108,7 +108,10 @@ impl OfServer {
     /// Handles one message. Returns true if the connection must close.
     pub(super) fn handle_message(&mut self, sw: &mut Switch, t: Token, bytes: &[u8], now: Instant) -> bool {
         let xid = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-        let Some(c) = self.conns.get(&t) else { return true };
+        let Some(c) = self.conns.get_mut(&t) else { return true };
+        if c.kind == ConnKind::Controller {
+            c.snooped.push(bytes.to_vec());
+        }
         let (bridge, session) = (c.bridge.clone(), c.session);
         let negotiated = session.map(|s| s.version);
         let Some(versions) = self.bridges.get(&bridge).map(|b| b.versions) else { return true };
@@ -152,6 +155,13 @@ impl OfServer {
         }
         if !matches!(msg, OfMessage::EchoRequest(_) | OfMessage::EchoReply(_) | OfMessage::Error(_)) {
             self.admit(t, now);
+        }
+        // A snoop client only listens (beyond the handshake and echoes).
+        if self.conns[&t].kind == ConnKind::Snoop {
+            if let OfMessage::EchoRequest(data) = msg {
+                self.send(t, &OfMessage::EchoReply(data), xid);
+            }
+            return false;
         }
         let slave = self.conns[&t].role() == ControllerRole::Slave;
         self.origin = Some((t, xid));
@@ -271,6 +281,12 @@ impl OfServer {
                 Ok(reply) => self.send(t, &OfMessage::RoleReply(reply), xid),
                 Err(e) => self.send_error(t, e, bytes, xid),
             },
+            OfMessage::Experimenter { experimenter, exp_type, ref data }
+                if experimenter == rvs_openflow::error::ONF_EXPERIMENTER
+                    && (exp_type == super::bundle::BUNDLE_CONTROL || exp_type == super::bundle::BUNDLE_ADD) =>
+            {
+                self.bundle_message(sw, t, &bridge, exp_type, data, bytes, xid)
+            }
             OfMessage::Error(e) => vlog::warn("ofserver", &format!("{bridge}: peer reported {}", e.error)),
             _ => self.send_error(t, OfError::BadRequest(BadRequest::BadType), bytes, xid),
         }

@@ -15,7 +15,10 @@
 //! | `learned` | applying flows learned by `learn` actions; `delete_learned` |
 //!
 //! # Connections (OVS's connmgr)
-//! Every bridge has its Unix socket `<rundir>/<bridge>.mgmt`, always, and what
+//! Every bridge has its Unix socket `<rundir>/<bridge>.mgmt`, always, and its snoop socket
+//! `<rundir>/<bridge>.snoop`, whose clients (`ovs-ofctl snoop`) get, after the hello
+//! exchange, a copy of every message exchanged with the bridge's controllers (not with
+//! service connections such as `ovs-ofctl`'s), as Open vSwitch does; and what
 //! `Bridge:controller` lists: `ptcp:`/`punix:` listeners, whose clients are *service*
 //! connections like those of the bridge socket, and `tcp:`/`unix:` *controllers*, which rvs
 //! connects to and keeps connected (reconnect with backoff, echo keepalive; see
@@ -57,6 +60,7 @@
 mod async_msgs;
 pub mod conn;
 pub mod controller;
+mod bundle;
 mod handlers;
 mod monitor;
 mod learned;
@@ -94,12 +98,16 @@ struct ListenerEntry {
     name: String,
     listener: Listener,
     probe: Duration,
+    /// `<bridge>.snoop`: its clients get copies of the controller conversations.
+    snoop: bool,
 }
 
 /// Per-bridge state of the connection manager.
 struct BridgeCtl {
     /// Token of the bridge's own Unix socket.
     mgmt: Option<Token>,
+    /// Token of the bridge's snoop socket (`<rundir>/<bridge>.snoop`).
+    snoop: Option<Token>,
     /// `ptcp:`/`punix:` listeners by target text.
     services: BTreeMap<String, Token>,
     /// `tcp:`/`unix:` controllers by target text.
@@ -140,6 +148,8 @@ pub struct OfServer {
     monitors: HashMap<Token, Vec<rvs_openflow::monitor::FlowMonitorRequest>>,
     /// The connection and xid of the message being handled, for changes it makes.
     origin: Option<(Token, u32)>,
+    /// Open bundles by connection and bundle id ([`bundle`]).
+    bundles: HashMap<(Token, u32), bundle::Bundle>,
 }
 
 fn alloc(next_token: &mut usize) -> Token {
@@ -186,6 +196,7 @@ impl BridgeCtl {
     fn new() -> BridgeCtl {
         BridgeCtl {
             mgmt: None,
+            snoop: None,
             services: BTreeMap::new(),
             controllers: BTreeMap::new(),
             configured: Vec::new(),
@@ -203,7 +214,7 @@ impl BridgeCtl {
 impl OfServer {
     /// A server with no sockets yet.
     pub fn new(paths: Paths) -> Self {
-        OfServer { paths, bridges: BTreeMap::new(), listeners: HashMap::new(), conns: HashMap::new(), pending: BTreeSet::new(), removals: Vec::new(), monitors: HashMap::new(), origin: None }
+        OfServer { paths, bridges: BTreeMap::new(), listeners: HashMap::new(), conns: HashMap::new(), pending: BTreeSet::new(), removals: Vec::new(), monitors: HashMap::new(), origin: None, bundles: HashMap::new() }
     }
 
     /// Brings sockets and controllers in line with the configuration: opens what new bridges
@@ -228,6 +239,14 @@ impl OfServer {
                 let path = self.paths.bridge_socket(&name);
                 let t = self.listen(reg, next_token, &name, path.display().to_string(), &Target::PUnix(path), MGMT_PROBE_INTERVAL);
                 self.bridges.get_mut(&name).expect("bridge").mgmt = t;
+            }
+            if self.bridges[&name].snoop.is_none() {
+                let path = self.paths.rundir.join(format!("{name}.snoop"));
+                let t = self.listen(reg, next_token, &name, path.display().to_string(), &Target::PUnix(path), MGMT_PROBE_INTERVAL);
+                if let Some(l) = t.and_then(|t| self.listeners.get_mut(&t)) {
+                    l.snoop = true;
+                }
+                self.bridges.get_mut(&name).expect("bridge").snoop = t;
             }
             self.sync_targets(reg, next_token, &name, &cfg, now);
             let (limits, rate) = limits_from(&cfg);
@@ -313,7 +332,7 @@ impl OfServer {
                     return None;
                 }
                 vlog::info("ofserver", &format!("{bridge}: listening on {name}"));
-                self.listeners.insert(t, ListenerEntry { bridge: bridge.to_string(), name, listener, probe });
+                self.listeners.insert(t, ListenerEntry { bridge: bridge.to_string(), name, listener, probe, snoop: false });
                 Some(t)
             }
             Err(e) => {
@@ -333,7 +352,7 @@ impl OfServer {
 
     fn remove_bridge(&mut self, reg: &Registry, bridge: &str, now: Instant) {
         let Some(ctl) = self.bridges.remove(bridge) else { return };
-        for t in ctl.mgmt.into_iter().chain(ctl.services.into_values()) {
+        for t in ctl.mgmt.into_iter().chain(ctl.snoop).chain(ctl.services.into_values()) {
             self.close_listener(reg, t);
         }
         let conns: Vec<Token> = self.conns.iter().filter(|(_, c)| c.bridge == bridge).map(|(t, _)| *t).collect();
@@ -419,8 +438,9 @@ impl OfServer {
                 }
             };
             let (bridge, name, probe) = (l.bridge.clone(), format!("{}<->{}", l.bridge, l.name), l.probe);
+            let kind = if l.snoop { ConnKind::Snoop } else { ConnKind::Service };
             let t = alloc(next_token);
-            let mut c = Conn::new(&bridge, name, ConnKind::Service, stream, Some(probe), now);
+            let mut c = Conn::new(&bridge, name, kind, stream, Some(probe), now);
             if c.register(reg, t).is_err() {
                 continue;
             }
@@ -647,11 +667,30 @@ impl OfServer {
     pub fn end_round(&mut self, sw: &mut Switch, reg: &Registry) {
         sw.publish_flows();
         self.flush_flow_removed(sw);
+        self.copy_to_snoops();
         let tokens: Vec<Token> = self.conns.iter().filter(|(_, c)| !c.out.is_empty()).map(|(t, _)| *t).collect();
         for t in tokens {
             self.flush(reg, t);
         }
         self.reap(reg, Instant::now());
+    }
+
+    /// Copies the round's controller conversations to the snoop connections of their bridge
+    /// (those that finished their handshake), in order; without snoopers they are dropped.
+    fn copy_to_snoops(&mut self) {
+        let mut copies: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
+        for c in self.conns.values_mut() {
+            if !c.snooped.is_empty() {
+                copies.push((c.bridge.clone(), std::mem::take(&mut c.snooped)));
+            }
+        }
+        for (bridge, msgs) in copies {
+            for c in self.conns.values_mut().filter(|c| c.kind == ConnKind::Snoop && c.bridge == bridge && c.session.is_some()) {
+                for m in &msgs {
+                    c.queue(m.clone());
+                }
+            }
+        }
     }
 
     /// `ofproto/trace`: see [`crate::trace`].

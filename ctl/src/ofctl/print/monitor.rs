@@ -63,7 +63,9 @@ pub(super) fn updates(s: &mut String, updates: &[FlowUpdate], f: &FlowFormatter<
                 } else {
                     let _ = write!(s, " cookie=0x{cookie:x} ");
                 }
-                s.push_str(&f.format_match(match_, *priority));
+                // As `ovs-ofctl`: the match without the priority (it prints it as if default).
+                let _ = priority;
+                s.push_str(&f.format_match(match_, rvs_flowcache::ofp::DEFAULT_PRIORITY));
                 if !actions.is_empty() {
                     if !s.ends_with(' ') {
                         s.push(' ');
