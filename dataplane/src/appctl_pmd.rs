@@ -70,6 +70,11 @@ fn selected(sw: &Switch, pmd: Option<usize>) -> Vec<std::sync::Arc<PmdShared>> {
 /// Runs a `dpif-netdev/pmd-*` command (`cmd` without its `dpif-netdev/` prefix); `None` if it
 /// is not one of them.
 pub fn run(sw: &mut Switch, baselines: &mut Baselines, cmd: &str, args: &[String]) -> Option<Result<String, String>> {
+    const COMMANDS: [&str; 5] = ["pmd-stats-show", "pmd-stats-clear", "pmd-rxq-show", "pmd-perf-show", "pmd-rxq-rebalance"];
+    // Another command's options (`ofproto/trace ... -generate`) are not ours to judge.
+    if !COMMANDS.contains(&cmd) {
+        return None;
+    }
     let a = match parse_args(args) {
         Ok(a) => a,
         Err(e) => return Some(Err(e)),
@@ -90,7 +95,7 @@ pub fn run(sw: &mut Switch, baselines: &mut Baselines, cmd: &str, args: &[String
             sw.reschedule_rxqs();
             "pmd rxq rebalance requested.\n".into()
         }
-        _ => return None,
+        _ => unreachable!("COMMANDS lists every command matched here"),
     };
     Some(Ok(out))
 }
