@@ -266,7 +266,8 @@ measure_udp() { # SYSTEM RUN -> appends to runs csv, prints a line
     b1=$(pmd_busy)
     if [ -n "${VB_DEBUG:-}" ]; then
         { nsx "$SW" ip -s link show "$IW1"; nsx "$SW" ip -s link show "$IW2"; nsx "$SINK" ip -s link show "$IS"
-          nsx "$SW" ethtool -S "$IW1" | grep -v ': 0$'; pmd_ctl dpif-netdev/pmd-stats-show; } >&2 || true
+          nsx "$SW" ethtool -S "$IW1" | grep -v ': 0$'; pmd_ctl dpif-netdev/pmd-stats-show
+          grep -hi xdp "$W"/ovs/ovs-vswitchd.log "$W"/rvs/rvs-vswitchd.log 2>/dev/null | tail -8; } >&2 || true
     fi
     local busy="" pmd=""
     [ -n "$b0" ] && [ -n "$b1" ] && busy=$((b1 - b0))
