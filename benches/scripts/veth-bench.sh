@@ -20,8 +20,9 @@
 # rvs and OVS: one PMD on CPU 1 (pmd-cpu-mask=0x2, pmd-sleep-max=0 for rvs and OVS 3.1's
 # default: it never sleeps), the daemons' other threads unpinned (both daemons refuse a PMD mask
 # outside their own affinity), rules in_port=1,actions=output:2 and back. The generator, the
-# daemons and iperf3 run at nice -20 (as rvs-bench's), so that builds sharing the machine take
-# little from them; the PMD's on-CPU share (oncpu) shows what they still took.
+# daemons and iperf3 run at nice -20 (as rvs-bench's), and so do their scheduler autogroups, so
+# that builds sharing the machine take little from them; the PMD's on-CPU share (oncpu) shows
+# what they still took.
 #
 # Traffic per run: rvs-udpgen (benches/src/bin/rvs-udpgen.rs; the kernel here has no pktgen),
 # pinned to CPU 0, sends 64-byte UDP frames (FLOWS source ports, 1 by default) as fast as it
@@ -90,6 +91,7 @@ GEN_MAC=02:99:00:00:00:01 SINK_MAC=02:99:00:00:00:02 FRAME_DST=02:99:00:00:00:99
 W=$(mktemp -d /tmp/rvs-vethbench.XXXXXX)
 pids=""   # processes of the current system (switch daemons), stopped by pid
 aux=""    # generator / iperf3 server of the current run
+holders="" gen_holder="" sink_holder=""  # a process in the gen and the sink namespace each
 
 stop_pids() {
     for p in $aux $pids; do kill "$p" 2>/dev/null || true; done
@@ -98,19 +100,31 @@ stop_pids() {
 }
 teardown() {
     stop_pids
+    for p in $holders; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    holders=""
     for ns in "$GEN" "$SW" "$SINK"; do ip netns del "$ns" 2>/dev/null || true; done
     rm -rf "$W/rvs" "$W/ovs"
 }
 cleanup() {
     teardown
+    [ -n "${own_group_nice:-}" ] && echo "$own_group_nice" >/proc/$$/autogroup 2>/dev/null || true
     rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# With CONFIG_SCHED_AUTOGROUP (Debian's default), nice only weighs within a session's group: a
+# daemon that detaches (setsid) gets a group of its own at nice 0, and shares its core evenly
+# with every other busy session. boost gives the group of process $1 the weight of nice -20.
+boost() { [ -w "/proc/$1/autogroup" ] && echo -20 >"/proc/$1/autogroup" 2>/dev/null || true; }
 now() { date +%s.%N; }
-counter() { nsx "$1" cat "/sys/class/net/$2/statistics/$3"; }
+# A packet counter of an interface, read through /proc/PID/net/dev of a process in its namespace
+# (a read of a file, no process started: the window's ends stay sharp on a loaded machine).
+# counter HOLDER_PID IFNAME rx|tx
+counter() {
+    awk -v i="$2:" -v d="$3" '$1 == i { print (d == "rx") ? $3 : $11 }' "/proc/$1/net/dev"
+}
 # softirq ticks (USER_HZ) of CPU $1, or of all CPUs with "all"
 softirq() { awk -v c="$1" '($1 == "cpu" c) || (c == "all" && $1 ~ /^cpu[0-9]+$/) { s += $8 } END { print s }' /proc/stat; }
 # ns the threads of process $1 have run (0 for none)
@@ -140,6 +154,9 @@ topology() {
     for i in "$IW1" "$IW2"; do ip -n "$SW" link set "$i" up; done
     ip -n "$GEN" link set "$IG" up
     ip -n "$SINK" link set "$IS" up
+    ip netns exec "$GEN" sleep 100000 & gen_holder=$!
+    ip netns exec "$SINK" sleep 100000 & sink_holder=$!
+    holders="$gen_holder $sink_holder"
 }
 
 # --- switches. Each sets $switch_pid (the process whose threads are the switch, or empty),
@@ -148,7 +165,7 @@ start_rvs() { # PORT_TYPE (afxdp or empty)
     local d="$W/rvs"; mkdir -p "$d"
     export RVS_RUNDIR="$d" RVS_DBDIR="$d" RVS_LOGDIR="$d"
     nsx "$SW" nice -n -20 "$BIN/rvs-vswitchd" --detach --pidfile --log-file
-    switch_pid=$(cat "$d/rvs-vswitchd.pid"); pids="$switch_pid"
+    switch_pid=$(cat "$d/rvs-vswitchd.pid"); pids="$switch_pid"; boost "$switch_pid"
     "$BIN/rvs-vsctl" set Open_vSwitch . other_config:pmd-cpu-mask=0x2 other_config:pmd-sleep-max=0
     "$BIN/rvs-vsctl" add-br br0 -- set bridge br0 datapath_type=netdev
     local n=1 i
@@ -180,7 +197,7 @@ ovs_start() {
     ovsctl --no-wait set Open_vSwitch . other_config:pmd-cpu-mask=0x2
     nsx "$SW" nice -n -20 ovs-vswitchd -vconsole:off "unix:$d/db.sock" --unixctl="$d/ovs-vswitchd.ctl" \
         --log-file="$d/ovs-vswitchd.log" --pidfile="$d/ovs-vswitchd.pid" --detach
-    switch_pid=$(cat "$d/ovs-vswitchd.pid"); pids="$pids $switch_pid"
+    switch_pid=$(cat "$d/ovs-vswitchd.pid"); pids="$pids $switch_pid"; boost "$switch_pid"
     ovsctl add-br br0 -- set bridge br0 datapath_type=netdev
     if [ -z "$ovs_port_type" ]; then
         if ovsctl get Open_vSwitch . iface_types | grep -qw afxdp; then ovs_port_type=afxdp; else ovs_port_type=system; fi
@@ -232,12 +249,12 @@ start_system() {
 # Waits until the sink sees frames forwarded (flows installed, ports up); fails after 20 s.
 wait_forwarding() {
     local c0 c1
-    c0=$(counter "$SINK" "$IS" rx_packets)
+    c0=$(counter "$sink_holder" "$IS" rx)
     for _ in $(seq 40); do
         nsx "$GEN" ping -c1 -W1 10.99.0.2 >/dev/null 2>&1 && return 0
         sleep 0.5
     done
-    c1=$(counter "$SINK" "$IS" rx_packets)
+    c1=$(counter "$sink_holder" "$IS" rx)
     echo "$1: nothing forwarded to the sink after 20 s (sink rx $c0 -> $c1)" >&2
     exit 1
 }
@@ -256,13 +273,13 @@ measure_udp() { # SYSTEM RUN -> appends to runs csv, prints a line
     sleep "$WARMUP"
     local t0 t1 g0 g1 s0 s1 p0 p1 q0 q1 k0 k1
     local cpus="all"; [ -n "$pmd_cpu" ] && cpus=0
-    g0=$(counter "$GEN" "$IG" tx_packets); s0=$(counter "$SINK" "$IS" rx_packets)
     local b0 b1
     b0=$(pmd_busy)
-    k0=$(pmd_ns "$switch_pid"); p0=$(proc_ns "$switch_pid"); q0=$(softirq "$cpus"); t0=$(now)
+    t0=$(now); g0=$(counter "$gen_holder" "$IG" tx); s0=$(counter "$sink_holder" "$IS" rx)
+    k0=$(pmd_ns "$switch_pid"); p0=$(proc_ns "$switch_pid"); q0=$(softirq "$cpus")
     sleep "$dur"
-    g1=$(counter "$GEN" "$IG" tx_packets); s1=$(counter "$SINK" "$IS" rx_packets)
-    k1=$(pmd_ns "$switch_pid"); p1=$(proc_ns "$switch_pid"); q1=$(softirq "$cpus"); t1=$(now)
+    t1=$(now); g1=$(counter "$gen_holder" "$IG" tx); s1=$(counter "$sink_holder" "$IS" rx)
+    k1=$(pmd_ns "$switch_pid"); p1=$(proc_ns "$switch_pid"); q1=$(softirq "$cpus")
     b1=$(pmd_busy)
     if [ -n "${VB_DEBUG:-}" ]; then
         { nsx "$SW" ip -s link show "$IW1"; nsx "$SW" ip -s link show "$IW2"; nsx "$SINK" ip -s link show "$IS"
@@ -270,7 +287,8 @@ measure_udp() { # SYSTEM RUN -> appends to runs csv, prints a line
           grep -hi xdp "$W"/ovs/ovs-vswitchd.log "$W"/rvs/rvs-vswitchd.log 2>/dev/null | tail -8; } >&2 || true
     fi
     local busy="" pmd=""
-    [ -n "$b0" ] && [ -n "$b1" ] && busy=$((b1 - b0))
+    # (a PMD's counters can restart, e.g. when OVS reloads its PMD: no figure then)
+    [ -n "$b0" ] && [ -n "$b1" ] && [ "$b1" -ge "$b0" ] && busy=$((b1 - b0))
     [ -n "$k0" ] && [ -n "$k1" ] && pmd=$((k1 - k0))
     wait "$aux" || { echo "$sys: generator failed" >&2; cat "$out" >&2; exit 1; }
     aux=""
@@ -301,6 +319,9 @@ except Exception: print("")' <<<"$json"
 }
 
 IFS=, read -r -a syslist <<<"$systems"
+# The generator and iperf3 run in this script's session group.
+own_group_nice=$(sed -n 's/.* nice \(-*[0-9]*\)$/\1/p' /proc/$$/autogroup 2>/dev/null || true)
+boost $$
 runs_csv="${csv%.csv}-runs.csv"
 echo "system,run,offered_mpps,fwd_mpps,switch_ns_per_pkt,softirq_ns_per_pkt,cpu_ns_per_pkt,pmd_busy_ns_per_pkt,busy_cpu_ns_per_pkt,pmd_oncpu,tcp_gbps" >"$runs_csv"
 echo "veth-bench: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r), $(ovs-vswitchd --version | head -1)"
