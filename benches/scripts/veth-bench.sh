@@ -41,7 +41,10 @@
 #             of its work is softirq: RPS on CPU 1, plus the generator's side on CPU 0)
 #   cpu_ns    sw_ns + sirq_ns: what forwarding one frame cost the machine
 #   busy_ns   the PMDs' own count of processing cycles (pmd-stats-show, the same layout in rvs
-#             and OVS; TSC cycles, idle polls excluded) in ns / forwarded frame
+#             and OVS; TSC cycles, idle polls excluded) in ns / forwarded frame. Both count a
+#             whole iteration as processing when it received anything, so below saturation
+#             (small batches) busy_ns approaches sw_ns: it is the cost per frame only when the
+#             PMD is saturated
 #   busycpu   busy_ns + sirq_ns (the bridge: sirq_ns): the cost without idle polling
 #   oncpu     share of the window the PMD thread ran (1 = it had its core to itself)
 # A PMD that polls without sleeping runs 100% of its core whether busy or not, so its sw_ns is
