@@ -3,7 +3,7 @@
 # pairs between network namespaces (a benchmark, not a test; run as root from the repository).
 #
 #   benches/scripts/veth-bench.sh [-s rvs-afxdp,rvs-afpacket,bridge,ovs] [-n RUNS] [-d SECONDS]
-#                                 [-t IPERF_SECONDS] [-f FLOWS] [-c CSV]
+#                                 [-t IPERF_SECONDS] [-f FLOWS] [-c CSV] [-R]
 #
 # Topology, built afresh for every (run, system) in throw-away namespaces named vb<PID>...:
 #
@@ -14,7 +14,8 @@
 #   rvs-afxdp     rvs-vswitchd, ports type=afxdp (native XDP, copy mode: veth has no zero-copy)
 #   rvs-afpacket  rvs-vswitchd, ports of the default type (AF_PACKET)
 #   bridge        the Linux bridge (static FDB entry for the sink's MAC; RPS steers the ingress
-#                 veth's receive work to CPU 1, so that the bridge, like the PMDs, has that core)
+#                 veth's receive work to CPU 1, so that the bridge, like the PMDs, has that core;
+#                 -R: no RPS, the bridge then forwards on CPU 0 in the generator's transmit)
 #   ovs           Debian's ovs-vswitchd (datapath_type=netdev) on private paths, ports
 #                 type=afxdp when its build lists afxdp in iface_types, else type=system
 # rvs and OVS: one PMD on CPU 1 (pmd-cpu-mask=0x2, pmd-sleep-max=0 for rvs and OVS 3.1's
@@ -69,6 +70,7 @@ dur=10
 iperf_t=5
 flows=1
 csv="veth-bench.csv"
+rps=1
 while [ $# -gt 0 ]; do
     case "$1" in
         -s) systems="$2"; shift 2 ;;
@@ -77,7 +79,8 @@ while [ $# -gt 0 ]; do
         -t) iperf_t="$2"; shift 2 ;;
         -f) flows="$2"; shift 2 ;;
         -c) csv="$2"; shift 2 ;;
-        *) echo "usage: $0 [-s rvs-afxdp,rvs-afpacket,bridge,ovs] [-n RUNS] [-d SECONDS] [-t IPERF_SECONDS (0: none)] [-f FLOWS] [-c CSV]" >&2; exit 2 ;;
+        -R) rps=0; shift ;;
+        *) echo "usage: $0 [-s rvs-afxdp,rvs-afpacket,bridge,ovs] [-n RUNS] [-d SECONDS] [-t IPERF_SECONDS (0: none)] [-f FLOWS] [-c CSV] [-R]" >&2; exit 2 ;;
     esac
 done
 WARMUP=2
@@ -234,9 +237,12 @@ start_bridge() {
     nsx "$SW" bridge fdb replace "$FRAME_DST" dev "$IW2" master static
     nsx "$SW" bridge fdb replace "$SINK_MAC" dev "$IW2" master static
     nsx "$SW" bridge fdb replace "$GEN_MAC" dev "$IW1" master static
-    nsx "$SW" sh -c "echo 2 > /sys/class/net/$IW1/queues/rx-0/rps_cpus; echo 2 > /sys/class/net/$IW2/queues/rx-0/rps_cpus"
     pmd_ctl() { :; }
-    switch_pid="" pmd_cpu="" port_kind="Linux bridge, RPS to CPU 1"
+    switch_pid="" pmd_cpu="" port_kind="Linux bridge, no RPS"
+    if [ "$rps" = 1 ]; then
+        nsx "$SW" sh -c "echo 2 > /sys/class/net/$IW1/queues/rx-0/rps_cpus; echo 2 > /sys/class/net/$IW2/queues/rx-0/rps_cpus"
+        port_kind="Linux bridge, RPS to CPU 1"
+    fi
 }
 
 start_system() {
