@@ -191,7 +191,7 @@ fn run(a: &Args) -> io::Result<(u64, u64, Duration)> {
     // (b * batch + i) % flows, so the flows take turns evenly.
     let n = a.batch;
     let mut iovs: Vec<libc::iovec> = Vec::with_capacity(n * a.flows as usize);
-    let rounds = if a.flows as usize % n == 0 { a.flows as usize / n } else { a.flows as usize };
+    let rounds = if (a.flows as usize).is_multiple_of(n) { a.flows as usize / n } else { a.flows as usize };
     for j in 0..rounds * n {
         let f = &mut frames[j % a.flows as usize];
         iovs.push(libc::iovec { iov_base: f.as_mut_ptr() as *mut libc::c_void, iov_len: f.len() });
@@ -222,7 +222,7 @@ fn run(a: &Args) -> io::Result<(u64, u64, Duration)> {
         }
         round = (round + 1) % rounds;
         calls = calls.wrapping_add(1);
-        if calls % 1024 == 0 {
+        if calls.is_multiple_of(1024) {
             if let Some(l) = limit {
                 if start.elapsed() >= l {
                     break;
