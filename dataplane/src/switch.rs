@@ -395,13 +395,26 @@ impl Switch {
     }
 
     fn attach_queues(&mut self, dp_port: u32, port: &Arc<dyn Port>) -> Result<(), rvs_pmd::PortError> {
+        self.attach_txqs(dp_port, port)?;
+        self.attach_rxqs(dp_port, port)
+    }
+
+    /// Gives every PMD a transmit handle for the port.
+    fn attach_txqs(&mut self, dp_port: u32, port: &Arc<dyn Port>) -> Result<(), rvs_pmd::PortError> {
+        for pmd in self.pmds.load_full().iter() {
+            pmd.send(PmdCommand::AddTxq { dp_port, txq: port.open_txq()? });
+        }
+        Ok(())
+    }
+
+    /// Spreads the port's receive queues over the PMDs. Done last when a port is added: from
+    /// here on its packets arrive, and they must find the port in the datapath's port map and
+    /// in the bridge's translation configuration (a port that sends at once, such as a pcap
+    /// replay, would otherwise have its first flows translated as from an unknown port).
+    fn attach_rxqs(&mut self, dp_port: u32, port: &Arc<dyn Port>) -> Result<(), rvs_pmd::PortError> {
         let pmds = self.pmds.load_full();
         if pmds.is_empty() {
             return Ok(());
-        }
-        // Transmit handles first, so that no PMD receives a packet for a port it cannot reach.
-        for pmd in pmds.iter() {
-            pmd.send(PmdCommand::AddTxq { dp_port, txq: port.open_txq()? });
         }
         for q in 0..port.n_rxq() {
             let pmd = pmds
@@ -451,7 +464,8 @@ impl Switch {
         spec.mtu_request = pcfg.interface.mtu_request;
         let port = open_port(&spec).map_err(|e| ConfigError(format!("could not open network device {name} ({e})")))?;
         let dp_port = self.alloc_dp_port();
-        if let Err(e) = self.attach_queues(dp_port, &port) {
+        // Transmit handles first, so that no PMD receives a packet for a port it cannot reach.
+        if let Err(e) = self.attach_txqs(dp_port, &port) {
             self.detach_queues(dp_port);
             self.used_dp_ports.remove(&dp_port);
             return err(format!("{name}: {e}"));
@@ -471,6 +485,13 @@ impl Switch {
         self.cfg.bridges.get_mut(bridge).expect("bridge config").ports.insert(name.to_string(), pcfg);
         self.port_errors.remove(name);
         self.refresh_xlate(bridge);
+        // Receive last (see attach_rxqs).
+        let port = self.bridges[bridge].ports[&ofport].port.clone();
+        if let Err(e) = self.attach_rxqs(dp_port, &port) {
+            self.remove_port_runtime(bridge, name);
+            self.cfg.bridges.get_mut(bridge).expect("bridge config").ports.remove(name);
+            return err(format!("{name}: {e}"));
+        }
         Ok(())
     }
 

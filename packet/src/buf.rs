@@ -17,12 +17,19 @@
 //! takes or drops many buffers at once (a receive burst, a transmit burst that frees what it
 //! sent) borrows the list once with [`with_local_pool`] and works through the [`LocalPool`].
 //!
+//! # External buffers
+//! A packet may also hold a buffer someone else owns (a DPDK mbuf): see [`crate::storage`] and
+//! [`PacketBuf::from_external`]. It behaves as any other packet; dropping it (or recycling it
+//! into a pool) releases the buffer to its owner instead of keeping it.
+//!
 //! # Invariants
 //! `start + len <= storage.len()` always; `start` may be anywhere in the storage.
 
 use std::cell::{RefCell, RefMut};
+use std::ptr::NonNull;
 
 use crate::meta::PacketMeta;
+use crate::storage::{ExternalKind, Storage};
 
 /// Bytes of headroom in front of the data of a freshly taken buffer.
 pub const HEADROOM: usize = 128;
@@ -63,9 +70,11 @@ impl Pools {
         fresh_storage(data_room)
     }
 
-    /// Keeps `storage` for reuse if it is of a pooled class and the list has room.
+    /// Keeps `storage` for reuse if it is a heap buffer of a pooled class and the list has
+    /// room; an external buffer goes back to its owner.
     #[inline]
-    fn give(&mut self, storage: Box<[u8]>) {
+    fn give(&mut self, storage: Storage) {
+        let Ok(storage) = storage.into_heap() else { return };
         match storage.len() {
             STD_STORAGE if self.std.len() < STD_POOL_MAX => self.std.push(storage),
             LARGE_STORAGE if self.large.len() < LARGE_POOL_MAX => self.large.push(storage),
@@ -113,7 +122,7 @@ impl LocalPool<'_> {
     /// A packet holding a copy of `frame`, as [`PacketBuf::from_slice`].
     #[inline]
     pub fn packet_from_slice(&mut self, frame: &[u8]) -> PacketBuf {
-        let mut storage = self.pools.take(frame.len());
+        let mut storage = Storage::heap(self.pools.take(frame.len()));
         copy_frame(&mut storage[HEADROOM..HEADROOM + frame.len()], frame);
         PacketBuf { storage, start: HEADROOM as u32, len: frame.len() as u32, meta: PacketMeta::default() }
     }
@@ -168,7 +177,7 @@ fn take_storage(data_room: usize) -> Box<[u8]> {
         .unwrap_or_else(|_| fresh_storage(data_room))
 }
 
-fn give_storage(storage: Box<[u8]>) {
+fn give_storage(storage: Storage) {
     let _ = POOLS.try_with(|p| {
         if let Ok(mut p) = p.try_borrow_mut() {
             p.give(storage);
@@ -178,7 +187,7 @@ fn give_storage(storage: Box<[u8]>) {
 
 /// One frame, its headroom and its metadata.
 pub struct PacketBuf {
-    storage: Box<[u8]>,
+    storage: Storage,
     start: u32,
     len: u32,
     /// Per-packet metadata (input port, offload state, header offsets).
@@ -189,8 +198,43 @@ impl PacketBuf {
     /// An empty packet with [`HEADROOM`] bytes of headroom and at least `data_room` bytes of
     /// tailroom. Comes from the thread's free list when one is available.
     pub fn with_room(data_room: usize) -> Self {
-        let storage = take_storage(data_room);
+        let storage = Storage::heap(take_storage(data_room));
         PacketBuf { storage, start: HEADROOM as u32, len: 0, meta: PacketMeta::default() }
+    }
+
+    /// A packet over an external buffer of `kind` (`buf_len` bytes from `buf`) whose frame is
+    /// the `len` bytes at offset `start`. The packet owns one reference to the buffer: dropping
+    /// it calls the kind's release function, [`PacketBuf::into_external`] gives it back.
+    ///
+    /// # Safety
+    /// `buf` must be valid for reads and writes of `buf_len` bytes and used by nobody else
+    /// until released; `start + len <= buf_len`; `kind`'s release function must accept `buf`.
+    #[inline]
+    pub unsafe fn from_external(kind: ExternalKind, buf: NonNull<u8>, buf_len: usize, start: usize, len: usize) -> Self {
+        debug_assert!(start + len <= buf_len);
+        // SAFETY: the caller's promises are the storage's.
+        let storage = unsafe { Storage::external(kind, buf, buf_len) };
+        PacketBuf { storage, start: start as u32, len: len as u32, meta: PacketMeta::default() }
+    }
+
+    /// The kind of external buffer this packet holds, or `None` for rvs's own.
+    #[inline]
+    pub fn external_kind(&self) -> Option<ExternalKind> {
+        self.storage.external_kind()
+    }
+
+    /// Gives up an external buffer: returns its start, the frame's offset in it and the
+    /// frame's length, and the caller now owns the reference (to transmit the buffer, say).
+    /// A packet over rvs's own buffer comes back as `Err`.
+    #[inline]
+    pub fn into_external(mut self) -> Result<(NonNull<u8>, usize, usize), PacketBuf> {
+        match std::mem::take(&mut self.storage).into_external() {
+            Ok(buf) => Ok((buf, self.start as usize, self.len as usize)),
+            Err(storage) => {
+                self.storage = storage;
+                Err(self)
+            }
+        }
     }
 
     /// An empty standard-size packet.
@@ -466,6 +510,61 @@ mod tests {
             let f: Vec<u8> = (0..n as u8).map(|b| b.wrapping_mul(7).wrapping_add(1)).collect();
             assert_eq!(PacketBuf::from_slice(&f).data(), &f[..]);
             with_local_pool(|pool| assert_eq!(pool.packet_from_slice(&f).data(), &f[..]));
+        }
+    }
+
+    mod external {
+        use super::super::*;
+        use crate::storage::register_external;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::OnceLock;
+
+        static RELEASED: AtomicUsize = AtomicUsize::new(0);
+        const BUF: usize = 512;
+
+        unsafe fn release(p: NonNull<u8>) {
+            RELEASED.fetch_add(1, Ordering::SeqCst);
+            // SAFETY: made by `buffer`.
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p.as_ptr(), BUF)) });
+        }
+
+        fn kind() -> ExternalKind {
+            static KIND: OnceLock<ExternalKind> = OnceLock::new();
+            *KIND.get_or_init(|| register_external(release))
+        }
+
+        fn packet(frame: &[u8]) -> PacketBuf {
+            let b = Box::into_raw(vec![0u8; BUF].into_boxed_slice()).cast::<u8>();
+            // SAFETY: a fresh buffer of BUF bytes; the frame fits after 128 bytes.
+            let mut p = unsafe { PacketBuf::from_external(kind(), NonNull::new(b).unwrap(), BUF, 128, frame.len()) };
+            p.data_mut().copy_from_slice(frame);
+            p
+        }
+
+        #[test]
+        fn external_buffers_act_as_packets_and_go_back_to_their_owner() {
+            // One test, so that the release count is ours alone.
+            let r0 = RELEASED.load(Ordering::SeqCst);
+            let mut p = packet(&[1, 2, 3, 4]);
+            assert_eq!((p.data(), p.headroom(), p.tailroom()), (&[1u8, 2, 3, 4][..], 128, BUF - 132));
+            assert_eq!(p.external_kind(), Some(kind()));
+            p.prepend(2).unwrap().copy_from_slice(&[9, 9]);
+            assert_eq!(p.data(), &[9, 9, 1, 2, 3, 4]);
+            assert_eq!(p.duplicate().external_kind(), None);
+            drop(p);
+            assert_eq!(RELEASED.load(Ordering::SeqCst), r0 + 1, "dropped: released");
+            // Recycled into a pool: released, not kept.
+            with_local_pool(|pool| pool.recycle(packet(&[5; 60])));
+            let mut batch = [packet(&[6; 60]), PacketBuf::from_slice(&[7; 60])];
+            with_local_pool(|pool| pool.recycle_all(&mut batch));
+            assert_eq!(RELEASED.load(Ordering::SeqCst), r0 + 3);
+            // Given up: the caller holds it, nothing is released.
+            let (buf, start, len) = packet(&[8; 10]).into_external().unwrap();
+            assert_eq!((start, len), (128, 10));
+            assert_eq!(RELEASED.load(Ordering::SeqCst), r0 + 3);
+            // SAFETY: we hold the reference.
+            unsafe { release(buf) };
+            assert!(PacketBuf::from_slice(&[1]).into_external().is_err());
         }
     }
 

@@ -71,12 +71,22 @@ struct rvs_dpdk_stats {
 /* One received mbuf as the receive path needs it. */
 struct rvs_dpdk_rxdesc {
     const uint8_t *data; /* first segment's data */
+    uint8_t *buf;        /* the mbuf's buffer (buf_addr) */
     uint32_t pkt_len;    /* whole packet */
     uint16_t data_len;   /* first segment */
     uint16_t nb_segs;
+    uint16_t buf_len;
+    uint16_t data_off;
     uint32_t rss_hash;
     uint8_t has_rss_hash;
+    /* The packet may hold the mbuf itself: one segment, a direct mbuf of one reference with
+     * its buffer right after its header (so the header can be found from the buffer). */
+    uint8_t lendable;
 };
+
+/* Rust finds an mbuf from its buffer address by subtracting this (pools have no private
+ * area: rte_pktmbuf_pool_create(..., priv_size = 0, ...)). */
+_Static_assert(sizeof(struct rte_mbuf) == 128, "pmd/src/dpdk/ffi.rs MBUF_HEADER assumes 128");
 
 struct rvs_dpdk_port_conf {
     uint16_t n_rxq;
@@ -166,6 +176,9 @@ void *rvs_dpdk_pool_create(const char *name, unsigned n, unsigned cache, uint16_
 void rvs_dpdk_pool_free(void *pool) { rte_mempool_free(pool); }
 
 unsigned rvs_dpdk_pool_avail(void *pool) { return rte_mempool_avail_count(pool); }
+
+/* True when every mbuf of the pool is back (in the pool or a per-lcore cache). */
+int rvs_dpdk_pool_full(void *pool) { return rte_mempool_full(pool); }
 
 /* Configures and starts a stopped port: queues, descriptors, MTU, RSS, as OVS's
  * dpdk_eth_dev_init. The descriptor counts are brought within the device's limits and
@@ -301,8 +314,19 @@ uint16_t rvs_dpdk_rx(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, stru
         d[i].nb_segs = m->nb_segs;
         d[i].has_rss_hash = (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0;
         d[i].rss_hash = m->hash.rss;
+        d[i].buf = m->buf_addr;
+        d[i].buf_len = m->buf_len;
+        d[i].data_off = m->data_off;
+        d[i].lendable = m->nb_segs == 1 && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1
+            && (uint8_t *)m->buf_addr == (uint8_t *)m + sizeof(struct rte_mbuf);
     }
     return got;
+}
+
+/* Releases an mbuf held by a packet, given its buffer address. */
+void rvs_dpdk_free_buf(uint8_t *buf)
+{
+    rte_pktmbuf_free((struct rte_mbuf *)(buf - sizeof(struct rte_mbuf)));
 }
 
 /* Copies the whole of a (multi-segment) packet into `dst` (of at least its pkt_len bytes). */
@@ -318,27 +342,33 @@ void rvs_dpdk_copy_out(const struct rte_mbuf *m, uint8_t *dst)
 void rvs_dpdk_free_bulk(struct rte_mbuf **pkts, unsigned n) { rte_pktmbuf_free_bulk(pkts, n); }
 
 /* Allocates `n` mbufs and gives each one's data pointer; returns 0 or -ENOMEM (none taken).
- * `room` receives the data room after the headroom. */
-int rvs_dpdk_alloc(void *pool, struct rte_mbuf **pkts, uint8_t **data, unsigned n, uint32_t *room)
+ * `off` receives the data offset of a fresh mbuf (its headroom). */
+int rvs_dpdk_alloc(void *pool, struct rte_mbuf **pkts, uint8_t **data, unsigned n, uint16_t *off)
 {
     unsigned i;
     if (rte_pktmbuf_alloc_bulk(pool, pkts, n) != 0)
         return -ENOMEM;
     for (i = 0; i < n; i++)
         data[i] = rte_pktmbuf_mtod(pkts[i], uint8_t *);
-    *room = n ? rte_pktmbuf_tailroom(pkts[0]) : 0;
+    *off = n ? pkts[0]->data_off : 0;
     return 0;
 }
 
-/* Sets the lengths of `n` freshly allocated single-segment mbufs, sends them, and frees what
- * the device did not take. Returns how many were sent. */
-uint16_t rvs_dpdk_tx(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, const uint16_t *lens, uint16_t n)
+/* Sets the frame of `n` single-segment mbufs (data offset and length: fresh mbufs filled by a
+ * copy, or received mbufs a packet held and maybe changed), sends them, and frees what the
+ * device did not take. Returns how many were sent. */
+uint16_t rvs_dpdk_tx(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, const uint16_t *offs, const uint16_t *lens, uint16_t n)
 {
     uint16_t i, sent;
 
     for (i = 0; i < n; i++) {
-        pkts[i]->data_len = lens[i];
-        pkts[i]->pkt_len = lens[i];
+        struct rte_mbuf *m = pkts[i];
+        m->data_off = offs[i];
+        m->data_len = lens[i];
+        m->pkt_len = lens[i];
+        /* Receive flags (RSS hash, checksum status) mean nothing on transmit; no offload is
+         * asked for. */
+        m->ol_flags = 0;
     }
     /* As OVS: retry while the device makes progress. */
     sent = 0;

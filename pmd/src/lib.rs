@@ -26,7 +26,7 @@
 //! | [`PortKind::Internal`] | [`tap`] | one `read`/`writev` per packet | a TAP device has no ring |
 //! | [`PortKind::Memory`] | [`memory`] | a copy into a pooled buffer | tests and benchmarks |
 //! | [`PortKind::Afxdp`] | `af_xdp` (feature `af-xdp`) | no system call: mmap'd AF_XDP rings, one copy each way | one `sendto` per flush in copy mode; partial checksums recognised in the headers |
-//! | [`PortKind::Dpdk`] | [`dpdk`] (feature `dpdk`) | no system call: DPDK poll-mode drivers, one copy each way | EAL initialised once per process ([`dpdk::init`]) |
+//! | [`PortKind::Dpdk`] | [`dpdk`] (feature `dpdk`) | no system call: DPDK poll-mode drivers; received mbufs lent to packets, sent back without copy between DPDK ports | EAL initialised once per process ([`dpdk::init`]) |
 //!
 //! # Counters
 //! Each queue owns a block of atomics that only it writes, once per burst ([`PortStats`] are

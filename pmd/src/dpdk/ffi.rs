@@ -78,17 +78,35 @@ pub(crate) struct EthStats {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RxDesc {
     pub(crate) data: *const u8,
+    pub(crate) buf: *mut u8,
     pub(crate) pkt_len: u32,
     pub(crate) data_len: u16,
     pub(crate) nb_segs: u16,
+    pub(crate) buf_len: u16,
+    pub(crate) data_off: u16,
     pub(crate) rss_hash: u32,
     pub(crate) has_rss_hash: u8,
+    pub(crate) lendable: u8,
 }
 
 impl RxDesc {
-    pub(crate) const EMPTY: RxDesc =
-        RxDesc { data: std::ptr::null(), pkt_len: 0, data_len: 0, nb_segs: 0, rss_hash: 0, has_rss_hash: 0 };
+    pub(crate) const EMPTY: RxDesc = RxDesc {
+        data: std::ptr::null(),
+        buf: std::ptr::null_mut(),
+        pkt_len: 0,
+        data_len: 0,
+        nb_segs: 0,
+        buf_len: 0,
+        data_off: 0,
+        rss_hash: 0,
+        has_rss_hash: 0,
+        lendable: 0,
+    };
 }
+
+/// `sizeof(struct rte_mbuf)`: an mbuf's header sits this far before its buffer (checked by a
+/// static assertion in the shim).
+pub(crate) const MBUF_HEADER: usize = 128;
 
 /// `struct rvs_dpdk_port_conf`.
 #[repr(C)]
@@ -116,6 +134,7 @@ extern "C" {
     pub(crate) fn rvs_dpdk_pool_create(name: *const c_char, n: c_uint, cache: c_uint, data_room: u16, socket: c_int) -> *mut c_void;
     pub(crate) fn rvs_dpdk_pool_free(pool: *mut c_void);
     pub(crate) fn rvs_dpdk_pool_avail(pool: *mut c_void) -> c_uint;
+    pub(crate) fn rvs_dpdk_pool_full(pool: *mut c_void) -> c_int;
     pub(crate) fn rvs_dpdk_port_start(port: u16, conf: *mut PortConf, pool: *mut c_void) -> c_int;
     pub(crate) fn rvs_dpdk_port_close(port: u16) -> c_int;
     pub(crate) fn rvs_dpdk_link(port: u16, out: *mut Link) -> c_int;
@@ -124,8 +143,9 @@ extern "C" {
     pub(crate) fn rvs_dpdk_rx(port: u16, queue: u16, pkts: *mut *mut RteMbuf, descs: *mut RxDesc, n: u16) -> u16;
     pub(crate) fn rvs_dpdk_copy_out(m: *const RteMbuf, dst: *mut u8);
     pub(crate) fn rvs_dpdk_free_bulk(pkts: *mut *mut RteMbuf, n: c_uint);
-    pub(crate) fn rvs_dpdk_alloc(pool: *mut c_void, pkts: *mut *mut RteMbuf, data: *mut *mut u8, n: c_uint, room: *mut u32) -> c_int;
-    pub(crate) fn rvs_dpdk_tx(port: u16, queue: u16, pkts: *mut *mut RteMbuf, lens: *const u16, n: u16) -> u16;
+    pub(crate) fn rvs_dpdk_alloc(pool: *mut c_void, pkts: *mut *mut RteMbuf, data: *mut *mut u8, n: c_uint, off: *mut u16) -> c_int;
+    pub(crate) fn rvs_dpdk_tx(port: u16, queue: u16, pkts: *mut *mut RteMbuf, offs: *const u16, lens: *const u16, n: u16) -> u16;
+    pub(crate) fn rvs_dpdk_free_buf(buf: *mut u8);
 }
 
 /// DPDK's text for error number `e` (positive).

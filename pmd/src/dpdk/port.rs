@@ -115,11 +115,38 @@ pub(super) struct Shared {
 }
 
 impl Drop for Pool {
+    /// Frees the pool once every mbuf is back. Packets may still hold mbufs lent to them (see
+    /// `mbuf`) after their port is gone; such a pool waits in [`RETIRED`] and is freed by a
+    /// later sweep, as OVS's `dpdk_mp_sweep` does.
     fn drop(&mut self) {
-        // SAFETY: the pool is ours, and whoever held its mbufs (the port's descriptor rings)
-        // is closed: `Shared` and `Probed` close the port before their pool field drops.
-        unsafe { ffi::rvs_dpdk_pool_free(self.0) };
+        let mut retired = RETIRED.lock().unwrap_or_else(|e| e.into_inner());
+        retired.push(self.0 as usize);
+        sweep(&mut retired);
     }
+}
+
+/// Pools of closed ports, freed when full.
+static RETIRED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+fn sweep(retired: &mut Vec<usize>) {
+    retired.retain(|&p| {
+        let p = p as *mut libc::c_void;
+        // SAFETY: retired pools are valid until freed here; whoever held their mbufs (a
+        // closed port's rings) is gone, so a full pool has no user left.
+        unsafe {
+            if ffi::rvs_dpdk_pool_full(p) != 0 {
+                ffi::rvs_dpdk_pool_free(p);
+                false
+            } else {
+                true
+            }
+        }
+    });
+}
+
+/// Frees the retired pools whose mbufs have all come back.
+pub(super) fn sweep_retired_pools() {
+    sweep(&mut RETIRED.lock().unwrap_or_else(|e| e.into_inner()));
 }
 
 impl Drop for Shared {
@@ -181,6 +208,7 @@ impl DpdkPort {
             });
         }
         eal::attach_thread();
+        sweep_retired_pools();
         let devargs = CString::new(config.devargs.as_str())
             .map_err(|_| PortError::bad_option("dpdk-devargs", &config.devargs, "contains a NUL byte"))?;
         let mut port_id = 0u16;

@@ -1,5 +1,6 @@
-//! The DPDK receive queue: one `rte_eth_rx_burst` per call, each mbuf copied into a pooled
-//! [`PacketBuf`](rvs_packet::PacketBuf), the burst's mbufs freed with one bulk free.
+//! The DPDK receive queue: one `rte_eth_rx_burst` per call; each mbuf is lent to its packet
+//! (no copy, see [`super::mbuf`]), or, where it cannot be, copied into a pooled
+//! [`PacketBuf`](rvs_packet::PacketBuf) and freed with the burst's others in one bulk free.
 //!
 //! Reads from each mbuf (through the shim's descriptors): data, lengths, segment count, the
 //! RSS hash and its flag. Writes to each packet: its bytes, `meta.rss_hash`,
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use rvs_packet::{with_local_pool, PacketBatch, BURST_SIZE};
 
-use super::eal;
+use super::{eal, mbuf};
 use super::ffi::{self, RteMbuf, RxDesc};
 use super::port::Shared;
 use crate::port::{RxClaim, RxQueue};
@@ -66,38 +67,52 @@ impl RxQueue for DpdkRxq {
         }
         let mut d = PortStats::default();
         let mut appended = 0;
-        let (mbufs, descs, gather) = (&self.mbufs, &self.descs, &mut self.gather);
+        // mbufs copied (not lent): freed together after the burst.
+        let mut copied = 0usize;
+        let (mbufs, descs, gather) = (&mut self.mbufs, &self.descs, &mut self.gather);
         with_local_pool(|pool| {
-            for (m, desc) in mbufs[..got].iter().zip(&descs[..got]) {
+            for i in 0..got {
+                let desc = &descs[i];
                 let len = desc.pkt_len as usize;
-                let frame: &[u8] = if desc.nb_segs <= 1 {
-                    // SAFETY: the shim read this mbuf's data pointer and length; the mbuf is
-                    // ours until the bulk free below.
-                    unsafe { std::slice::from_raw_parts(desc.data, usize::from(desc.data_len)) }
-                } else if len <= MAX_GATHER {
-                    if gather.len() < len {
-                        gather.resize(MAX_GATHER, 0);
-                    }
-                    // SAFETY: `gather` has at least pkt_len bytes; the chain is ours.
-                    unsafe { ffi::rvs_dpdk_copy_out(*m, gather.as_mut_ptr()) };
-                    &gather[..len]
+                let mut p = if desc.lendable != 0 {
+                    // SAFETY: a lendable mbuf of this burst, given up here.
+                    unsafe { mbuf::lend(desc) }
                 } else {
-                    d.rx_errors += 1;
-                    continue;
+                    let m = mbufs[i];
+                    mbufs[copied] = m;
+                    copied += 1;
+                    let frame: &[u8] = if desc.nb_segs <= 1 {
+                        // SAFETY: the shim read this mbuf's data pointer and length; the mbuf
+                        // is ours until the bulk free below.
+                        unsafe { std::slice::from_raw_parts(desc.data, usize::from(desc.data_len)) }
+                    } else if len <= MAX_GATHER {
+                        if gather.len() < len {
+                            gather.resize(MAX_GATHER, 0);
+                        }
+                        // SAFETY: `gather` has at least pkt_len bytes; the chain is ours.
+                        unsafe { ffi::rvs_dpdk_copy_out(m, gather.as_mut_ptr()) };
+                        &gather[..len]
+                    } else {
+                        d.rx_errors += 1;
+                        continue;
+                    };
+                    pool.packet_from_slice(frame)
                 };
-                let mut p = pool.packet_from_slice(frame);
                 if desc.has_rss_hash != 0 {
                     p.meta.rss_hash = desc.rss_hash;
                     p.meta.has_rss_hash = true;
                 }
-                d.rx_bytes += frame.len() as u64;
+                d.rx_bytes += len as u64;
                 // Room was checked: `got <= room`.
                 let _ = batch.push(p);
                 appended += 1;
             }
         });
-        // SAFETY: the mbufs came from this burst and nothing refers to them any more.
-        unsafe { ffi::rvs_dpdk_free_bulk(self.mbufs.as_mut_ptr(), got as u32) };
+        if copied > 0 {
+            // SAFETY: the first `copied` entries are this burst's copied mbufs, referred to by
+            // nothing any more.
+            unsafe { ffi::rvs_dpdk_free_bulk(self.mbufs.as_mut_ptr(), copied as u32) };
+        }
         d.rx_packets = appended as u64;
         self.counters.add(&d);
         appended

@@ -1,6 +1,8 @@
-//! The DPDK transmit handle: a burst of mbufs allocated at once, each packet copied into one,
-//! one `rte_eth_tx_burst` (retried while the device takes more), what it refused freed and
-//! counted as dropped.
+//! The DPDK transmit handle. A packet that holds an mbuf (received on a DPDK port, see
+//! [`super::mbuf`]) is sent as that mbuf, with its frame's new offset and length: no copy. The
+//! others are copied into mbufs allocated together, once per burst. Then one
+//! `rte_eth_tx_burst` (retried while the device takes more) in the packets' order; what the
+//! device refused is freed and counted as dropped.
 //!
 //! # Sharing
 //! Every PMD thread and the control thread open a handle; handles go to the least shared of the
@@ -15,27 +17,41 @@
 //! # What `tx_burst` takes
 //! Every packet: sent, or dropped and counted (`tx_dropped`: larger than the MTU or an mbuf,
 //! malformed offload state, pool empty, device queue full). Nothing is left for the caller.
+//! Packets come out in the order they went in, lent mbufs and copies alike.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use arrayvec::ArrayVec;
 use rvs_packet::offload::{complete_csum, segment};
 use rvs_packet::{with_local_pool, CsumState, GsoKind, PacketBatch, PacketBuf, BURST_SIZE};
 
-use super::eal;
 use super::ffi::{self, RteMbuf};
 use super::port::Shared;
+use super::{eal, mbuf};
 use crate::port::TxQueue;
 use crate::stats::{PortStats, QueueCounters};
+
+/// The frames of one transmit burst, in order: mbufs taken back from packets, and packets to
+/// copy into fresh mbufs (their slots filled at send time).
+struct Pending {
+    n: usize,
+    mbufs: [*mut RteMbuf; BURST_SIZE],
+    offs: [u16; BURST_SIZE],
+    lens: [u16; BURST_SIZE],
+    /// Packets to copy, with their slots.
+    copies: ArrayVec<(u8, PacketBuf), BURST_SIZE>,
+    /// Fresh mbufs and their data pointers, for the copies.
+    fresh: [*mut RteMbuf; BURST_SIZE],
+    data: [*mut u8; BURST_SIZE],
+}
 
 /// One transmit handle of a [`DpdkPort`](super::DpdkPort).
 pub(crate) struct DpdkTxq {
     shared: Arc<Shared>,
     queue: u16,
     max_frame: usize,
-    mbufs: [*mut RteMbuf; BURST_SIZE],
-    data: [*mut u8; BURST_SIZE],
-    lens: [u16; BURST_SIZE],
+    pending: Box<Pending>,
     counters: Arc<QueueCounters>,
 }
 
@@ -46,53 +62,16 @@ unsafe impl Send for DpdkTxq {}
 impl DpdkTxq {
     pub(super) fn new(shared: Arc<Shared>, queue: u16, max_frame: usize, counters: Arc<QueueCounters>) -> Self {
         let max_frame = max_frame.min(shared.mbuf_room);
-        DpdkTxq {
-            shared,
-            queue,
-            max_frame,
+        let pending = Box::new(Pending {
+            n: 0,
             mbufs: [std::ptr::null_mut(); BURST_SIZE],
-            data: [std::ptr::null_mut(); BURST_SIZE],
+            offs: [0; BURST_SIZE],
             lens: [0; BURST_SIZE],
-            counters,
-        }
-    }
-
-    /// Sends `frames` (each at most `max_frame` bytes) in one burst; counts what was sent and
-    /// what was dropped. The caller holds the queue's lock.
-    fn send_frames<'a>(&mut self, frames: impl ExactSizeIterator<Item = &'a [u8]>, d: &mut PortStats) {
-        let n = frames.len();
-        if n == 0 {
-            return;
-        }
-        debug_assert!(n <= BURST_SIZE);
-        let mut room = 0u32;
-        // SAFETY: the arrays hold BURST_SIZE >= n entries; the pool outlives `shared`.
-        let r = unsafe {
-            ffi::rvs_dpdk_alloc(self.shared.pool.0, self.mbufs.as_mut_ptr(), self.data.as_mut_ptr(), n as u32, &mut room)
-        };
-        if r < 0 {
-            self.shared.tx_nombuf.fetch_add(n as u64, Ordering::Relaxed);
-            return;
-        }
-        let mut bytes = 0u64;
-        for (i, f) in frames.enumerate() {
-            debug_assert!(f.len() <= room as usize);
-            // SAFETY: a fresh mbuf of ours with `room >= f.len()` bytes at `data[i]`.
-            unsafe { std::ptr::copy_nonoverlapping(f.as_ptr(), self.data[i], f.len()) };
-            self.lens[i] = f.len() as u16;
-            bytes += f.len() as u64;
-        }
-        // SAFETY: n fresh mbufs with their lengths; the shim frees those the device refuses.
-        let sent = unsafe {
-            ffi::rvs_dpdk_tx(self.shared.port_id, self.queue, self.mbufs.as_mut_ptr(), self.lens.as_ptr(), n as u16)
-        } as usize;
-        if sent == n {
-            d.tx_bytes += bytes;
-        } else {
-            d.tx_bytes += self.lens[..sent].iter().map(|l| u64::from(*l)).sum::<u64>();
-        }
-        d.tx_packets += sent as u64;
-        d.tx_dropped += (n - sent) as u64;
+            copies: ArrayVec::new(),
+            fresh: [std::ptr::null_mut(); BURST_SIZE],
+            data: [std::ptr::null_mut(); BURST_SIZE],
+        });
+        DpdkTxq { shared, queue, max_frame, pending, counters }
     }
 
     /// Brings a packet to a plain frame (checksum completed) if it can be sent as one.
@@ -111,27 +90,96 @@ impl DpdkTxq {
         true
     }
 
-    /// Cuts a super-frame into segments and sends them, in bursts.
-    fn send_segmented(&mut self, p: PacketBuf, d: &mut PortStats) {
+    /// Queues a prepared packet for the burst, sending the burst first if it is full.
+    #[inline]
+    fn push(&mut self, p: PacketBuf, d: &mut PortStats) {
+        if self.pending.n == BURST_SIZE {
+            self.send_pending(d);
+        }
+        let q = &mut *self.pending;
+        let k = q.n;
+        match mbuf::take_back(p) {
+            Ok((m, off, len)) => {
+                q.mbufs[k] = m;
+                q.offs[k] = off;
+                q.lens[k] = len;
+            }
+            Err(p) => {
+                q.lens[k] = p.len() as u16;
+                q.copies.push((k as u8, p));
+            }
+        }
+        q.n += 1;
+    }
+
+    /// Copies what needs copying into fresh mbufs and sends the burst. The caller holds the
+    /// queue's lock.
+    fn send_pending(&mut self, d: &mut PortStats) {
+        let q = &mut *self.pending;
+        let mut n = q.n;
+        if n == 0 {
+            return;
+        }
+        let c = q.copies.len();
+        if c > 0 {
+            let mut off = 0u16;
+            // SAFETY: the arrays hold BURST_SIZE >= c entries; the pool outlives `shared`.
+            let r = unsafe { ffi::rvs_dpdk_alloc(self.shared.pool.0, q.fresh.as_mut_ptr(), q.data.as_mut_ptr(), c as u32, &mut off) };
+            if r == 0 {
+                for (j, (slot, p)) in q.copies.iter().enumerate() {
+                    let f = p.data();
+                    // SAFETY: a fresh mbuf with room for max_frame >= f.len() bytes at data[j].
+                    unsafe { std::ptr::copy_nonoverlapping(f.as_ptr(), q.data[j], f.len()) };
+                    let s = usize::from(*slot);
+                    q.mbufs[s] = q.fresh[j];
+                    q.offs[s] = off;
+                }
+            } else {
+                // Pool empty: the copies are dropped, the lent mbufs still go, in order.
+                self.shared.tx_nombuf.fetch_add(c as u64, Ordering::Relaxed);
+                let mut keep = 0;
+                let mut copy_slots = q.copies.iter().map(|(s, _)| usize::from(*s)).peekable();
+                for i in 0..n {
+                    if copy_slots.peek() == Some(&i) {
+                        copy_slots.next();
+                        continue;
+                    }
+                    q.mbufs[keep] = q.mbufs[i];
+                    q.offs[keep] = q.offs[i];
+                    q.lens[keep] = q.lens[i];
+                    keep += 1;
+                }
+                n = keep;
+            }
+            let copies = &mut q.copies;
+            with_local_pool(|pool| copies.drain(..).for_each(|(_, p)| pool.recycle(p)));
+        }
+        // SAFETY: n mbufs of ours with their frames; the shim frees those the device refuses.
+        let sent = unsafe {
+            ffi::rvs_dpdk_tx(self.shared.port_id, self.queue, q.mbufs.as_mut_ptr(), q.offs.as_ptr(), q.lens.as_ptr(), n as u16)
+        } as usize;
+        d.tx_bytes += q.lens[..sent].iter().map(|l| u64::from(*l)).sum::<u64>();
+        d.tx_packets += sent as u64;
+        d.tx_dropped += (n - sent) as u64;
+        q.n = 0;
+    }
+
+    /// Cuts a super-frame into segments and queues them.
+    fn push_segmented(&mut self, p: PacketBuf, d: &mut PortStats) {
         let mut segs: Vec<PacketBuf> = Vec::new();
         let max = self.max_frame;
-        let mut bad = false;
-        if segment(p, |s| {
-            if s.len() <= max {
-                segs.push(s)
-            } else {
-                bad = true
-            }
-        })
-        .is_err()
-            || bad
-        {
+        let mut fits = true;
+        let r = segment(p, |s| {
+            fits &= s.len() <= max;
+            segs.push(s);
+        });
+        if r.is_err() || !fits {
             d.tx_dropped += 1;
             return;
         }
         d.tx_gso_segmented += 1;
-        for chunk in segs.chunks(BURST_SIZE) {
-            self.send_frames(chunk.iter().map(|s| s.data()), d);
+        for s in segs {
+            self.push(s, d);
         }
     }
 }
@@ -146,24 +194,15 @@ impl TxQueue for DpdkTxq {
         let shared = self.shared.clone();
         let _guard = shared.tx[usize::from(self.queue)].lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut d = PortStats::default();
-        // Frames ready to go, in order; a super-frame first sends what is before it.
-        let mut ready = [0u8; BURST_SIZE];
-        let mut k = 0;
-        for i in 0..n {
-            if batch[i].meta.gso.kind != GsoKind::None {
-                self.send_frames(ready[..k].iter().map(|j| batch[usize::from(*j)].data()), &mut d);
-                k = 0;
-                let p = std::mem::take(&mut batch[i]);
-                self.send_segmented(p, &mut d);
-            } else if self.prepare(&mut batch[i], &mut d) {
-                ready[k] = i as u8;
-                k += 1;
+        for mut p in batch.drain() {
+            if p.meta.gso.kind != GsoKind::None {
+                self.push_segmented(p, &mut d);
+            } else if self.prepare(&mut p, &mut d) {
+                self.push(p, &mut d);
             }
         }
-        self.send_frames(ready[..k].iter().map(|j| batch[usize::from(*j)].data()), &mut d);
+        self.send_pending(&mut d);
         drop(_guard);
-        with_local_pool(|pool| pool.recycle_all(batch.as_mut_slice()));
-        batch.clear();
         self.counters.add(&d);
         n
     }
