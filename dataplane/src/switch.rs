@@ -236,7 +236,11 @@ impl Switch {
     }
 
     fn pmd_cores(cfg: &SwitchConfig) -> Result<Vec<usize>, ConfigError> {
-        let n_cpus = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        // The machine's online CPUs, not the daemon's own affinity: as with OVS, the daemon may
+        // be started with `taskset -c 0` and still run its PMDs on other CPUs.
+        // SAFETY: sysconf has no preconditions.
+        let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+        let n_cpus = if online > 0 { online as usize } else { thread::available_parallelism().map(|n| n.get()).unwrap_or(1) };
         match cfg.other_config.get("pmd-cpu-mask") {
             Some(m) => {
                 let cores = parse_cpu_mask(m).map_err(ConfigError)?;

@@ -344,6 +344,21 @@ fn run_once(
         System::Ovs => Box::new(ovs::Ovs::start(ctx, sc, pcap, rules, run)?),
         System::Rvs => Box::new(rvs::Rvs::start(ctx, sc, pcap, rules, run)?),
     };
+    // One poll-mode core each: the worker must be pinned to the worker core alone.
+    // (A thread pins itself when it starts: give it a moment.)
+    let (pid, tid) = running.worker();
+    let want = ctx.cores.worker.to_string();
+    let mut cpus = String::new();
+    for _ in 0..50 {
+        cpus = sys::thread_cpus(pid, tid).map_err(|e| format!("worker thread {tid}: {e}"))?;
+        if cpus == want {
+            break;
+        }
+        sys::sleep(Duration::from_millis(100))?;
+    }
+    if cpus != want {
+        return Err(RunError::Failed(format!("the worker thread runs on CPUs {cpus}, not on core {} alone", ctx.cores.worker)));
+    }
     measure::measure(running.as_mut(), sc.churn(), WARMUP, opts.duration, ctx.tsc_hz, tick)
 }
 

@@ -45,6 +45,8 @@ pub struct Summary {
     pub oncpu: f64,
     /// Median of Mpps / oncpu.
     pub mpps_norm: f64,
+    /// Lowest and highest Mpps / oncpu.
+    pub mpps_norm_range: (f64, f64),
     /// Median cycles per flow setup (`new-flows`).
     pub cycles_per_setup: Option<f64>,
     /// Successful runs.
@@ -66,6 +68,7 @@ impl Summary {
             cycles_per_pkt: median(&samples.iter().map(|s| s.cycles_per_pkt).collect::<Vec<_>>()),
             oncpu: median(&samples.iter().map(|s| s.oncpu).collect::<Vec<_>>()),
             mpps_norm: median(&samples.iter().map(Sample::mpps_norm).collect::<Vec<_>>()),
+            mpps_norm_range: samples.iter().map(Sample::mpps_norm).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v))),
             cycles_per_setup: (!setups.is_empty()).then(|| median(&setups)),
             runs: samples.len(),
         })

@@ -2,7 +2,9 @@
 //!
 //! The x axis is logarithmic (1 to 100,000 flows) and holds the scenarios whose work grows with
 //! the number of flows: `1flow`, `10k-flows`, `1k-rules-100k-flows`. Each point is the median
-//! Mpps of the runs (as measured, wall clock), with a bar from the lowest to the highest run.
+//! over the runs of Mpps per on-CPU second of the worker (`Mpps / oncpu`: the rate of a core the
+//! system had to itself; on a shared machine the systems get different shares of their core),
+//! with a bar from the lowest to the highest run.
 //! `new-flows` (flow setups, not a flow count) and `vxlan-encap` (extra work per packet) are in
 //! the table, not here. Systems without figures are named in the legend as "not measured".
 
@@ -52,7 +54,7 @@ pub fn plot(results: &Results, subtitle: &str) -> String {
     let points = |sys: System| -> Vec<(f64, f64, f64, f64)> {
         scenarios
             .iter()
-            .filter_map(|sc| results.summary(*sc, sys).map(|m| (sc.flows() as f64, m.mpps_median, m.mpps_min, m.mpps_max)))
+            .filter_map(|sc| results.summary(*sc, sys).map(|m| (sc.flows() as f64, m.mpps_norm, m.mpps_norm_range.0, m.mpps_norm_range.1)))
             .collect()
     };
     let ymax_data = systems.iter().flat_map(|s| points(*s)).map(|p| p.3).fold(0.0, f64::max);
@@ -82,7 +84,7 @@ pub fn plot(results: &Results, subtitle: &str) -> String {
     }
     let _ = writeln!(s, r#"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="black"/>"#);
     let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">distinct flows (1flow, 10k-flows, 1k-rules-100k-flows)</text>"#, LEFT + pw / 2.0, H - 15.0);
-    let _ = writeln!(s, r#"<text transform="translate(20,{:.1}) rotate(-90)" text-anchor="middle">Mpps (median; bars: min-max of runs)</text>"#, TOP + ph / 2.0);
+    let _ = writeln!(s, r#"<text transform="translate(20,{:.1}) rotate(-90)" text-anchor="middle">Mpps per on-CPU second (median; bars: min-max)</text>"#, TOP + ph / 2.0);
     // Series.
     for (i, sys) in systems.iter().enumerate() {
         let pts = points(*sys);

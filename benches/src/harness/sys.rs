@@ -363,3 +363,13 @@ pub fn remove_hugepage_files(prefix: &str) {
         }
     }
 }
+
+/// The CPUs thread `tid` of `pid` may run on (`Cpus_allowed_list` of its status, e.g. `1` or
+/// `0-1`), as written there.
+pub fn thread_cpus(pid: u32, tid: u32) -> io::Result<String> {
+    let s = fs::read_to_string(format!("/proc/{pid}/task/{tid}/status"))?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(|v| v.trim().to_string())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no Cpus_allowed_list"))
+}
