@@ -17,7 +17,9 @@
 //! [`VnetHdr::from_meta`] builds the header that hands a packet's state back to the kernel, and
 //! refuses states the kernel would reject, so that the caller can complete them in software.
 
-use rvs_packet::{CsumState, Gso, GsoKind, PacketMeta};
+use rvs_packet::offload::find_layers;
+use rvs_packet::wire::ip_proto;
+use rvs_packet::{CsumState, Gso, GsoKind, PacketBuf, PacketMeta};
 
 /// Size of `struct virtio_net_hdr`.
 pub const VNET_HDR_LEN: usize = 10;
@@ -165,6 +167,23 @@ impl VnetHdr {
         }
         Ok(h)
     }
+}
+
+/// How many frames segmenting `p` (a GSO super-frame) produces, for transmit paths that must
+/// know before segmenting whether the frames fit; `None` if its headers do not parse.
+pub(crate) fn segment_count(p: &PacketBuf) -> Option<usize> {
+    let size = usize::from(p.meta.gso.size);
+    if size == 0 {
+        return None;
+    }
+    let l = find_layers(p.data())?;
+    let l4_hlen = match l.proto {
+        ip_proto::TCP => usize::from(p.data().get(l.l4 + 12)? >> 4) * 4,
+        ip_proto::UDP => 8,
+        _ => return None,
+    };
+    let payload = p.len().checked_sub(l.l4 + l4_hlen)?;
+    Some(payload.div_ceil(size).max(1))
 }
 
 #[cfg(test)]

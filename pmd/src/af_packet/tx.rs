@@ -27,12 +27,12 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 
-use rvs_packet::offload::{complete_csum, find_layers, segment};
-use rvs_packet::wire::ip_proto;
+use rvs_packet::offload::{complete_csum, segment};
 use rvs_packet::{CsumState, GsoKind, PacketBatch, PacketBuf};
 
 use super::ring::{encode_tx, status, Ring};
 use crate::port::TxQueue;
+use crate::vnet::segment_count;
 use crate::stats::{PortStats, QueueCounters};
 use crate::sys::{kick, writev2};
 use crate::vnet::{VnetError, VnetHdr, VNET_HDR_LEN};
@@ -202,22 +202,6 @@ impl AfPacketTxq {
 
 fn is_transient(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::ENOBUFS) | Some(libc::EINTR))
-}
-
-/// How many frames segmenting `p` produces; `None` if its headers do not parse.
-fn segment_count(p: &PacketBuf) -> Option<usize> {
-    let size = usize::from(p.meta.gso.size);
-    if size == 0 {
-        return None;
-    }
-    let l = find_layers(p.data())?;
-    let l4_hlen = match l.proto {
-        ip_proto::TCP => usize::from(p.data().get(l.l4 + 12)? >> 4) * 4,
-        ip_proto::UDP => 8,
-        _ => return None,
-    };
-    let payload = p.len().checked_sub(l.l4 + l4_hlen)?;
-    Some(payload.div_ceil(size).max(1))
 }
 
 impl TxQueue for AfPacketTxq {

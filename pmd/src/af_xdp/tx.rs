@@ -39,8 +39,7 @@ use std::os::fd::OwnedFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use rvs_packet::offload::{complete_csum, find_layers, segment};
-use rvs_packet::wire::ip_proto;
+use rvs_packet::offload::{complete_csum, segment};
 use rvs_packet::{CsumState, GsoKind, PacketBatch, PacketBuf};
 
 use super::abi::{self, XdpDesc, XskTxMetadata, TX_METADATA_LEN, XDP_TXMD_FLAGS_CHECKSUM, XDP_TX_METADATA};
@@ -48,6 +47,7 @@ use super::ring::{ConsRing, ProdRing};
 use super::umem::{frame_of, Umem, FRAME_SIZE};
 use super::Shared;
 use crate::port::TxQueue;
+use crate::vnet::segment_count;
 use crate::stats::{PortStats, QueueCounters};
 
 /// Where a transmitted frame starts in its UMEM frame; the transmit metadata sits right
@@ -253,22 +253,6 @@ impl AfXdpTxq {
         // Segments already written stay queued: the packet is gone either way.
         if res.is_ok() && all_fit { Outcome::Queued } else { Outcome::Dropped }
     }
-}
-
-/// How many frames segmenting `p` produces; `None` if its headers do not parse.
-fn segment_count(p: &PacketBuf) -> Option<usize> {
-    let size = usize::from(p.meta.gso.size);
-    if size == 0 {
-        return None;
-    }
-    let l = find_layers(p.data())?;
-    let l4_hlen = match l.proto {
-        ip_proto::TCP => usize::from(p.data().get(l.l4 + 12)? >> 4) * 4,
-        ip_proto::UDP => 8,
-        _ => return None,
-    };
-    let payload = p.len().checked_sub(l.l4 + l4_hlen)?;
-    Some(payload.div_ceil(size).max(1))
 }
 
 impl TxQueue for AfXdpTxq {
