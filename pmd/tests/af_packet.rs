@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{mac_of, needs_root, test_frame, Netns};
+use common::{hex, mac_of, needs_root, receive_test_frames, test_frame, Netns};
 use rvs_packet::offload::{complete_csum, find_layers, segment};
 use rvs_packet::wire::ip_proto;
 use rvs_packet::{checksum, CsumState, GsoKind, PacketBatch, PacketBuf};
@@ -56,28 +56,6 @@ while got < n:
 "#;
 
 const SECS: Duration = Duration::from_secs(10);
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn is_test_frame(f: &[u8]) -> bool {
-    f.get(12..14) == Some(&[0x88, 0xb5]) || (f.get(12..14) == Some(&[0x81, 0x00]) && f.get(16..18) == Some(&[0x88, 0xb5]))
-}
-
-/// Polls `rxq` until `n` test frames arrived (other traffic is ignored) or the timeout.
-fn receive_test_frames(rxq: &mut dyn RxQueue, n: usize, timeout: Duration) -> Vec<PacketBuf> {
-    let deadline = Instant::now() + timeout;
-    let mut got = Vec::new();
-    while got.len() < n && Instant::now() < deadline {
-        let mut b = PacketBatch::new();
-        if rxq.rx_burst(&mut b) == 0 {
-            rvs_pmd::wait_readable(rxq.wait_fd().unwrap(), 10);
-        }
-        got.extend(b.drain().filter(|p| is_test_frame(p.data())));
-    }
-    got
-}
 
 /// `sw` holds `p0` (and `p1`), peers `h0` in `a` (and `h1` in `b`).
 struct Topo {

@@ -27,7 +27,7 @@ mod with_feature {
     use std::thread;
     use std::time::{Duration, Instant};
 
-    use super::common::{mac_of, needs_root, test_frame, Netns};
+    use super::common::{hex, is_test_frame, mac_of, needs_root, receive_test_frames, test_frame, Netns};
     use rvs_packet::{CsumState, PacketBatch, PacketBuf};
     use rvs_pmd::af_xdp::{AfXdpPort, AttachMode};
     use rvs_pmd::{Port, PortError, PortKind, PortSpec, RxQueue, TxQueue};
@@ -150,27 +150,6 @@ for i in range(int(sys.argv[2])):
     s.sendto(("dgram-%d-" % i + "x" * (i * 37 % 1200)).encode(), (sys.argv[1], 7000))
 print("sent", flush=True)
 "#;
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
-
-    fn is_test_frame(f: &[u8]) -> bool {
-        f.get(12..14) == Some(&[0x88, 0xb5]) || (f.get(12..14) == Some(&[0x81, 0x00]) && f.get(16..18) == Some(&[0x88, 0xb5]))
-    }
-
-    fn receive_test_frames(rxq: &mut dyn RxQueue, n: usize, timeout: Duration) -> Vec<PacketBuf> {
-        let deadline = Instant::now() + timeout;
-        let mut got = Vec::new();
-        while got.len() < n && Instant::now() < deadline {
-            let mut b = PacketBatch::new();
-            if rxq.rx_burst(&mut b) == 0 {
-                rvs_pmd::wait_readable(rxq.wait_fd().unwrap(), 10);
-            }
-            got.extend(b.drain().filter(|p| is_test_frame(p.data())));
-        }
-        got
-    }
 
     /// `sw` holds `p0` (and `p1`), peers `h0` in `a` (and `h1` in `b`).
     struct Topo {

@@ -209,3 +209,27 @@ pub fn mac_of(ns: &Netns, ifname: &str) -> [u8; 6] {
     }
     m
 }
+
+/// Hex text of bytes (for frames handed to the Python senders).
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// True for the tests' frames: EtherType 0x88b5, untagged or behind one 802.1Q tag.
+pub fn is_test_frame(f: &[u8]) -> bool {
+    f.get(12..14) == Some(&[0x88, 0xb5]) || (f.get(12..14) == Some(&[0x81, 0x00]) && f.get(16..18) == Some(&[0x88, 0xb5]))
+}
+
+/// Polls `rxq` until `n` test frames arrived (other traffic is ignored) or the timeout.
+pub fn receive_test_frames(rxq: &mut dyn rvs_pmd::RxQueue, n: usize, timeout: Duration) -> Vec<rvs_packet::PacketBuf> {
+    let deadline = Instant::now() + timeout;
+    let mut got = Vec::new();
+    while got.len() < n && Instant::now() < deadline {
+        let mut b = rvs_packet::PacketBatch::new();
+        if rxq.rx_burst(&mut b) == 0 {
+            rvs_pmd::wait_readable(rxq.wait_fd().unwrap(), 10);
+        }
+        got.extend(b.drain().filter(|p| is_test_frame(p.data())));
+    }
+    got
+}
