@@ -195,6 +195,46 @@ pub struct PortStats {
 }
 
 impl PortStats {
+    /// The twelve counters in wire order (`ofp_port_stats`, the same in every version).
+    pub fn wire_counters(&self) -> [u64; 12] {
+        [
+            self.rx_packets,
+            self.tx_packets,
+            self.rx_bytes,
+            self.tx_bytes,
+            self.rx_dropped,
+            self.tx_dropped,
+            self.rx_errors,
+            self.tx_errors,
+            self.rx_frame_err,
+            self.rx_over_err,
+            self.rx_crc_err,
+            self.collisions,
+        ]
+    }
+
+    /// Statistics from the twelve counters in wire order, as [`PortStats::wire_counters`].
+    pub fn from_wire_counters(port_no: OfPort, c: [u64; 12], duration_sec: u32, duration_nsec: u32) -> PortStats {
+        let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_dropped, tx_dropped, rx_errors, tx_errors, rx_frame_err, rx_over_err, rx_crc_err, collisions] = c;
+        PortStats {
+            port_no,
+            rx_packets,
+            tx_packets,
+            rx_bytes,
+            tx_bytes,
+            rx_dropped,
+            tx_dropped,
+            rx_errors,
+            tx_errors,
+            rx_frame_err,
+            rx_over_err,
+            rx_crc_err,
+            collisions,
+            duration_sec,
+            duration_nsec,
+        }
+    }
+
     /// Statistics of `port_no` with every counter "not kept" (`u64::MAX`) and zero duration.
     pub fn unknown(port_no: OfPort) -> PortStats {
         PortStats {

@@ -297,20 +297,7 @@ fn put_table_stats(b: &mut Vec<u8>, t: &TableStats, name: &str, wildcards: u32, 
 fn put_port_stats(b: &mut Vec<u8>, p: &PortStats) -> Result<(), EncodeError> {
     b.put_u16(port16(p.port_no, "port")?);
     b.put_zeros(6);
-    for v in [
-        p.rx_packets,
-        p.tx_packets,
-        p.rx_bytes,
-        p.tx_bytes,
-        p.rx_dropped,
-        p.tx_dropped,
-        p.rx_errors,
-        p.tx_errors,
-        p.rx_frame_err,
-        p.rx_over_err,
-        p.rx_crc_err,
-        p.collisions,
-    ] {
+    for v in p.wire_counters() {
         b.put_u64(v);
     }
     Ok(())
@@ -705,23 +692,8 @@ fn pull_port_stats(r: &mut Reader<'_>) -> Result<PortStats, DecodeError> {
     for v in c.iter_mut() {
         *v = r.u64()?;
     }
-    Ok(PortStats {
-        port_no,
-        rx_packets: c[0],
-        tx_packets: c[1],
-        rx_bytes: c[2],
-        tx_bytes: c[3],
-        rx_dropped: c[4],
-        tx_dropped: c[5],
-        rx_errors: c[6],
-        tx_errors: c[7],
-        rx_frame_err: c[8],
-        rx_over_err: c[9],
-        rx_crc_err: c[10],
-        collisions: c[11],
-        duration_sec: u32::MAX,
-        duration_nsec: u32::MAX,
-    })
+    // OpenFlow 1.0 has no duration.
+    Ok(PortStats::from_wire_counters(port_no, c, u32::MAX, u32::MAX))
 }
 
 fn pull_table_stats(r: &mut Reader<'_>) -> Result<TableStatsDesc, DecodeError> {

@@ -192,20 +192,7 @@ fn put_flow_stats(out: &mut Vec<u8>, f: &FlowStats) -> Result<(), EncodeError> {
 fn put_port_stats(out: &mut Vec<u8>, p: &PortStats) {
     out.put_u32(p.port_no.0);
     out.put_zeros(4);
-    for v in [
-        p.rx_packets,
-        p.tx_packets,
-        p.rx_bytes,
-        p.tx_bytes,
-        p.rx_dropped,
-        p.tx_dropped,
-        p.rx_errors,
-        p.tx_errors,
-        p.rx_frame_err,
-        p.rx_over_err,
-        p.rx_crc_err,
-        p.collisions,
-    ] {
+    for v in p.wire_counters() {
         out.put_u64(v);
     }
     out.put_u32(p.duration_sec);
@@ -492,23 +479,8 @@ fn pull_port_stats(r: &mut Reader<'_>) -> Result<PortStats, DecodeError> {
     for v in c.iter_mut() {
         *v = r.u64()?;
     }
-    Ok(PortStats {
-        port_no,
-        rx_packets: c[0],
-        tx_packets: c[1],
-        rx_bytes: c[2],
-        tx_bytes: c[3],
-        rx_dropped: c[4],
-        tx_dropped: c[5],
-        rx_errors: c[6],
-        tx_errors: c[7],
-        rx_frame_err: c[8],
-        rx_over_err: c[9],
-        rx_crc_err: c[10],
-        collisions: c[11],
-        duration_sec: r.u32()?,
-        duration_nsec: r.u32()?,
-    })
+    let (duration_sec, duration_nsec) = (r.u32()?, r.u32()?);
+    Ok(PortStats::from_wire_counters(port_no, c, duration_sec, duration_nsec))
 }
 
 /// Decodes a multipart reply body (after the OpenFlow header).
