@@ -67,7 +67,6 @@ mod upcall;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use arrayvec::ArrayVec;
 use crossbeam_channel::Receiver;
@@ -381,7 +380,7 @@ impl Pmd {
                         which[i] = j as u8;
                         continue;
                     }
-                    match translate(dp, now_ms, &keys[i], counters) {
+                    match translate(dp, now_ms, &keys[i]) {
                         Ok(f) => {
                             which[i] = new_flows.len() as u8;
                             batch_flows.add(&f, &new_flows);
@@ -439,7 +438,6 @@ impl Pmd {
         if new_flows.is_empty() {
             return;
         }
-        let t0 = Instant::now();
         let mut registry = shared.registry.lock().unwrap_or_else(|e| e.into_inner());
         for (flow, i) in new_flows.drain(..) {
             let i = i as usize;
@@ -452,7 +450,6 @@ impl Pmd {
             }
         }
         drop(registry);
-        counters.upcall_ns += t0.elapsed().as_nanos() as u64;
     }
 
     fn flush_tx(&mut self) {

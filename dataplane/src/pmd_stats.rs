@@ -82,8 +82,6 @@ counters! {
     upcalls,
     /// Misses translated but not installed (flow limit) or failed.
     upcalls_failed,
-    /// Nanoseconds spent in upcalls.
-    upcall_ns,
     /// Packets handed to transmit queues.
     tx_packets,
     /// Transmit bursts (for packets per output batch).
@@ -162,7 +160,8 @@ pub fn format_pmd_stats(out: &mut String, header: &str, c: &PmdCounters) {
     let _ = writeln!(out, "  processing cycles: {} ({:.2}%)", c.busy_cycles, pct(c.busy_cycles, total_cycles));
     let _ = writeln!(out, "  avg cycles per packet: {:.2} ({}/{})", avg(total_cycles, c.rx_packets), total_cycles, c.rx_packets);
     let _ = writeln!(out, "  avg processing cycles per packet: {:.2} ({}/{})", avg(c.busy_cycles, c.rx_packets), c.busy_cycles, c.rx_packets);
-    let _ = writeln!(out, "  avg upcall time: {:.2} us", avg(c.upcall_ns, c.upcalls + c.upcalls_failed) / 1000.0);
+    let upcall_us = c.upcall_cycles as f64 * 1e6 / crate::pmd_perf::tsc_hz() as f64;
+    let _ = writeln!(out, "  avg upcall time: {:.2} us", upcall_us / (c.upcalls + c.upcalls_failed).max(1) as f64);
     let _ = writeln!(out, "  packets sent to controller: {}", c.packet_ins);
     let drops = c.total_drops();
     let _ = writeln!(out, "  packets dropped: {drops}");

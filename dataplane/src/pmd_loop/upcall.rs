@@ -2,7 +2,6 @@
 //! batch's new megaflows already covers a later miss of the same batch.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use arrayvec::ArrayVec;
 use rvs_flowcache::megaflow::{Megaflow, XlateDeps};
@@ -12,7 +11,6 @@ use rvs_packet::BURST_SIZE;
 
 use crate::datapath::DatapathShared;
 use crate::drops::DropReason;
-use crate::pmd_stats::PmdCounters;
 
 /// Finds which megaflow made by this batch's upcalls covers a key, without trying each in
 /// turn: the megaflows are sorted by mask (a batch's new megaflows mostly share one or two),
@@ -57,8 +55,7 @@ impl BatchFlows {
 }
 
 /// Translates a missed key into a megaflow (not installed yet).
-pub(super) fn translate(dp: &DatapathShared, now_ms: u64, key: &FlowKey, counters: &mut PmdCounters) -> Result<Arc<Megaflow>, DropReason> {
-    let t0 = Instant::now();
+pub(super) fn translate(dp: &DatapathShared, now_ms: u64, key: &FlowKey) -> Result<Arc<Megaflow>, DropReason> {
     let ports = dp.ports.load();
     let info = ports.get(key.in_port).ok_or(DropReason::NoSuchPort)?;
     let br = &info.bridge;
@@ -90,6 +87,5 @@ pub(super) fn translate(dp: &DatapathShared, now_ms: u64, key: &FlowKey, counter
         deps = deps.with_learned(learned);
     }
     let flow = Arc::new(Megaflow::new(dp.next_flow_id(), key, &out.wc, out.actions, deps, now_ms));
-    counters.upcall_ns += t0.elapsed().as_nanos() as u64;
     Ok(flow)
 }
