@@ -72,3 +72,30 @@ fn ping_normal_then_explicit_flows_then_iperf() {
     drop(w.h1);
     drop(w.h2);
 }
+
+/// The bridge's own interface (the internal TAP port `br0`, OFPP_LOCAL) is served by the
+/// non-PMD thread, as OVS's main thread serves it: it is not among the PMDs' queues, it shows
+/// as "main thread" in `pmd-stats-show`, and the host reaches it and answers through it.
+#[test]
+fn local_port_is_served_by_the_non_pmd_thread() {
+    if !require_root("forwarding::local_port_is_served_by_the_non_pmd_thread") {
+        return;
+    }
+    let p = unique_prefix();
+    let w = world(&p);
+    w.sw.ns.ip(&["addr", "add", "10.0.0.9/24", "dev", "br0"]);
+    w.sw.ns.ip(&["link", "set", "br0", "up"]);
+    assert!(w.h1.ping_until("10.0.0.9", Duration::from_secs(10)), "ping to the bridge's own interface failed; log:\n{}", w.sw.log());
+    assert!(w.h2.ping("10.0.0.9", 2), "second host cannot reach the bridge's own interface");
+
+    let rxqs = w.sw.appctl(&["dpif-netdev/pmd-rxq-show"]);
+    assert!(rxqs.contains(&format!("port: {p}a1")) && !rxqs.contains("port: br0 "), "{rxqs}");
+    let stats = w.sw.appctl(&["dpif-netdev/pmd-stats-show"]);
+    let main = stats.split("main thread:\n").nth(1).unwrap_or_else(|| panic!("no main thread in:\n{stats}"));
+    let received: u64 = main
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("packets received: "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no packets received line:\n{stats}"));
+    assert!(received >= 3, "the replies from br0 went through the main thread:\n{stats}");
+}

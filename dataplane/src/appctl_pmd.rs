@@ -60,10 +60,14 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     Ok(a)
 }
 
-/// The PMDs the command is about, in (numa, core) order.
-fn selected(sw: &Switch, pmd: Option<usize>) -> Vec<std::sync::Arc<PmdShared>> {
-    let mut v: Vec<_> = sw.pmds.load().iter().filter(|p| pmd.is_none_or(|c| pmd_core(p) == c)).cloned().collect();
+/// The PMDs the command is about, in (numa, core) order; with `main`, the non-PMD thread
+/// last when no `-pmd` is given (OVS sorts its "main thread" after every PMD).
+fn selected(sw: &Switch, pmd: Option<usize>, main: bool) -> Vec<std::sync::Arc<PmdShared>> {
+    let mut v: Vec<_> = sw.poll_mode_pmds().into_iter().filter(|p| pmd.is_none_or(|c| pmd_core(p) == c)).collect();
     v.sort_by_key(|p| (p.numa, pmd_core(p)));
+    if main && pmd.is_none() {
+        v.extend(sw.pmds.load().iter().filter(|p| p.non_pmd).cloned());
+    }
     v
 }
 
@@ -83,7 +87,7 @@ pub fn run(sw: &mut Switch, baselines: &mut Baselines, cmd: &str, args: &[String
         "pmd-stats-show" => stats_show(sw, baselines, &a),
         "pmd-stats-clear" => {
             let now = sw.dp.now_ms();
-            for p in selected(sw, a.pmd) {
+            for p in selected(sw, a.pmd, true) {
                 p.sync();
                 baselines.0.insert(p.id, (p.stats.snapshot(), now));
             }
@@ -102,9 +106,10 @@ pub fn run(sw: &mut Switch, baselines: &mut Baselines, cmd: &str, args: &[String
 
 fn stats_show(sw: &Switch, baselines: &Baselines, a: &Args) -> String {
     let mut s = String::new();
-    for p in selected(sw, a.pmd) {
+    for p in selected(sw, a.pmd, true) {
         let (c, _) = baselines.since(&p);
-        format_pmd_stats(&mut s, &format!("pmd thread numa_id {} core_id {}", p.numa, pmd_core(&p)), &c);
+        let header = if p.non_pmd { "main thread".to_string() } else { format!("pmd thread numa_id {} core_id {}", p.numa, pmd_core(&p)) };
+        format_pmd_stats(&mut s, &header, &c);
     }
     s
 }
@@ -113,8 +118,8 @@ fn rxq_show(sw: &Switch, a: &Args) -> String {
     let secs = rxq_show_secs(a.secs);
     let intervals = secs.div_ceil(INTERVAL_MS / 1000) as usize;
     let ports = sw.port_sched_info();
-    let current = sw.sched.current(&sw.pmds.load(), &ports);
-    let views: Vec<PmdRxqView> = selected(sw, a.pmd)
+    let current = sw.sched.current(&sw.poll_mode_pmds(), &ports);
+    let views: Vec<PmdRxqView> = selected(sw, a.pmd, false)
         .iter()
         .map(|p| {
             let core = pmd_core(p);
@@ -155,7 +160,7 @@ fn perf_show(sw: &Switch, baselines: &Baselines, a: &Args) -> String {
     let now_ms = sw.dp.now_ms();
     let time = wall_time();
     let mut s = String::new();
-    for p in selected(sw, a.pmd) {
+    for p in selected(sw, a.pmd, false) {
         let (c, since) = baselines.since(&p);
         let duration = now_ms.saturating_sub(since) as f64 / 1000.0;
         format_perf_show(&mut s, p.numa, pmd_core(&p), &c, duration, &time, hz);

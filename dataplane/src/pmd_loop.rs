@@ -52,6 +52,14 @@
 //! queues' file descriptors and its wake-up eventfd, for at most that long; traffic or a
 //! command wakes it at once. At 0 (the default, as in OVS) it spins.
 //!
+//! # The non-PMD thread
+//! Ports that are not poll-mode devices (internal TAP ports, such as a bridge's LOCAL port)
+//! are not polled by the PMDs, as in OVS, where the main thread serves them: a `readv` that
+//! finds nothing, every iteration of every PMD, cost a spinning PMD about a tenth of its time.
+//! The switch gives them to one more `Pmd`, the non-PMD thread ([`Pmd::new_non_pmd`]): same
+//! loop, same caches and upcalls, but unpinned, not scheduled, and asleep in `poll(2)` on its
+//! queues whenever an iteration finds nothing.
+//!
 //! # Invariants
 //! No allocation, lock or syscall per packet on the hit path. The PMD is the only writer of
 //! its caches, counters and its megaflows' counters.
@@ -92,6 +100,9 @@ pub const PUBLISH_EVERY: u64 = 1024;
 pub const DEFAULT_FLOW_LIMIT: usize = 200_000;
 /// Iterations between readings of the millisecond clock (see [`Pmd::iteration`]).
 const CLOCK_EVERY: u64 = 16;
+/// Longest sleep of the non-PMD thread when its queues are idle (a packet or a command wakes
+/// it at once; the limit only bounds how stale its clock and housekeeping get).
+pub const NON_PMD_SLEEP_US: u64 = 10_000;
 
 struct Rxq {
     dp_port: u32,
@@ -138,12 +149,24 @@ pub struct Pmd {
 impl Pmd {
     /// A PMD with no queues. Returns the state to run and the handle to keep.
     pub fn new(id: usize, core: Option<usize>, dp: Arc<DatapathShared>, config: PmdConfig) -> (Pmd, Arc<PmdShared>) {
+        Self::build(id, core, false, dp, config)
+    }
+
+    /// The non-PMD thread (see [`PmdShared::non_pmd`]): the same loop over the queues it is
+    /// given, but it sleeps in `poll(2)` as soon as an iteration finds nothing (at most
+    /// [`NON_PMD_SLEEP_US`] at a time), whatever `pmd-sleep-max` says.
+    pub fn new_non_pmd(id: usize, dp: Arc<DatapathShared>, config: PmdConfig) -> (Pmd, Arc<PmdShared>) {
+        Self::build(id, None, true, dp, config)
+    }
+
+    fn build(id: usize, core: Option<usize>, non_pmd: bool, dp: Arc<DatapathShared>, config: PmdConfig) -> (Pmd, Arc<PmdShared>) {
         let (tx, rx) = crossbeam_channel::unbounded();
         // SAFETY: eventfd(2) with valid flags; the fd is owned by PmdShared.
         let wake_fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
         let shared = Arc::new(PmdShared {
             id,
             core,
+            non_pmd,
             stats: PmdStatsShared::default(),
             registry: Mutex::new(Default::default()),
             commands: tx,
@@ -242,9 +265,10 @@ impl Pmd {
         if self.counters.iterations.is_multiple_of(PUBLISH_EVERY) {
             self.housekeeping();
         }
-        if received == 0 && self.config.sleep_max_us > 0 && self.idle_iterations > 64 {
+        let (sleep_us, idle_before_sleep) = if self.shared.non_pmd { (NON_PMD_SLEEP_US, 0) } else { (self.config.sleep_max_us, 64) };
+        if received == 0 && sleep_us > 0 && self.idle_iterations > idle_before_sleep {
             let t = cycles();
-            self.idle_sleep();
+            self.idle_sleep(sleep_us);
             let slept = cycles().wrapping_sub(t);
             self.counters.idle_cycles += slept;
             self.counters.sleep_cycles += slept;
@@ -537,9 +561,11 @@ impl Pmd {
         self.emc.sweep_dead();
     }
 
-    /// Sleeps until a queue has packets, a command arrives, or `sleep_max_us` passes.
-    fn idle_sleep(&mut self) {
+    /// Sleeps until a queue has packets, a command arrives, or `us` microseconds pass.
+    fn idle_sleep(&mut self, us: u64) {
         self.counters.sleeps += 1;
+        // What it did before falling asleep is visible while it sleeps (`pmd-stats-show`).
+        self.shared.stats.publish(&self.counters);
         let mut fds: ArrayVec<libc::pollfd, 64> = ArrayVec::new();
         let _ = fds.try_push(libc::pollfd { fd: self.shared.wake_fd, events: libc::POLLIN, revents: 0 });
         let mut all_pollable = true;
@@ -551,7 +577,6 @@ impl Pmd {
                 None => all_pollable = false,
             }
         }
-        let us = self.config.sleep_max_us;
         if all_pollable || !self.rxqs.is_empty() {
             // Queues without an fd (memory ports) cannot wake us: cap the sleep short.
             let cap = if all_pollable { us } else { us.min(100) };

@@ -403,7 +403,7 @@ impl Switch {
 
     /// [`Switch::reschedule_rxqs`], with a port not in the bridges yet.
     pub fn reschedule_rxqs_with(&mut self, new_port: Option<(u32, PortSchedInfo)>) {
-        let pmds = self.pmds.load_full();
+        let pmds = self.poll_mode_pmds();
         if pmds.is_empty() {
             return;
         }
@@ -418,7 +418,7 @@ impl Switch {
 
     /// The auto load balance check, called about once a second by the daemon.
     pub fn pmd_sched_tick(&mut self) {
-        let pmds = self.pmds.load_full();
+        let pmds = self.poll_mode_pmds();
         if !self.sched.settings.alb || pmds.is_empty() {
             self.sched.auto_lb_tick(0, &[], &HashMap::new(), &mut || {});
             return;

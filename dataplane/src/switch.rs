@@ -267,6 +267,10 @@ impl Switch {
             self.pmd_threads.push(t);
             handles.push(shared);
         }
+        // The non-PMD thread, for the ports that are not poll-mode (see `pmd_loop`).
+        let (non_pmd, shared) = Pmd::new_non_pmd(handles.len(), self.dp.clone(), self.pmd_config);
+        self.pmd_threads.push(thread::Builder::new().name("non-pmd".into()).spawn(move || non_pmd.run()).expect("spawn non-PMD thread"));
+        handles.push(shared);
         self.pmds.store(Arc::new(handles));
         self.revalidator.set_max_idle(self.cfg.other("max-idle", DEFAULT_MAX_IDLE_MS));
         Ok(())
@@ -431,7 +435,14 @@ impl Switch {
         Ok(())
     }
 
-    /// Hands the port's receive queues to the scheduler, which spreads them over the PMDs.
+    /// The poll-mode threads: every PMD but the non-PMD thread (what scheduling and
+    /// `pmd-rxq-show` are about).
+    pub fn poll_mode_pmds(&self) -> Vec<Arc<PmdShared>> {
+        self.pmds.load().iter().filter(|p| !p.non_pmd).cloned().collect()
+    }
+
+    /// Hands the port's receive queues to the scheduler, which spreads them over the PMDs, or,
+    /// for a port that is not a poll-mode device (an internal TAP port), to the non-PMD thread.
     /// Done last when a port is added: from here on its packets arrive, and they must find the
     /// port in the datapath's port map and in the bridge's translation configuration (a port
     /// that sends at once, such as a pcap replay, would otherwise have its first flows
@@ -440,6 +451,14 @@ impl Switch {
         let pmds = self.pmds.load_full();
         if pmds.is_empty() {
             return Ok(());
+        }
+        if port.kind() == PortKind::Internal {
+            if let Some(non_pmd) = pmds.iter().find(|p| p.non_pmd) {
+                for queue in 0..port.n_rxq() {
+                    non_pmd.send(PmdCommand::AddRxq { dp_port, queue, rxq: port.open_rxq(queue)? });
+                }
+                return Ok(());
+            }
         }
         for q in 0..port.n_rxq() {
             self.sched.park(RxqHandoff::new(dp_port, q, port.open_rxq(q)?));

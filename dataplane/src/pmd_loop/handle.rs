@@ -115,6 +115,9 @@ pub struct PmdShared {
     pub id: usize,
     /// CPU it is pinned to, if any.
     pub core: Option<usize>,
+    /// The non-PMD thread (OVS's "main thread"): it polls the ports that are not poll-mode
+    /// (internal TAP ports) and sleeps in `poll(2)` whenever they are idle. Not scheduled.
+    pub non_pmd: bool,
     /// Published counters.
     pub stats: PmdStatsShared,
     /// Its installed megaflows, by id, for the revalidator and `dpctl/dump-flows`.
