@@ -532,9 +532,9 @@ impl FlowKey {
                 at += 4;
             }
         }
-        let mut l3w = L3Word { dl_type: ethertype, vlan_tci, ..L3Word::default() };
+        let mut l3w = L3Word::new(ethertype, vlan_tci);
         let map = if ethertype < EtherType::MIN {
-            l3w.dl_type = DL_TYPE_NONE;
+            l3w.set_dl_type(DL_TYPE_NONE);
             extract_map::BASE
         } else {
             let l3 = &frame[at..];
@@ -586,20 +586,22 @@ impl FlowKey {
         if total > l3.len() {
             return Err(Malformed::Ipv4TotalLenBeyondFrame);
         }
-        (l3w.nw_proto, l3w.nw_tos, l3w.nw_ttl) = (h[9], h[1], h[8]);
+        l3w.set_nw_proto(h[9]);
+        l3w.set_nw_tos(h[1]);
+        l3w.set_nw_ttl(h[8]);
         let nw_src = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
         let nw_dst = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
         self.words_mut()[17] = pack_u32x2(nw_src, nw_dst);
         let flags_frag = u16::from_be_bytes([h[6], h[7]]);
         if flags_frag & (ipv4::FLAG_MF | ipv4::FRAG_OFFSET_MASK) != 0 {
-            l3w.nw_frag = FRAG_ANY;
+            l3w.set_nw_frag(FRAG_ANY);
             if flags_frag & ipv4::FRAG_OFFSET_MASK != 0 {
-                l3w.nw_frag |= FRAG_LATER;
+                l3w.set_nw_frag(FRAG_ANY | FRAG_LATER);
                 return Ok(());
             }
         }
         let mut l4 = L4Fields::default();
-        if extract_l4(&l3[hlen..total], l3w.nw_proto, l3w.nw_frag, true, &mut l4)? {
+        if extract_l4(&l3[hlen..total], l3w.nw_proto(), l3w.nw_frag(), true, &mut l4)? {
             let w = self.words_mut();
             w[22] = pack_u32x2(0, pack_u16x2(l4.tp_src, l4.tp_dst));
             w[23] = pack_u16x4(l4.tcp_flags, 0, 0, 0);
@@ -619,33 +621,34 @@ impl FlowKey {
         self.ipv6_src = ip.src();
         self.ipv6_dst = ip.dst();
         let label = ip.flow_label();
-        (l3w.nw_tos, l3w.nw_ttl) = (ip.traffic_class(), ip.hop_limit());
+        l3w.set_nw_tos(ip.traffic_class());
+        l3w.set_nw_ttl(ip.hop_limit());
         let ext = ip.walk_extensions().map_err(|_| Malformed::Ipv6ExtTruncated)?;
-        l3w.nw_proto = ext.protocol;
+        l3w.set_nw_proto(ext.protocol);
         let mut map = extract_map::IPV6;
         let mut l4 = L4Fields::default();
         let mut has_l4 = false;
         if ext.fragment {
-            l3w.nw_frag = FRAG_ANY;
+            l3w.set_nw_frag(FRAG_ANY);
             if ext.later_fragment {
-                l3w.nw_frag |= FRAG_LATER;
+                l3w.set_nw_frag(FRAG_ANY | FRAG_LATER);
             }
         }
         let end = at + wire::ipv6::HEADER_LEN + ip.payload_len() as usize;
         let l4_at = at + ext.offset;
-        if l3w.nw_frag & FRAG_LATER == 0 {
-            has_l4 = extract_l4(&frame[l4_at..end], l3w.nw_proto, l3w.nw_frag, false, &mut l4)?;
+        if l3w.nw_frag() & FRAG_LATER == 0 {
+            has_l4 = extract_l4(&frame[l4_at..end], l3w.nw_proto(), l3w.nw_frag(), false, &mut l4)?;
         }
         let w = self.words_mut();
         w[22] = pack_u32x2(label, pack_u16x2(l4.tp_src, l4.tp_dst));
         w[23] = pack_u16x4(l4.tcp_flags, 0, 0, 0);
         if has_l4 {
             off.l4 = l4_at as u16;
-            if l3w.nw_proto == ip_proto::ICMPV6 {
+            if l3w.nw_proto() == ip_proto::ICMPV6 {
                 map = extract_map::IPV6_ND;
                 self.extract_nd(&frame[l4_at..end], l4.tp_src as u8, l4.tp_dst as u8)?;
             }
-        } else if l3w.nw_proto == ip_proto::ICMPV6 {
+        } else if l3w.nw_proto() == ip_proto::ICMPV6 {
             map = extract_map::IPV6_ND;
         }
         Ok(map)
@@ -660,7 +663,7 @@ impl FlowKey {
             if arp.htype() == 1 && arp.ptype() == EtherType::IPV4 {
                 let op = arp.oper();
                 if op <= 0xff {
-                    l3w.nw_proto = op as u8;
+                    l3w.set_nw_proto(op as u8);
                 }
                 self.words_mut()[17] = pack_u32x2(arp.spa(), arp.tpa());
                 self.arp_sha = arp.sha().to_u64();
@@ -799,22 +802,87 @@ fn pack_u16x2(a: u16, b: u16) -> u32 {
     }
 }
 
-/// The fields of word 16, gathered during extraction and written once.
+/// The fields of word 16, gathered during extraction and written once: `dl_type`,
+/// `vlan_tci` (16 bits each), `nw_proto`, `nw_tos`, `nw_ttl`, `nw_frag` (8 bits each), at the
+/// byte positions the key's fields have in that word.
+///
+/// One `u64`, updated with shifts and masks, not a struct of six fields: LLVM turned the
+/// struct's packing into a single 8-byte load of the struct from the stack, right after its
+/// fields were stored one by one (2- and 1-byte stores), a store-forwarding stall on every
+/// packet (perf annotate of the PMD under rvs-bench, 1flow). As one integer it stays in a
+/// register.
 #[derive(Clone, Copy, Default)]
-struct L3Word {
-    dl_type: u16,
-    vlan_tci: u16,
-    nw_proto: u8,
-    nw_tos: u8,
-    nw_ttl: u8,
-    nw_frag: u8,
-}
+struct L3Word(u64);
 
 impl L3Word {
+    /// The shift of a field of `width` bytes at byte `at` of the word in memory order.
+    #[inline(always)]
+    const fn shift(at: u32, width: u32) -> u32 {
+        if cfg!(target_endian = "little") {
+            at * 8
+        } else {
+            64 - (at + width) * 8
+        }
+    }
+
+    #[inline(always)]
+    fn set(&mut self, at: u32, width: u32, v: u64) {
+        let s = Self::shift(at, width);
+        let mask = (u64::MAX >> (64 - width * 8)) << s;
+        self.0 = (self.0 & !mask) | ((v << s) & mask);
+    }
+
+    #[inline(always)]
+    fn get8(self, at: u32) -> u8 {
+        (self.0 >> Self::shift(at, 1)) as u8
+    }
+
+    #[inline(always)]
+    fn new(dl_type: u16, vlan_tci: u16) -> Self {
+        let mut w = L3Word(0);
+        w.set_dl_type(dl_type);
+        w.set(2, 2, u64::from(vlan_tci));
+        w
+    }
+
+    #[inline(always)]
+    fn set_dl_type(&mut self, v: u16) {
+        self.set(0, 2, u64::from(v));
+    }
+
+    #[inline(always)]
+    fn nw_proto(self) -> u8 {
+        self.get8(4)
+    }
+
+    #[inline(always)]
+    fn set_nw_proto(&mut self, v: u8) {
+        self.set(4, 1, u64::from(v));
+    }
+
+    #[inline(always)]
+    fn set_nw_tos(&mut self, v: u8) {
+        self.set(5, 1, u64::from(v));
+    }
+
+    #[inline(always)]
+    fn set_nw_ttl(&mut self, v: u8) {
+        self.set(6, 1, u64::from(v));
+    }
+
+    #[inline(always)]
+    fn nw_frag(self) -> u8 {
+        self.get8(7)
+    }
+
+    #[inline(always)]
+    fn set_nw_frag(&mut self, v: u8) {
+        self.set(7, 1, u64::from(v));
+    }
+
     #[inline(always)]
     fn pack(self) -> u64 {
-        let pair = |a: u8, b: u8| u16::from_ne_bytes([a, b]);
-        pack_u16x4(self.dl_type, self.vlan_tci, pair(self.nw_proto, self.nw_tos), pair(self.nw_ttl, self.nw_frag))
+        self.0
     }
 }
 

@@ -50,6 +50,22 @@ impl PacketBatch {
         self.packets.try_push(packet).map_err(|e| e.element())
     }
 
+    /// Appends the packet `make` builds to a batch the caller knows has room (a receive burst
+    /// asks for at most [`PacketBatch::room`] packets). For receive paths: the room is checked
+    /// before the packet exists, so that it is built straight into its slot. (Through
+    /// [`PacketBatch::push`], or with the check after the packet is built, it is parked in a
+    /// stack temporary first, to be given back or dropped should the batch be full, and the
+    /// reload of that temporary stalls store forwarding on every packet.)
+    ///
+    /// # Panics
+    /// If the batch is full.
+    #[inline(always)]
+    pub fn push_in_room(&mut self, make: impl FnOnce() -> PacketBuf) {
+        assert!(!self.packets.is_full(), "push_in_room: the batch is full");
+        // SAFETY: checked just above; `make` cannot touch the batch (it is borrowed here).
+        unsafe { self.packets.push_unchecked(make()) };
+    }
+
     /// Appends packets taken from `packets` until the batch is full or the iterator ends (no
     /// more than [`PacketBatch::room`] are taken from it). Returns the number appended.
     #[inline]

@@ -356,7 +356,7 @@ impl RxQueue for MemoryRxq {
             while batch.room() > 0 {
                 let Some(p) = q.pop_front() else { break };
                 count_rx(&mut d, &p);
-                let _ = batch.push(p);
+                batch.push_in_room(|| p);
                 n += 1;
             }
             self.shared.injected_len.store(q.len(), Ordering::Release);

@@ -259,7 +259,7 @@ impl RxQueue for TapRxq {
                     d.rx_bytes += p.len() as u64;
                     d.rx_csum_partial += u64::from(matches!(p.meta.csum, CsumState::Partial { .. }));
                     d.rx_gso += u64::from(p.meta.gso.kind != GsoKind::None);
-                    let _ = batch.push(p);
+                    batch.push_in_room(|| p);
                     n += 1;
                 }
                 Ok(Read::Bad) => {}

@@ -69,7 +69,7 @@ impl RxQueue for AfPacketRxq {
                 d.rx_bytes += p.len() as u64;
                 d.rx_csum_partial += u64::from(matches!(p.meta.csum, CsumState::Partial { .. }));
                 d.rx_gso += u64::from(p.meta.gso.kind != GsoKind::None);
-                let _ = batch.push(p);
+                batch.push_in_room(|| p);
                 n += 1;
             }
             self.ring.rx_release(self.head);

@@ -125,7 +125,7 @@ impl RxQueue for AfXdpRxq {
                     d.rx_packets += 1;
                     d.rx_bytes += len as u64;
                     // `n` is at most the batch's room.
-                    let _ = batch.push(p);
+                    batch.push_in_room(|| p);
                     got += 1;
                 }
             });

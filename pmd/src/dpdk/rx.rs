@@ -74,9 +74,13 @@ impl RxQueue for DpdkRxq {
             for i in 0..got {
                 let desc = &descs[i];
                 let len = desc.pkt_len as usize;
-                let mut p = if desc.lendable != 0 {
+                // Each packet is built straight into its batch slot (room was checked:
+                // `got <= room`), then given its hash there: a packet built in a local first
+                // went through a stack temporary, and reloading that stalled store forwarding
+                // on every packet.
+                if desc.lendable != 0 {
                     // SAFETY: a lendable mbuf of this burst, given up here.
-                    unsafe { mbuf::lend(desc) }
+                    batch.push_in_room(|| unsafe { mbuf::lend(desc) });
                 } else {
                     let m = mbufs[i];
                     mbufs[copied] = m;
@@ -96,15 +100,15 @@ impl RxQueue for DpdkRxq {
                         d.rx_errors += 1;
                         continue;
                     };
-                    pool.packet_from_slice(frame)
-                };
+                    batch.push_in_room(|| pool.packet_from_slice(frame));
+                }
                 if desc.has_rss_hash != 0 {
-                    p.meta.rss_hash = desc.rss_hash;
-                    p.meta.has_rss_hash = true;
+                    if let Some(p) = batch.as_mut_slice().last_mut() {
+                        p.meta.rss_hash = desc.rss_hash;
+                        p.meta.has_rss_hash = true;
+                    }
                 }
                 d.rx_bytes += len as u64;
-                // Room was checked: `got <= room`.
-                let _ = batch.push(p);
                 appended += 1;
             }
         });
