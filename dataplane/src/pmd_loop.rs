@@ -6,7 +6,12 @@
 //! 1. **Extract** each packet's flow key and its word map (malformed frames are counted by
 //!    reason and dropped), and hash the map's words for the exact-match cache, unless the
 //!    port delivered a receive hash (`meta.has_rss_hash`, DPDK's RSS hash): that is the EMC
-//!    hash then, as in OVS.
+//!    hash then, as in OVS. A packet whose first 64 bytes and length equal the packet's
+//!    before it, in a run after an IPv4 packet whose headers fit in those bytes, is not
+//!    extracted: it takes the key and (step 2) the cache answer of the run's first packet
+//!    ([`rvs_flowcache::key_reuse`], exact by construction). The runs are found by comparing
+//!    neighbours first; two differences end the search, so a batch of many flows pays two
+//!    comparisons. (1 flow: 404 -> 313 instructions per packet; 10,000 flows: 484 -> 499.)
 //! 2. **Look up** each key in the exact-match cache, then the misses in the megaflow cache.
 //!    The answers are *borrowed* from the caches (no reference counting per packet): every
 //!    change to the caches (EMC insertions, new megaflows) waits until the batch is done.
@@ -81,6 +86,8 @@ use crossbeam_channel::Receiver;
 use rvs_flowcache::dpaction::DpAction;
 use rvs_flowcache::emc::{Emc, EmcInsertPolicy, EmcKey, DEFAULT_ENTRIES};
 use rvs_flowcache::megaflow::{Megaflow, MegaflowCache};
+use rvs_flowcache::key::HeaderOffsets;
+use rvs_flowcache::key_reuse::{reusable, same_head};
 use rvs_flowcache::FlowKey;
 use rvs_packet::{PacketBatch, PacketBuf, BURST_SIZE};
 use rvs_pmd::RxQueue;
@@ -330,26 +337,62 @@ impl Pmd {
         let Scratch { keys, emc_keys, slots } = &mut **scratch;
         let now_ms = *now_ms;
 
-        // 1. Extract every key and hash it for the exact-match cache.
+        // 1. Extract every key and hash it for the exact-match cache, except for a packet
+        //    whose headers equal those of the packet before it (`key_reuse`): it takes that
+        //    packet's key, hash and (step 2) exact-match answer. Which packets are such is
+        //    found first, by comparing each with the one before; after two differences the
+        //    batch is taken for a mix of flows and no more are compared.
+        let mut same_as_prev = 0u32;
+        {
+            let pkts = rx_batch.as_slice();
+            let mut differences = 0;
+            for i in 1..pkts.len() {
+                if same_head(pkts[i - 1].data(), pkts[i].data()) {
+                    same_as_prev |= 1 << i;
+                } else {
+                    differences += 1;
+                    if differences == 2 {
+                        break;
+                    }
+                }
+            }
+        }
         let mut valid = 0u32;
-        for (i, pkt) in rx_batch.iter_mut().enumerate() {
-            pkt.meta.in_port = dp_port;
-            match keys[i].extract_mapped(pkt.data(), dp_port) {
-                Ok((off, map)) => {
-                    pkt.meta.l3_ofs = off.l3;
-                    pkt.meta.l4_ofs = off.l4;
-                    // A receive hash from the port (RSS) is the EMC hash, as in OVS: it
-                    // saves hashing the key. Equal keys get equal hashes as long as the port
-                    // hashes them the same way; a collision only costs a slot (the whole key
-                    // is compared).
-                    emc_keys[i] = if pkt.meta.has_rss_hash {
-                        EmcKey { map, hash: pkt.meta.rss_hash }
-                    } else {
-                        EmcKey::new(&keys[i], map)
-                    };
+        let mut reused = 0u32;
+        let mut reuse_of = [0u8; BURST_SIZE];
+        if same_as_prev == 0 {
+            for (i, pkt) in rx_batch.iter_mut().enumerate() {
+                if extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], counters).is_some() {
                     valid |= 1 << i;
                 }
-                Err(m) => counters.drop(DropReason::Malformed(m), 1),
+            }
+        } else {
+            // The last extracted packet (index, offsets, map), while the packets since are
+            // copies of it and its key may be reused. Copies are taken from it, not from the
+            // packet just before: that one's key was written a moment ago, and reading it back
+            // whole would stall store forwarding.
+            let mut prev: Option<(usize, HeaderOffsets, u32)> = None;
+            for (i, pkt) in rx_batch.iter_mut().enumerate() {
+                if same_as_prev & (1 << i) != 0 {
+                    if let Some((root, off, map)) = prev {
+                        pkt.meta.in_port = dp_port;
+                        pkt.meta.l3_ofs = off.l3;
+                        pkt.meta.l4_ofs = off.l4;
+                        keys[i] = keys[root];
+                        emc_keys[i] = if pkt.meta.has_rss_hash { EmcKey { map, hash: pkt.meta.rss_hash } } else { emc_keys[root] };
+                        valid |= 1 << i;
+                        reused |= 1 << i;
+                        reuse_of[i] = root as u8;
+                        continue;
+                    }
+                }
+                prev = match extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], counters) {
+                    Some((off, map)) => {
+                        valid |= 1 << i;
+                        reusable(map, off).then_some((i, off, map))
+                    }
+                    None => None,
+                };
             }
         }
 
@@ -364,6 +407,15 @@ impl Pmd {
             let mut emc_inserts: ArrayVec<(u8, &Arc<Megaflow>), BURST_SIZE> = ArrayVec::new();
             let mut missed = 0u32;
             for i in bits(valid) {
+                // A reused key has the answer of the packet it was copied from (an earlier
+                // one, already looked up).
+                if reused & (1 << i) != 0 {
+                    match flows[usize::from(reuse_of[i])] {
+                        Some(f) => flows[i] = Some(f),
+                        None => missed |= 1 << i,
+                    }
+                    continue;
+                }
                 match emc.lookup_key(&keys[i], emc_keys[i]) {
                     Some(f) => flows[i] = Some(f),
                     None => missed |= 1 << i,
@@ -609,6 +661,29 @@ impl Pmd {
     }
 }
 
+
+/// Extracts `pkt`'s key into `key` and its exact-match cache identity into `emc_key`, and
+/// sets the packet's input port and header offsets; a malformed packet is counted (and its
+/// key must not be used). Returns the offsets and the key's word map.
+#[inline(always)]
+fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &mut EmcKey, counters: &mut PmdCounters) -> Option<(HeaderOffsets, u32)> {
+    pkt.meta.in_port = dp_port;
+    match key.extract_mapped(pkt.data(), dp_port) {
+        Ok((off, map)) => {
+            pkt.meta.l3_ofs = off.l3;
+            pkt.meta.l4_ofs = off.l4;
+            // A receive hash from the port (RSS) is the EMC hash, as in OVS: it saves hashing
+            // the key. Equal keys get equal hashes as long as the port hashes them the same
+            // way; a collision only costs a slot (the whole key is compared).
+            *emc_key = if pkt.meta.has_rss_hash { EmcKey { map, hash: pkt.meta.rss_hash } } else { EmcKey::new(key, map) };
+            Some((off, map))
+        }
+        Err(m) => {
+            counters.drop(DropReason::Malformed(m), 1);
+            None
+        }
+    }
+}
 
 /// The set bits of `m`, lowest first.
 #[inline(always)]

@@ -539,3 +539,38 @@ fn a_receive_hash_from_the_port_is_the_exact_match_cache_hash() {
     assert_eq!(sw.counters().emc_hits, 1, "a colliding hash must not hit another flow's entry");
     assert_eq!(datas(&sw.captured(1)), vec![f.clone(), f.clone(), f, g]);
 }
+
+/// Runs of identical packets in one burst take the key of the run's first packet
+/// (`key_reuse`): each packet still goes where its own headers say, whatever its neighbours,
+/// with runs before, between and after single different packets.
+#[test]
+fn runs_of_identical_packets_in_a_burst_go_where_each_belongs() {
+    let mut sw = TestSwitch::new(4);
+    sw.flows(&["priority=10,udp,tp_dst=5000,actions=output:2", "priority=10,udp,tp_dst=5001,actions=output:3", "priority=10,tcp,actions=output:4"]);
+    let a = Frame::udp(MAC_A, MAC_B).build();
+    let b = Frame { dport: 5001, ..Frame::udp(MAC_A, MAC_B) }.build();
+    let t = Frame::tcp(MAC_A, MAC_B).build();
+    // a a a b b a t t a: runs after the first packet, after a difference, and after two.
+    let burst = [&a, &a, &a, &b, &b, &a, &t, &t, &a];
+    for f in burst {
+        sw.port(0).inject(f);
+    }
+    sw.run_until_idle();
+    assert_eq!(datas(&sw.captured(1)), vec![a.clone(); 5]);
+    assert_eq!(datas(&sw.captured(2)), vec![b.clone(); 2]);
+    assert_eq!(datas(&sw.captured(3)), vec![t.clone(); 2]);
+    let c = sw.counters().clone();
+    assert_eq!((c.rx_packets, c.upcalls, c.tx_packets), (9, 3, 9));
+
+    // The same burst again, all answered by the caches.
+    for f in burst {
+        sw.port(0).inject(f);
+    }
+    sw.run_until_idle();
+    assert_eq!(datas(&sw.captured(1)).len(), 5);
+    assert_eq!(datas(&sw.captured(2)).len(), 2);
+    assert_eq!(datas(&sw.captured(3)).len(), 2);
+    let d = sw.counters();
+    assert_eq!(d.upcalls, 3, "no new upcalls");
+    assert_eq!((d.emc_hits + d.megaflow_hits) - (c.emc_hits + c.megaflow_hits), 9, "every packet a cache hit");
+}

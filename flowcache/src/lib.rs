@@ -22,6 +22,7 @@ pub mod emc;
 pub mod field;
 pub mod group;
 pub mod key;
+pub mod key_reuse;
 pub mod learn;
 pub mod mac_learning;
 pub mod megaflow;

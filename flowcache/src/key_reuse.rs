@@ -1,0 +1,175 @@
+//! Key reuse: knowing, without extracting it, that a frame has the flow key of the frame
+//! before it.
+//!
+//! # Why
+//! A burst from a port is usually a run of packets of one flow (a bulk transfer, a VM's
+//! stream): their headers are byte for byte the same. Extraction ([`FlowKey::extract_mapped`])
+//! and the exact-match cache's hash and comparison cost a few dozen cycles per packet; a
+//! comparison of the first 64 bytes costs a handful. The PMD compares each packet with the
+//! last one it extracted and, when [`same_extraction`] says so, copies that key and its EMC
+//! answer instead.
+//!
+//! # Why it is exact
+//! Extraction is a function of the frame and the input port only (the port is the same: one
+//! burst comes from one queue). For an IPv4 key (word map [`extract_map::IPV4`]) whose L4
+//! header starts at `l4` (not a later fragment), extraction reads the Ethernet, VLAN and IPv4
+//! headers (below `l4`), at most 14 bytes of the L4 header (TCP's flags are bytes 12-13; UDP's
+//! length bytes 4-5; SCTP and ICMP less), and the frame's length (checked against the IP and
+//! UDP lengths). So when `l4 + 20 <= 64` and the frames have the same length and the same
+//! first `min(len, 64)` bytes, extraction reads the same bytes from both and returns the same
+//! key, map and offsets. Other keys (IPv6, ARP, IPv4 with long options, later fragments) are
+//! never reused: the PMD extracts them.
+//!
+//! # Invariant
+//! `same_extraction(prev, map, off, frame)` implies `extract_mapped(frame, p) ==
+//! extract_mapped(prev, p)` when `(off, map)` is what `extract_mapped(prev, p)` returned
+//! (checked by a property test against extraction itself).
+
+use crate::key::{extract_map, HeaderOffsets};
+
+/// Leading bytes of a frame compared by [`same_extraction`].
+pub const WINDOW: usize = 64;
+
+/// Most L4 header bytes IPv4 extraction reads, rounded up.
+const L4_READ: usize = 20;
+
+/// True if `frame` (from the same port) extracts to the key, map and offsets that `prev`
+/// extracted to, `(prev_off, prev_map)` being what [`FlowKey::extract_mapped`] returned for
+/// `prev`. See the module documentation.
+///
+/// [`FlowKey::extract_mapped`]: crate::FlowKey::extract_mapped
+#[inline(always)]
+pub fn same_extraction(prev: &[u8], prev_map: u32, prev_off: HeaderOffsets, frame: &[u8]) -> bool {
+    reusable(prev_map, prev_off) && same_head(prev, frame)
+}
+
+/// True if a key extracted with this map and these offsets may be reused for a frame whose
+/// [`same_head`] as the frame it came from (the first half of [`same_extraction`]).
+#[inline(always)]
+pub fn reusable(map: u32, off: HeaderOffsets) -> bool {
+    map == extract_map::IPV4 && off.l4 != rvs_packet::PacketMeta::NO_OFFSET && usize::from(off.l4) + L4_READ <= WINDOW
+}
+
+/// True if `a` and `b` have the same length and the same first `min(len, WINDOW)` bytes,
+/// compared 16 bytes at a time (two overlapping 32-byte halves for frames of 32 to 63 bytes).
+/// The second half of [`same_extraction`].
+#[inline(always)]
+pub fn same_head(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    #[inline(always)]
+    fn diff16(a: &[u8], b: &[u8], at: usize) -> u128 {
+        let x = u128::from_ne_bytes(a[at..at + 16].try_into().expect("16 bytes"));
+        let y = u128::from_ne_bytes(b[at..at + 16].try_into().expect("16 bytes"));
+        x ^ y
+    }
+    if n >= WINDOW {
+        (diff16(a, b, 0) | diff16(a, b, 16) | diff16(a, b, 32) | diff16(a, b, 48)) == 0
+    } else if n >= 32 {
+        let t = n - 32;
+        (diff16(a, b, 0) | diff16(a, b, 16) | diff16(a, b, t) | diff16(a, b, t + 16)) == 0
+    } else {
+        a == b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FlowKey;
+
+    /// An Ethernet + IPv4 + UDP/TCP/ICMP frame of `len` bytes, from a few varying numbers.
+    fn frame(proto: u8, src: u8, port: u16, len: usize, ihl: u8) -> Vec<u8> {
+        let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
+        let hlen = usize::from(ihl) * 4;
+        let total = (len - 14) as u16;
+        let mut ip = vec![0x40 | ihl, 0, 0, 0, 0, 1, 0x40, 0, 64, proto, 0, 0, 10, 0, 0, src, 10, 0, 0, 9];
+        ip[2..4].copy_from_slice(&total.to_be_bytes());
+        ip.resize(hlen, 1);
+        f.extend_from_slice(&ip);
+        let mut l4 = vec![0u8; len - f.len()];
+        if l4.len() >= 8 {
+            l4[0..2].copy_from_slice(&port.to_be_bytes());
+            l4[2..4].copy_from_slice(&80u16.to_be_bytes());
+            l4[4..6].copy_from_slice(&((len - f.len()) as u16).to_be_bytes());
+        }
+        if proto == 6 && l4.len() >= 20 {
+            l4[12] = 0x50;
+            l4[13] = 0x10;
+        }
+        f.extend_from_slice(&l4);
+        f
+    }
+
+    fn extract(f: &[u8]) -> Option<(FlowKey, HeaderOffsets, u32)> {
+        let mut k = FlowKey::ZERO;
+        k.extract_mapped(f, 3).ok().map(|(o, m)| (k, o, m))
+    }
+
+    /// Deterministic pseudo-random numbers (xorshift).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    #[test]
+    fn reuse_is_claimed_only_where_extraction_agrees() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut claimed, mut checked) = (0, 0);
+        for _ in 0..20_000 {
+            let proto = [6u8, 17, 1, 47][(rng.next() % 4) as usize];
+            let len = [42usize, 54, 60, 64, 65, 100, 200][(rng.next() % 7) as usize];
+            let ihl = if rng.next() % 5 == 0 { 6 + (rng.next() % 10) as u8 } else { 5 };
+            if 14 + usize::from(ihl) * 4 > len {
+                continue;
+            }
+            let a = frame(proto, 1, 1000, len, ihl);
+            // A copy with one byte changed somewhere, or its length changed, or nothing.
+            let mut b = a.clone();
+            match rng.next() % 4 {
+                0 => {}
+                1 => b.push(0),
+                _ => {
+                    let at = (rng.next() as usize) % b.len();
+                    b[at] ^= 1 << (rng.next() % 8);
+                }
+            }
+            let Some((ka, oa, ma)) = extract(&a) else { continue };
+            checked += 1;
+            if same_extraction(&a, ma, oa, &b) {
+                claimed += 1;
+                let (kb, ob, mb) = extract(&b).expect("b extracts when reuse is claimed");
+                assert_eq!((kb, ob, mb), (ka, oa, ma), "proto {proto} len {len} ihl {ihl}\na {a:02x?}\nb {b:02x?}");
+            }
+        }
+        assert!(checked > 10_000 && claimed > 2_000, "the test exercised reuse: {claimed} of {checked}");
+    }
+
+    #[test]
+    fn equal_frames_reuse_and_unusual_ones_do_not() {
+        let udp = frame(17, 1, 1000, 60, 5);
+        let (_, o, m) = extract(&udp).unwrap();
+        assert!(same_extraction(&udp, m, o, &udp.clone()));
+        // A different source address, a different length: extract.
+        assert!(!same_extraction(&udp, m, o, &frame(17, 2, 1000, 60, 5)));
+        assert!(!same_extraction(&udp, m, o, &frame(17, 1, 1000, 61, 5)));
+        // IPv4 options pushing L4 past the window: never reused.
+        let opts = frame(17, 1, 1000, 100, 15);
+        let (_, o, m) = extract(&opts).unwrap();
+        assert!(!same_extraction(&opts, m, o, &opts.clone()));
+        // Not IPv4: never reused.
+        let mut arp = vec![0xff; 6];
+        arp.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x06]);
+        arp.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2]);
+        arp.resize(60, 0);
+        let (_, o, m) = extract(&arp).unwrap();
+        assert!(!same_extraction(&arp, m, o, &arp.clone()));
+    }
+}
