@@ -378,7 +378,10 @@ impl Pmd {
                         pkt.meta.in_port = dp_port;
                         pkt.meta.l3_ofs = off.l3;
                         pkt.meta.l4_ofs = off.l4;
-                        keys[i] = keys[root];
+                        // Not the whole key (240 bytes, a memcpy call): only what executing
+                        // reads (`tcp_flags`); step 2 copies the rest if the run's first
+                        // packet missed the exact-match cache.
+                        keys[i].tcp_flags = keys[root].tcp_flags;
                         emc_keys[i] = if pkt.meta.has_rss_hash { EmcKey { map, hash: pkt.meta.rss_hash } } else { emc_keys[root] };
                         valid |= 1 << i;
                         reused |= 1 << i;
@@ -410,9 +413,14 @@ impl Pmd {
                 // A reused key has the answer of the packet it was copied from (an earlier
                 // one, already looked up).
                 if reused & (1 << i) != 0 {
-                    match flows[usize::from(reuse_of[i])] {
+                    let root = usize::from(reuse_of[i]);
+                    match flows[root] {
                         Some(f) => flows[i] = Some(f),
-                        None => missed |= 1 << i,
+                        None => {
+                            // On to the megaflow cache and upcalls, which need the whole key.
+                            keys[i] = keys[root];
+                            missed |= 1 << i;
+                        }
                     }
                     continue;
                 }
