@@ -18,11 +18,13 @@
 //!   own);
 //! * the order of the groups in group description and statistics replies (Open vSwitch's
 //!   hash table order again);
-//! * in `dump-group-features`, the MPLS actions and `set_queue`, which rvs does not execute in
-//!   buckets ([`NOT_IN_BUCKETS`]): a real difference, which shows in that command only.
+//! * in `dump-group-features`, the MPLS actions and `set_queue` (`enqueue` in OpenFlow 1.0),
+//!   which rvs does not execute in buckets ([`NOT_IN_BUCKETS`], [`NOT_IN_BUCKETS_10`]): a real
+//!   difference, which shows in that command only.
 //!
-//! Groups are compared under OpenFlow 1.3 only ([`GROUP_STEPS`]): over OpenFlow 1.0,
-//! `ovs-ofctl` sends groups in Nicira extension messages that rvs does not implement.
+//! Groups ([`GROUP_STEPS`]) are compared under both protocols: over OpenFlow 1.0,
+//! `ovs-ofctl` sends them in Open vSwitch's Nicira extension messages (OpenFlow 1.5's layout,
+//! bucket ids included), over OpenFlow 1.3 in the standard ones.
 //!
 //! [`ovs_ofctl_monitor_sees_the_same_flow_updates`] does the same for `monitor br0 watch:`
 //! (flow monitor updates), and checks that `rvs-ofctl monitor` prints them the same way.
@@ -290,10 +292,15 @@ fn sort_entries(text: &str) -> String {
     format!("{head}{}", entries.concat())
 }
 
-/// Bucket actions Open vSwitch lists in its group features and rvs does not execute.
+/// Bucket actions Open vSwitch lists in its group features and rvs does not execute, as
+/// OpenFlow 1.3 names them.
 const NOT_IN_BUCKETS: &str = " set_mpls_ttl dec_mpls_ttl push_mpls pop_mpls set_queue";
+/// The same for OpenFlow 1.0 (Nicira group features): `enqueue`.
+const NOT_IN_BUCKETS_10: &str = " enqueue";
 
-/// Group and bundle commands of interop test A (OpenFlow 1.3), run after [`STEPS_A`].
+/// Group commands of interop test A, run after [`STEPS_A`] with both protocols: over
+/// OpenFlow 1.0 `ovs-ofctl` sends Open vSwitch's Nicira group messages (OpenFlow 1.5's
+/// layout, with bucket ids), over OpenFlow 1.3 the standard ones.
 const GROUP_STEPS: &[&[&str]] = &[
     &["add-group", "br0", "group_id=1,type=all,bucket=output:1,bucket=output:2"],
     &["add-group", "br0", "group_id=2,type=select,bucket=weight:10,actions=output:1,bucket=weight:20,watch_port:2,actions=output:2"],
@@ -306,10 +313,15 @@ const GROUP_STEPS: &[&[&str]] = &[
     &["add-flow", "br0", "in_port=1,actions=group:2"],
     &["add-flow", "br0", "in_port=2,actions=write_actions(group:3)"],
     &["add-flow", "br0", "in_port=2,tcp,actions=group:9"],
+    &["add-group", "br0", "group_id=8,type=all,bucket=bucket_id:7,output:1,bucket=bucket_id:3,watch_group:1,output:2"],
+    &["add-group", "br0", "group_id=8,type=select,bucket=bucket_id:7,output:1,bucket=bucket_id:3,watch_group:1,output:2"],
     &["dump-groups", "br0"],
+    &["dump-groups", "br0", "8"],
+    &["dump-groups", "br0", "99"],
     &["--names", "dump-groups", "br0"],
     &["dump-group-stats", "br0"],
     &["dump-group-stats", "br0", "group_id=2"],
+    &["dump-group-stats", "br0", "group_id=99"],
     &["dump-group-features", "br0"],
     &["dump-flows", "br0"],
     &["dump-flows", "br0", "out_group=3"],
@@ -322,7 +334,11 @@ const GROUP_STEPS: &[&[&str]] = &[
     &["del-groups", "br0"],
     &["dump-groups", "br0"],
     &["dump-flows", "br0"],
-    // Bundles (the ONF extension OpenFlow 1.3 uses): all or nothing.
+];
+
+/// Bundle commands of interop test A (the ONF extension OpenFlow 1.3 uses: all or nothing),
+/// run after [`GROUP_STEPS`] with `-O OpenFlow13`.
+const BUNDLE_STEPS: &[&[&str]] = &[
     &["--bundle", "add-flows", "br0", "bundle_good.txt"],
     &["--bundle", "add-flows", "br0", "bundle_bad.txt"],
     &["--no-stats", "dump-flows", "br0"],
@@ -400,8 +416,9 @@ fn ovs_ofctl_prints_the_same_for_rvs_and_ovs() {
         std::fs::write(dir.join("bundle_bad.txt"), "priority=6,in_port=1,actions=output:1\nin_port=2,actions=goto_table:0\n")
             .expect("write bundle_bad.txt");
     }
-    let of13 = STEPS_A.iter().chain(GROUP_STEPS);
-    for (protocol, steps) in [(&[][..], STEPS_A.iter().chain(&[])), (&["-O", "OpenFlow13"][..], of13)] {
+    let of10 = STEPS_A.iter().chain(GROUP_STEPS).chain(&[]);
+    let of13 = STEPS_A.iter().chain(GROUP_STEPS).chain(BUNDLE_STEPS);
+    for (protocol, steps) in [(&[][..], of10), (&["-O", "OpenFlow13"][..], of13)] {
         for step in steps {
             let mut args = protocol.to_vec();
             args.extend_from_slice(step);
@@ -411,7 +428,8 @@ fn ovs_ofctl_prints_the_same_for_rvs_and_ovs() {
             theirs.stderr = theirs.stderr.replace(&real.dir.display().to_string(), "RUNDIR");
             ours.stderr = ours.stderr.replace(&sw.rundir().display().to_string(), "RUNDIR");
             if step[0] == "dump-group-features" {
-                theirs.stdout = theirs.stdout.replace(NOT_IN_BUCKETS, "");
+                let missing = if protocol.is_empty() { NOT_IN_BUCKETS_10 } else { NOT_IN_BUCKETS };
+                theirs.stdout = theirs.stdout.replace(missing, "");
             }
             if step.iter().any(|a| a.starts_with("dump-flows") || a.starts_with("dump-ports") || a.starts_with("dump-group")) {
                 theirs.stdout = sort_entries(&theirs.stdout);

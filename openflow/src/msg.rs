@@ -359,8 +359,11 @@ pub enum MultipartRequest {
         /// Group.
         group_id: u32,
     },
-    /// Group descriptions.
-    GroupDesc,
+    /// Group descriptions (`ALL_GROUPS`: every group; OpenFlow 1.3 always asks for all).
+    GroupDesc {
+        /// Group.
+        group_id: u32,
+    },
     /// Group features.
     GroupFeatures,
 }

@@ -102,7 +102,7 @@ pub(crate) fn dump_groups(s: &mut Session, args: &[String], io: &mut Io<'_>) -> 
         parse_group_mod(arg, GroupModCommand::Delete, None).map_err(|e| Fatal(e.to_string()))?;
     }
     let mut conn = open_for_groups(s, target)?;
-    dump_transaction(s, &mut conn, &mp(MultipartRequest::GroupDesc), io)?;
+    dump_transaction(s, &mut conn, &mp(MultipartRequest::GroupDesc { group_id: rvs_openflow::group::ALL_GROUPS }), io)?;
     Ok(0)
 }
 

@@ -117,7 +117,7 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
         MultipartRequest::TableFeatures(_) => mp_type::TABLE_FEATURES,
         MultipartRequest::Queue(_) => mp_type::QUEUE,
         MultipartRequest::Group { .. } => mp_type::GROUP,
-        MultipartRequest::GroupDesc => mp_type::GROUP_DESC,
+        MultipartRequest::GroupDesc { .. } => mp_type::GROUP_DESC,
         MultipartRequest::GroupFeatures => mp_type::GROUP_FEATURES,
     };
     out.put_u16(ty);
@@ -142,7 +142,8 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
             out.put_u32(*group_id);
             out.put_zeros(4);
         }
-        MultipartRequest::GroupDesc | MultipartRequest::GroupFeatures => {}
+        // OpenFlow 1.3's group description request has no group id (1.5's has).
+        MultipartRequest::GroupDesc { .. } | MultipartRequest::GroupFeatures => {}
         MultipartRequest::Desc | MultipartRequest::Table | MultipartRequest::PortDesc => {}
     }
     Ok(())
@@ -409,7 +410,7 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<OfMessage, DecodeError> {
         }
         mp_type::GROUP_DESC => {
             no_body(&r)?;
-            MultipartRequest::GroupDesc
+            MultipartRequest::GroupDesc { group_id: crate::group::ALL_GROUPS }
         }
         mp_type::GROUP_FEATURES => {
             no_body(&r)?;

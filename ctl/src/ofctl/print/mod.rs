@@ -278,7 +278,7 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
                 MultipartRequest::Group { group_id } => {
                     let _ = write!(s, " group_id={}", group_text::format_group_id(*group_id));
                 }
-                MultipartRequest::GroupDesc | MultipartRequest::GroupFeatures => {}
+                MultipartRequest::GroupDesc { .. } | MultipartRequest::GroupFeatures => {}
                 MultipartRequest::Desc | MultipartRequest::Table => {}
             }
         }
