@@ -27,7 +27,8 @@
 //! bucket ids included), over OpenFlow 1.3 in the standard ones.
 //!
 //! [`ovs_ofctl_monitor_sees_the_same_flow_updates`] does the same for `monitor br0 watch:`
-//! (flow monitor updates), and checks that `rvs-ofctl monitor` prints them the same way.
+//! (flow monitor updates; Nicira's over OpenFlow 1.0, ONF's over OpenFlow 1.3), and checks
+//! that `rvs-ofctl monitor` prints them the same way.
 //!
 //! # rvs alone
 //! The other tests run `ovs-ofctl -O OpenFlow13` against rvs only.
@@ -461,11 +462,11 @@ fn entries_sort_whole() {
     assert_eq!(sort_entries(""), "");
 }
 
-/// Runs `ovs-ofctl monitor br0 watch:` against the switch whose run directory is `rundir`
-/// (output to a file there), applies `changes` with `ovs-ofctl` once the monitor has printed
-/// its initial reply, and returns what the monitor printed once it has printed `replies`
-/// flow monitor replies (or after 20 s), without its log lines.
-fn monitor_output(tool: Tool, rundir: &std::path::Path, changes: &[&[&str]], replies: usize) -> String {
+/// Runs `ovs-ofctl [PROTOCOL] monitor br0 watch:` against the switch whose run directory is
+/// `rundir` (output to a file there), applies `changes` with `ovs-ofctl` once the monitor has
+/// printed its initial reply, and returns what the monitor printed once it has printed
+/// `replies` flow monitor replies (or after 20 s), without its log lines.
+fn monitor_output(tool: Tool, protocol: &[&str], rundir: &std::path::Path, changes: &[&[&str]], replies: usize) -> String {
     let out = rundir.join("monitor.out");
     let file = std::fs::File::create(&out).expect("create monitor output");
     let program = match tool {
@@ -473,6 +474,7 @@ fn monitor_output(tool: Tool, rundir: &std::path::Path, changes: &[&[&str]], rep
         Tool::Rvs => rvs_ci::bin("rvs-ofctl"),
     };
     let mut child = std::process::Command::new(program)
+        .args(protocol)
         .args(["monitor", "br0", "watch:"])
         .env("OVS_RUNDIR", rundir)
         .env("RVS_RUNDIR", rundir)
@@ -481,7 +483,7 @@ fn monitor_output(tool: Tool, rundir: &std::path::Path, changes: &[&[&str]], rep
         .stderr(file)
         .spawn()
         .expect("start ovs-ofctl monitor");
-    let count = || std::fs::read_to_string(&out).unwrap_or_default().matches("NXST_FLOW_MONITOR reply").count();
+    let count = || std::fs::read_to_string(&out).unwrap_or_default().matches("FLOW_MONITOR reply").count();
     assert!(wait_for(Duration::from_secs(20), || count() >= 1), "no initial reply");
     for c in changes {
         let o = ofctl(Tool::Ovs, rundir, c, rundir);
@@ -513,19 +515,23 @@ fn ovs_ofctl_monitor_sees_the_same_flow_updates() {
         &["add-flow", "br0", "priority=7,cookie=0x9,idle_timeout=99,ip,actions=drop"],
         &["--strict", "del-flows", "br0", "priority=7,ip"],
     ];
-    let mut outputs = Vec::new();
-    for rundir in [real.dir.clone(), sw.rundir()] {
+    // OpenFlow 1.0 (Nicira's NXST_FLOW_MONITOR), then 1.3 (ONF's ONFST_FLOW_MONITOR).
+    for (protocol, header) in [(&[][..], "NXST_FLOW_MONITOR reply (xid=0x0):"), (&["-O", "OpenFlow13"][..], "ONFST_FLOW_MONITOR reply (OF1.3) (xid=0x0):")] {
+        let mut outputs = Vec::new();
+        for rundir in [real.dir.clone(), sw.rundir()] {
+            for setup in [&["del-flows", "br0"][..], &["add-flow", "br0", "udp,actions=controller"]] {
+                assert_eq!(ofctl(Tool::Ovs, &rundir, setup, &rundir).status, Some(0));
+            }
+            outputs.push(monitor_output(Tool::Ovs, protocol, &rundir, changes, 6));
+        }
+        assert!(outputs[0].contains("event=DELETED reason=delete table=0 cookie=0 udp actions=CONTROLLER:65535"), "{}", outputs[0]);
+        assert_eq!(outputs[0].matches(header).count(), 5, "{}", outputs[0]);
+        assert_eq!(outputs[0], outputs[1], "ovs-ofctl {protocol:?} monitor differs (Open vSwitch first, then rvs)");
+        // rvs-ofctl monitor, against rvs, prints what ovs-ofctl printed.
+        let rundir = sw.rundir();
         for setup in [&["del-flows", "br0"][..], &["add-flow", "br0", "udp,actions=controller"]] {
             assert_eq!(ofctl(Tool::Ovs, &rundir, setup, &rundir).status, Some(0));
         }
-        outputs.push(monitor_output(Tool::Ovs, &rundir, changes, 6));
+        assert_eq!(outputs[0], monitor_output(Tool::Rvs, protocol, &rundir, changes, 6), "rvs-ofctl {protocol:?} monitor differs");
     }
-    assert!(outputs[0].contains("event=DELETED reason=delete table=0 cookie=0 udp actions=CONTROLLER:65535"), "{}", outputs[0]);
-    assert_eq!(outputs[0], outputs[1], "ovs-ofctl monitor differs (Open vSwitch first, then rvs)");
-    // rvs-ofctl monitor, against rvs, prints what ovs-ofctl printed.
-    let rundir = sw.rundir();
-    for setup in [&["del-flows", "br0"][..], &["add-flow", "br0", "udp,actions=controller"]] {
-        assert_eq!(ofctl(Tool::Ovs, &rundir, setup, &rundir).status, Some(0));
-    }
-    assert_eq!(outputs[0], monitor_output(Tool::Rvs, &rundir, changes, 6), "rvs-ofctl monitor differs");
 }

@@ -126,6 +126,12 @@ fn raw_name(msg: &[u8]) -> Option<String> {
                 mp_type::GROUP_FEATURES => "GROUP_FEATURES",
                 mp_type::TABLE_FEATURES => "TABLE_FEATURES",
                 mp_type::PORT_DESC => "PORT_DESC",
+                mp_type::EXPERIMENTER
+                    if msg.len() >= 24
+                        && msg[16..24] == [0x4f, 0x4e, 0x46, 0x00, 0x00, 0x00, 0x07, 0x4e] =>
+                {
+                    return Some(format!("ONFST_FLOW_MONITOR {}", if t == 18 { "request" } else { "reply" }));
+                }
                 _ => return None,
             };
             return Some(format!("OFPST_{kind} {}", if t == 18 { "request" } else { "reply" }));
