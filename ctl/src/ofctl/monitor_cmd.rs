@@ -9,8 +9,8 @@
 //! packet-in format is set to `NXT_PACKET_IN2` (with a barrier). From then on every message
 //! the switch sends is printed as it arrives, until the program is killed.
 //!
-//! Not implemented: packet-ins print as a hex dump of the packet where `ovs-ofctl` prints the
-//! dissected flow; `invalid_ttl`; the unixctl commands
+//! Packet-ins print as `ovs-ofctl` prints them, the dissected packet included
+//! (`rvs_openflow::text::packet`). Not implemented: `invalid_ttl`; the unixctl commands
 //! `ovs-ofctl monitor` serves.
 
 use rvs_openflow::monitor::FlowMonitorRequest;

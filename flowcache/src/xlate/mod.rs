@@ -276,7 +276,9 @@ impl<'a> Ctx<'a> {
             trace_depth: 0,
             resubmits: 0,
             table_id: 0,
-            cookie: 0,
+            // Actions run outside any rule (a packet-out's) send packet-ins without a
+            // cookie (all-ones), as Open vSwitch does.
+            cookie: u64::MAX,
             action_set: Vec::new(),
             error: None,
             used_normal: false,
