@@ -65,10 +65,6 @@ fn printed(path: &Path) -> String {
     text.lines().filter(|l| !(l.len() > 20 && l.as_bytes()[4] == b'-' && l.contains('|'))).map(|l| format!("{l}\n")).collect()
 }
 
-fn count(path: &Path) -> usize {
-    printed(path).matches("NXT_PACKET_IN2").count()
-}
-
 fn stop(children: &mut [Child]) {
     for ch in children.iter_mut() {
         // SAFETY: kill(2) on our child.
@@ -85,30 +81,37 @@ fn run_monitors(rundir: &Path, programs: &[PathBuf], outs: &[PathBuf]) -> Vec<St
         assert_eq!(o.status, Some(0), "{o:?}");
     }
     let mut children: Vec<Child> = programs.iter().zip(outs).map(|(p, o)| monitor(p, rundir, o)).collect();
-    // The monitors are ready once they receive packet-ins: send the first packet-out until
-    // each has printed one, then wait until each has printed one per packet-out sent.
+    // The monitors are ready once they receive packet-ins: send a marker packet (UDP to port
+    // 9) until each has printed one. Packet-ins reach a connection in order, so what follows
+    // the last marker a monitor printed comes from the packet-outs below.
     let pos = packet_outs();
-    let mut sent = 0;
+    let marker = format!("in_port=1 packet={} actions=controller", UDP.replacen("003500350008", "003500090008", 1));
+    let marked = |o: &PathBuf| printed(o).contains(",tp_dst=9 udp_csum:");
     let ready = wait_for(Duration::from_secs(20), || {
-        let o = ofctl(Tool::Ovs, rundir, &["packet-out", "br0", &pos[0]], rundir);
+        let o = ofctl(Tool::Ovs, rundir, &["packet-out", "br0", &marker], rundir);
         assert_eq!(o.status, Some(0), "{o:?}");
-        sent += 1;
-        wait_for(Duration::from_secs(1), || outs.iter().all(|o| count(o) >= 1))
+        wait_for(Duration::from_secs(1), || outs.iter().all(marked))
     });
-    let settled = ready && wait_for(Duration::from_secs(20), || outs.iter().all(|o| count(o) == sent));
-    if !settled {
+    if !ready {
         stop(&mut children);
-        panic!("the monitors did not print {sent} packet-ins:\n{}", outs.iter().map(|o| printed(o)).collect::<String>());
+        panic!("the monitors printed no packet-in:\n{}", outs.iter().map(|o| printed(o)).collect::<String>());
     }
-    let before: Vec<usize> = outs.iter().map(|o| printed(o).len()).collect();
+    let count_after_marker = |o: &PathBuf| after_marker(&printed(o)).matches("NXT_PACKET_IN2").count();
     for po in &pos {
         let o = ofctl(Tool::Ovs, rundir, &["packet-out", "br0", po], rundir);
         assert_eq!(o.status, Some(0), "{o:?}");
     }
-    let want = sent + pos.len();
-    wait_for(Duration::from_secs(20), || outs.iter().all(|o| count(o) >= want));
+    wait_for(Duration::from_secs(20), || outs.iter().all(|o| count_after_marker(o) >= pos.len()));
     stop(&mut children);
-    outs.iter().zip(before).map(|(o, b)| printed(o)[b..].to_string()).collect()
+    outs.iter().map(|o| after_marker(&printed(o)).to_string()).collect()
+}
+
+/// What a monitor printed after the last marker packet-in (see [`run_monitors`]).
+fn after_marker(text: &str) -> &str {
+    match text.rfind(",tp_dst=9 udp_csum:") {
+        Some(at) => text[at..].find('\n').map_or("", |e| &text[at + e + 1..]),
+        None => "",
+    }
 }
 
 #[test]

@@ -516,6 +516,14 @@ impl<'a> Ctx<'a> {
             }
             self.read_masked(sf.field, sf.mask())
         });
+        // `limit` and `result_dst` (see `crate::learn`).
+        let learned = crate::learn::may_learn(self.inp.pipeline, &fm);
+        if let (true, Some(dst)) = (l.flags & crate::learn::WRITE_RESULT != 0, l.result_dst) {
+            self.write(dst.field, u128::from(learned) << dst.ofs, dst.mask());
+        }
+        if !learned {
+            return;
+        }
         if self.inp.trace {
             self.trace.push(TraceEvent::Learned { depth: self.trace_depth, flow_mod: Box::new(fm.clone()) });
         }

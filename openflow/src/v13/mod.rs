@@ -406,6 +406,7 @@ fn decode_flow_mod(body: &[u8]) -> Result<OfMessage, DecodeError> {
         out_group: if is_delete { out_group } else { ANY_GROUP },
         match_,
         actions,
+        learn_limit: 0,
     };
     let ctx = CheckContext { table_id, max_ports: OfPort(0xff00) };
     check_consistency(&fm.match_, &fm.actions, &ctx).map_err(|e| DecodeError { error: e, detail: "actions inconsistent with the match" })?;
