@@ -237,7 +237,7 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
         OfMessage::PortMod(pm) => switch::port_mod(s, pm, version),
         OfMessage::GroupMod(gm) => {
             s.push_str("\n ");
-            s.push_str(&group_text::format_group_mod(gm, names));
+            s.push_str(&group_text::format_group_mod(gm, version, names));
         }
         OfMessage::GetConfigReply(c) | OfMessage::SetConfig(c) => switch::config(s, c),
         OfMessage::FlowMod { flow_mod, buffer_id } => {
@@ -338,10 +338,10 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
                 MultipartReply::GroupDesc(groups) => {
                     for g in groups {
                         s.push_str("\n ");
-                        s.push_str(&group_text::format_group_desc(g, names));
+                        s.push_str(&group_text::format_group_desc(g, version, names));
                     }
                 }
-                MultipartReply::GroupFeatures(gf) => s.push_str(&group_text::format_group_features(gf)),
+                MultipartReply::GroupFeatures(gf) => s.push_str(&group_text::format_group_features_in(gf, version)),
             }
         }
         OfMessage::PacketOut(po) => packet_out(s, po, &f, verbosity),

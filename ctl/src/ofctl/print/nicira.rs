@@ -30,6 +30,7 @@ pub(super) fn nxt_name(sub: u32, version: u8) -> Option<&'static str> {
         nxt::PACKET_IN if v10 => "NXT_PACKET_IN",
         nxt::SET_CONTROLLER_ID => "NXT_SET_CONTROLLER_ID",
         nxt::PACKET_IN2 => "NXT_PACKET_IN2",
+        nxt::GROUP_MOD if v10 => "NXT_GROUP_MOD",
         _ => return None,
     })
 }
