@@ -32,6 +32,8 @@
 use crate::codec::{Put, Reader};
 use crate::error::{BadRequest, DecodeError, EncodeError, GroupModFailed, TableFeaturesFailed};
 use crate::group::{Bucket, GroupDesc, GroupFeatures, GroupMod, GroupModCommand, GroupType, ANY_GROUP, MAX_BUCKET};
+use crate::msg::{MultipartReply, MultipartRequest};
+use crate::nx::nxst;
 use crate::v13::group as g13;
 use rvs_flowcache::ofp::OfPort;
 
@@ -285,6 +287,76 @@ pub(crate) fn actions_from_ofp10(a: u32) -> u32 {
     v
 }
 
+/// Reads the body of an `NXST_GROUP*` request of subtype `sub` (after the Nicira header).
+pub(crate) fn pull_stats_request(sub: u32, r: &mut Reader<'_>) -> Result<MultipartRequest, DecodeError> {
+    let request = match sub {
+        nxst::GROUP_FEATURES => MultipartRequest::GroupFeatures,
+        _ => {
+            let group_id = r.u32()?;
+            r.skip(4)?;
+            if sub == nxst::GROUP {
+                MultipartRequest::Group { group_id }
+            } else {
+                MultipartRequest::GroupDesc { group_id }
+            }
+        }
+    };
+    if !r.is_empty() {
+        return Err(bad_len("group statistics request has an unexpected body"));
+    }
+    Ok(request)
+}
+
+/// Reads the body of an `NXST_GROUP*` reply of subtype `sub` (after the Nicira header).
+pub(crate) fn pull_stats_reply(sub: u32, r: &mut Reader<'_>) -> Result<MultipartReply, DecodeError> {
+    Ok(match sub {
+        nxst::GROUP_FEATURES => MultipartReply::GroupFeatures(pull_group_features(r)?),
+        nxst::GROUP => {
+            let mut groups = Vec::new();
+            while !r.is_empty() {
+                groups.push(g13::pull_group_stats(r)?);
+            }
+            MultipartReply::Group(groups)
+        }
+        _ => {
+            let mut groups = Vec::new();
+            while !r.is_empty() {
+                groups.push(pull_group_desc(r)?);
+            }
+            MultipartReply::GroupDesc(groups)
+        }
+    })
+}
+
+/// The entries of a group statistics, description or features reply, each encoded on its
+/// own (for splitting over messages).
+pub(crate) fn reply_entries(reply: &MultipartReply) -> Result<Vec<Vec<u8>>, EncodeError> {
+    let mut entries = Vec::new();
+    match reply {
+        MultipartReply::Group(groups) => {
+            for g in groups {
+                let mut b = Vec::with_capacity(64);
+                g13::put_group_stats(&mut b, g);
+                entries.push(b);
+            }
+        }
+        MultipartReply::GroupDesc(groups) => {
+            for g in groups {
+                let mut b = Vec::with_capacity(64);
+                put_group_desc(&mut b, g)?;
+                entries.push(b);
+            }
+        }
+        MultipartReply::GroupFeatures(f) => {
+            let mut b = Vec::with_capacity(g13::FEATURES_LEN);
+            put_group_features(&mut b, f);
+            entries.push(b);
+        }
+        _ => return Err(EncodeError::Unrepresentable("not a group reply".into())),
+    }
+    Ok(entries)
+}
+
 /// Writes the `NXST_GROUP_FEATURES` reply body.
 pub(crate) fn put_group_features(out: &mut Vec<u8>, f: &GroupFeatures) {
     let mut f10 = *f;
@@ -384,6 +456,24 @@ mod tests {
         let mut again = Vec::new();
         put_group_desc(&mut again, &d).unwrap();
         assert_eq!(again, bytes);
+    }
+
+    #[test]
+    fn stats_requests_are_nicira_statistics() {
+        use crate::msg::{OfMessage, Version};
+        // `ovs-ofctl dump-groups br0 4` and `ovs-ofctl dump-group-stats br0` (Open vSwitch 3.1).
+        for (request, hex) in [
+            (MultipartRequest::GroupDesc { group_id: 4 }, "0110002000000002ffff00000000232000000008000000000000000400000000"),
+            (MultipartRequest::Group { group_id: crate::group::ALL_GROUPS }, "0110002000000006ffff0000000023200000000700000000fffffffc00000000"),
+            (MultipartRequest::GroupFeatures, "0110001800000002ffff0000000023200000000900000000"),
+        ] {
+            let want = unhex(hex);
+            let want = &want[..u16::from_be_bytes([want[2], want[3]]) as usize];
+            let msg = OfMessage::MultipartRequest { flags: 0, request };
+            let xid = u32::from_be_bytes([want[4], want[5], want[6], want[7]]);
+            assert_eq!(msg.encode(Version::V1_0, xid).unwrap(), want);
+            assert_eq!(crate::msg::decode(want).unwrap().1, msg);
+        }
     }
 
     #[test]

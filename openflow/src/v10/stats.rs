@@ -413,22 +413,9 @@ fn reply_entries(reply: &MultipartReply) -> Result<Vec<Vec<u8>>, EncodeError> {
         MultipartReply::TableFeatures(_) => {
             return Err(EncodeError::Unrepresentable("table features need OpenFlow 1.3".into()));
         }
-        MultipartReply::Group(groups) => groups
-            .iter()
-            .map(|g| {
-                one(&|b| {
-                    crate::v13::group::put_group_stats(b, g);
-                    Ok(())
-                })
-            })
-            .collect::<Result<_, _>>()?,
-        MultipartReply::GroupDesc(groups) => {
-            groups.iter().map(|g| one(&|b| super::group::put_group_desc(b, g))).collect::<Result<_, _>>()?
+        MultipartReply::Group(_) | MultipartReply::GroupDesc(_) | MultipartReply::GroupFeatures(_) => {
+            super::group::reply_entries(reply)?
         }
-        MultipartReply::GroupFeatures(f) => vec![one(&|b| {
-            super::group::put_group_features(b, f);
-            Ok(())
-        })?],
     })
 }
 
@@ -609,20 +596,9 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<OfMessage, DecodeError> {
                 nxst::FLOW => NxStatsRequest::Flow(pull_nx_flow_request(&mut r)?),
                 nxst::AGGREGATE => NxStatsRequest::Aggregate(pull_nx_flow_request(&mut r)?),
                 nxst::FLOW_MONITOR => NxStatsRequest::FlowMonitor(super::monitor::pull_requests(&mut r)?),
-                sub @ (nxst::GROUP | nxst::GROUP_DESC) => {
-                    let group_id = r.u32()?;
-                    r.skip(4)?;
-                    no_body(&r)?;
-                    let request = if sub == nxst::GROUP {
-                        MultipartRequest::Group { group_id }
-                    } else {
-                        MultipartRequest::GroupDesc { group_id }
-                    };
+                sub @ (nxst::GROUP | nxst::GROUP_DESC | nxst::GROUP_FEATURES) => {
+                    let request = super::group::pull_stats_request(sub, &mut r)?;
                     return Ok(OfMessage::MultipartRequest { flags, request });
-                }
-                nxst::GROUP_FEATURES => {
-                    no_body(&r)?;
-                    return Ok(OfMessage::MultipartRequest { flags, request: MultipartRequest::GroupFeatures });
                 }
                 _ => return Err(DecodeError::new(BadRequest::BadExpType, "unknown Nicira statistics")),
             };
@@ -820,22 +796,8 @@ pub(crate) fn decode_reply(body: &[u8]) -> Result<OfMessage, DecodeError> {
                 }
                 nxst::AGGREGATE => NxStatsReply::Aggregate(pull_aggregate(&mut r)?),
                 nxst::FLOW_MONITOR => NxStatsReply::FlowMonitor(super::monitor::pull_updates(&mut r)?),
-                nxst::GROUP => {
-                    let mut groups = Vec::new();
-                    while !r.is_empty() {
-                        groups.push(crate::v13::group::pull_group_stats(&mut r)?);
-                    }
-                    return Ok(OfMessage::MultipartReply { more, reply: MultipartReply::Group(groups) });
-                }
-                nxst::GROUP_DESC => {
-                    let mut groups = Vec::new();
-                    while !r.is_empty() {
-                        groups.push(super::group::pull_group_desc(&mut r)?);
-                    }
-                    return Ok(OfMessage::MultipartReply { more, reply: MultipartReply::GroupDesc(groups) });
-                }
-                nxst::GROUP_FEATURES => {
-                    let reply = MultipartReply::GroupFeatures(super::group::pull_group_features(&mut r)?);
+                sub @ (nxst::GROUP | nxst::GROUP_DESC | nxst::GROUP_FEATURES) => {
+                    let reply = super::group::pull_stats_reply(sub, &mut r)?;
                     return Ok(OfMessage::MultipartReply { more, reply });
                 }
                 _ => return Err(DecodeError::new(BadRequest::BadExpType, "unknown Nicira statistics")),
