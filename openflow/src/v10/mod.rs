@@ -6,7 +6,7 @@
 //! port-status, flow-mod, port-mod, statistics, barrier) and Open vSwitch's Nicira messages
 //! (`NXT_FLOW_MOD`, `NXT_FLOW_REMOVED`, `NXT_PACKET_IN`, `NXT_PACKET_IN2`, the session
 //! messages, `NXST_FLOW` and `NXST_AGGREGATE`, flow monitors, and the group messages of
-//! [`group`]: `NXT_GROUP_MOD` and `NXST_GROUP*`). Matches are `ofp_match` or NXM
+//! module `group`: `NXT_GROUP_MOD` and `NXST_GROUP*`). Matches are `ofp_match` or NXM
 //! ([`ofp_match`]), actions OpenFlow 1.0's plus Nicira's ([`actions`]), statistics and ports
 //! in [`stats`].
 //!

@@ -1,6 +1,6 @@
 //! OpenFlow 1.0 statistics (`OFPST_*`), Nicira's flow statistics (`NXST_FLOW`,
 //! `NXST_AGGREGATE`), and the OpenFlow 1.0 port structure. Group statistics, descriptions
-//! and features travel as Nicira statistics too (`NXST_GROUP*`, [`super::group`]) but are
+//! and features travel as Nicira statistics too (`NXST_GROUP*`, module `v10::group`) but are
 //! the version-neutral [`MultipartRequest`] and [`MultipartReply`] group variants.
 //!
 //! A statistics message is the header, `type(2) flags(2)`, then a body whose layout depends
