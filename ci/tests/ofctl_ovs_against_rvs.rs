@@ -18,14 +18,17 @@
 //!   own);
 //! * the order of the groups in group description and statistics replies (Open vSwitch's
 //!   hash table order again);
-//! * in `dump-group-features`, the MPLS actions and `set_queue`, which rvs does not execute in
-//!   buckets ([`NOT_IN_BUCKETS`]): a real difference, which shows in that command only.
+//! * in `dump-group-features`, the MPLS actions and `set_queue` (`enqueue` in OpenFlow 1.0),
+//!   which rvs does not execute in buckets ([`NOT_IN_BUCKETS`], [`NOT_IN_BUCKETS_10`]): a real
+//!   difference, which shows in that command only.
 //!
-//! Groups are compared under OpenFlow 1.3 only ([`GROUP_STEPS`]): over OpenFlow 1.0,
-//! `ovs-ofctl` sends groups in Nicira extension messages that rvs does not implement.
+//! Groups ([`GROUP_STEPS`]) are compared under both protocols: over OpenFlow 1.0,
+//! `ovs-ofctl` sends them in Open vSwitch's Nicira extension messages (OpenFlow 1.5's layout,
+//! bucket ids included), over OpenFlow 1.3 in the standard ones.
 //!
 //! [`ovs_ofctl_monitor_sees_the_same_flow_updates`] does the same for `monitor br0 watch:`
-//! (flow monitor updates), and checks that `rvs-ofctl monitor` prints them the same way.
+//! (flow monitor updates; Nicira's over OpenFlow 1.0, ONF's over OpenFlow 1.3), and checks
+//! that `rvs-ofctl monitor` prints them the same way.
 //!
 //! # rvs alone
 //! The other tests run `ovs-ofctl -O OpenFlow13` against rvs only.
@@ -290,10 +293,15 @@ fn sort_entries(text: &str) -> String {
     format!("{head}{}", entries.concat())
 }
 
-/// Bucket actions Open vSwitch lists in its group features and rvs does not execute.
+/// Bucket actions Open vSwitch lists in its group features and rvs does not execute, as
+/// OpenFlow 1.3 names them.
 const NOT_IN_BUCKETS: &str = " set_mpls_ttl dec_mpls_ttl push_mpls pop_mpls set_queue";
+/// The same for OpenFlow 1.0 (Nicira group features): `enqueue`.
+const NOT_IN_BUCKETS_10: &str = " enqueue";
 
-/// Group and bundle commands of interop test A (OpenFlow 1.3), run after [`STEPS_A`].
+/// Group commands of interop test A, run after [`STEPS_A`] with both protocols: over
+/// OpenFlow 1.0 `ovs-ofctl` sends Open vSwitch's Nicira group messages (OpenFlow 1.5's
+/// layout, with bucket ids), over OpenFlow 1.3 the standard ones.
 const GROUP_STEPS: &[&[&str]] = &[
     &["add-group", "br0", "group_id=1,type=all,bucket=output:1,bucket=output:2"],
     &["add-group", "br0", "group_id=2,type=select,bucket=weight:10,actions=output:1,bucket=weight:20,watch_port:2,actions=output:2"],
@@ -306,10 +314,15 @@ const GROUP_STEPS: &[&[&str]] = &[
     &["add-flow", "br0", "in_port=1,actions=group:2"],
     &["add-flow", "br0", "in_port=2,actions=write_actions(group:3)"],
     &["add-flow", "br0", "in_port=2,tcp,actions=group:9"],
+    &["add-group", "br0", "group_id=8,type=all,bucket=bucket_id:7,output:1,bucket=bucket_id:3,watch_group:1,output:2"],
+    &["add-group", "br0", "group_id=8,type=select,bucket=bucket_id:7,output:1,bucket=bucket_id:3,watch_group:1,output:2"],
     &["dump-groups", "br0"],
+    &["dump-groups", "br0", "8"],
+    &["dump-groups", "br0", "99"],
     &["--names", "dump-groups", "br0"],
     &["dump-group-stats", "br0"],
     &["dump-group-stats", "br0", "group_id=2"],
+    &["dump-group-stats", "br0", "group_id=99"],
     &["dump-group-features", "br0"],
     &["dump-flows", "br0"],
     &["dump-flows", "br0", "out_group=3"],
@@ -322,7 +335,11 @@ const GROUP_STEPS: &[&[&str]] = &[
     &["del-groups", "br0"],
     &["dump-groups", "br0"],
     &["dump-flows", "br0"],
-    // Bundles (the ONF extension OpenFlow 1.3 uses): all or nothing.
+];
+
+/// Bundle commands of interop test A (the ONF extension OpenFlow 1.3 uses: all or nothing),
+/// run after [`GROUP_STEPS`] with `-O OpenFlow13`.
+const BUNDLE_STEPS: &[&[&str]] = &[
     &["--bundle", "add-flows", "br0", "bundle_good.txt"],
     &["--bundle", "add-flows", "br0", "bundle_bad.txt"],
     &["--no-stats", "dump-flows", "br0"],
@@ -400,8 +417,9 @@ fn ovs_ofctl_prints_the_same_for_rvs_and_ovs() {
         std::fs::write(dir.join("bundle_bad.txt"), "priority=6,in_port=1,actions=output:1\nin_port=2,actions=goto_table:0\n")
             .expect("write bundle_bad.txt");
     }
-    let of13 = STEPS_A.iter().chain(GROUP_STEPS);
-    for (protocol, steps) in [(&[][..], STEPS_A.iter().chain(&[])), (&["-O", "OpenFlow13"][..], of13)] {
+    let of10 = STEPS_A.iter().chain(GROUP_STEPS).chain(&[]);
+    let of13 = STEPS_A.iter().chain(GROUP_STEPS).chain(BUNDLE_STEPS);
+    for (protocol, steps) in [(&[][..], of10), (&["-O", "OpenFlow13"][..], of13)] {
         for step in steps {
             let mut args = protocol.to_vec();
             args.extend_from_slice(step);
@@ -411,7 +429,8 @@ fn ovs_ofctl_prints_the_same_for_rvs_and_ovs() {
             theirs.stderr = theirs.stderr.replace(&real.dir.display().to_string(), "RUNDIR");
             ours.stderr = ours.stderr.replace(&sw.rundir().display().to_string(), "RUNDIR");
             if step[0] == "dump-group-features" {
-                theirs.stdout = theirs.stdout.replace(NOT_IN_BUCKETS, "");
+                let missing = if protocol.is_empty() { NOT_IN_BUCKETS_10 } else { NOT_IN_BUCKETS };
+                theirs.stdout = theirs.stdout.replace(missing, "");
             }
             if step.iter().any(|a| a.starts_with("dump-flows") || a.starts_with("dump-ports") || a.starts_with("dump-group")) {
                 theirs.stdout = sort_entries(&theirs.stdout);
@@ -443,11 +462,11 @@ fn entries_sort_whole() {
     assert_eq!(sort_entries(""), "");
 }
 
-/// Runs `ovs-ofctl monitor br0 watch:` against the switch whose run directory is `rundir`
-/// (output to a file there), applies `changes` with `ovs-ofctl` once the monitor has printed
-/// its initial reply, and returns what the monitor printed once it has printed `replies`
-/// flow monitor replies (or after 20 s), without its log lines.
-fn monitor_output(tool: Tool, rundir: &std::path::Path, changes: &[&[&str]], replies: usize) -> String {
+/// Runs `ovs-ofctl [PROTOCOL] monitor br0 watch:` against the switch whose run directory is
+/// `rundir` (output to a file there), applies `changes` with `ovs-ofctl` once the monitor has
+/// printed its initial reply, and returns what the monitor printed once it has printed
+/// `replies` flow monitor replies (or after 20 s), without its log lines.
+fn monitor_output(tool: Tool, protocol: &[&str], rundir: &std::path::Path, changes: &[&[&str]], replies: usize) -> String {
     let out = rundir.join("monitor.out");
     let file = std::fs::File::create(&out).expect("create monitor output");
     let program = match tool {
@@ -455,6 +474,7 @@ fn monitor_output(tool: Tool, rundir: &std::path::Path, changes: &[&[&str]], rep
         Tool::Rvs => rvs_ci::bin("rvs-ofctl"),
     };
     let mut child = std::process::Command::new(program)
+        .args(protocol)
         .args(["monitor", "br0", "watch:"])
         .env("OVS_RUNDIR", rundir)
         .env("RVS_RUNDIR", rundir)
@@ -463,7 +483,7 @@ fn monitor_output(tool: Tool, rundir: &std::path::Path, changes: &[&[&str]], rep
         .stderr(file)
         .spawn()
         .expect("start ovs-ofctl monitor");
-    let count = || std::fs::read_to_string(&out).unwrap_or_default().matches("NXST_FLOW_MONITOR reply").count();
+    let count = || std::fs::read_to_string(&out).unwrap_or_default().matches("FLOW_MONITOR reply").count();
     assert!(wait_for(Duration::from_secs(20), || count() >= 1), "no initial reply");
     for c in changes {
         let o = ofctl(Tool::Ovs, rundir, c, rundir);
@@ -495,19 +515,23 @@ fn ovs_ofctl_monitor_sees_the_same_flow_updates() {
         &["add-flow", "br0", "priority=7,cookie=0x9,idle_timeout=99,ip,actions=drop"],
         &["--strict", "del-flows", "br0", "priority=7,ip"],
     ];
-    let mut outputs = Vec::new();
-    for rundir in [real.dir.clone(), sw.rundir()] {
+    // OpenFlow 1.0 (Nicira's NXST_FLOW_MONITOR), then 1.3 (ONF's ONFST_FLOW_MONITOR).
+    for (protocol, header) in [(&[][..], "NXST_FLOW_MONITOR reply (xid=0x0):"), (&["-O", "OpenFlow13"][..], "ONFST_FLOW_MONITOR reply (OF1.3) (xid=0x0):")] {
+        let mut outputs = Vec::new();
+        for rundir in [real.dir.clone(), sw.rundir()] {
+            for setup in [&["del-flows", "br0"][..], &["add-flow", "br0", "udp,actions=controller"]] {
+                assert_eq!(ofctl(Tool::Ovs, &rundir, setup, &rundir).status, Some(0));
+            }
+            outputs.push(monitor_output(Tool::Ovs, protocol, &rundir, changes, 6));
+        }
+        assert!(outputs[0].contains("event=DELETED reason=delete table=0 cookie=0 udp actions=CONTROLLER:65535"), "{}", outputs[0]);
+        assert_eq!(outputs[0].matches(header).count(), 5, "{}", outputs[0]);
+        assert_eq!(outputs[0], outputs[1], "ovs-ofctl {protocol:?} monitor differs (Open vSwitch first, then rvs)");
+        // rvs-ofctl monitor, against rvs, prints what ovs-ofctl printed.
+        let rundir = sw.rundir();
         for setup in [&["del-flows", "br0"][..], &["add-flow", "br0", "udp,actions=controller"]] {
             assert_eq!(ofctl(Tool::Ovs, &rundir, setup, &rundir).status, Some(0));
         }
-        outputs.push(monitor_output(Tool::Ovs, &rundir, changes, 6));
+        assert_eq!(outputs[0], monitor_output(Tool::Rvs, protocol, &rundir, changes, 6), "rvs-ofctl {protocol:?} monitor differs");
     }
-    assert!(outputs[0].contains("event=DELETED reason=delete table=0 cookie=0 udp actions=CONTROLLER:65535"), "{}", outputs[0]);
-    assert_eq!(outputs[0], outputs[1], "ovs-ofctl monitor differs (Open vSwitch first, then rvs)");
-    // rvs-ofctl monitor, against rvs, prints what ovs-ofctl printed.
-    let rundir = sw.rundir();
-    for setup in [&["del-flows", "br0"][..], &["add-flow", "br0", "udp,actions=controller"]] {
-        assert_eq!(ofctl(Tool::Ovs, &rundir, setup, &rundir).status, Some(0));
-    }
-    assert_eq!(outputs[0], monitor_output(Tool::Rvs, &rundir, changes, 6), "rvs-ofctl monitor differs");
 }

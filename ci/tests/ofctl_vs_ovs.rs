@@ -226,7 +226,17 @@ const GROUP_STEPS: &[&[&str]] = &[
     &["del-groups", "br0", "group_id=77"],
     &["del-groups", "br0"],
     &["dump-groups", "br0"],
-    // Bundles (OpenFlow 1.3's ONF extension): all or nothing.
+    // Bucket ids (shown over OpenFlow 1.0, where groups have OpenFlow 1.5's layout).
+    &["add-group", "br0", "group_id=12,type=all,bucket=output:1,bucket=bucket_id:0,output:2,bucket=output:p2"],
+    &["add-group", "br0", "group_id=13,type=all,bucket=bucket_id:1,output:1,bucket=output:2,bucket=output:1"],
+    &["add-group", "br0", "group_id=14,type=all,bucket=bucket_id:4294967041,output:1"],
+    &["dump-groups", "br0", "12"],
+    &["del-groups", "br0"],
+];
+
+/// Bundle steps (OpenFlow 1.3's ONF extension: all or nothing), after [`GROUP_STEPS`] with
+/// `-O OpenFlow13`.
+const BUNDLE_STEPS: &[&[&str]] = &[
     &["del-flows", "br0"],
     &["--bundle", "add-flows", "br0", "bundle_good.txt"],
     &["--bundle", "add-flows", "br0", "bundle_bad.txt"],
@@ -254,8 +264,8 @@ fn rvs_ofctl_prints_what_ovs_ofctl_prints_for_groups() {
     if !require_ovs("ofctl_vs_ovs::rvs_ofctl_prints_what_ovs_ofctl_prints_for_groups") {
         return;
     }
-    let run = |tool: Tool| -> Vec<Outcome> {
-        let ovs = Ovs::start(&format!("groups-{tool:?}"));
+    let run = |tool: Tool, protocol: &[&str]| -> Vec<Outcome> {
+        let ovs = Ovs::start(&format!("groups-{tool:?}-{}", protocol.len()));
         std::fs::write(ovs.dir.join("groups.txt"), GROUPS).expect("write groups.txt");
         for (f, text) in [
             ("bundle_good.txt", "priority=5,in_port=1,actions=output:2\ntable=1,in_port=p2,actions=drop\n"),
@@ -264,10 +274,12 @@ fn rvs_ofctl_prints_what_ovs_ofctl_prints_for_groups() {
         ] {
             std::fs::write(ovs.dir.join(f), text).expect("write bundle flows");
         }
+        let bundles = if protocol.is_empty() { &[][..] } else { BUNDLE_STEPS };
         GROUP_STEPS
             .iter()
+            .chain(bundles)
             .map(|step| {
-                let mut args = vec!["-O", "OpenFlow13"];
+                let mut args = protocol.to_vec();
                 args.extend_from_slice(step);
                 let mut o = ovs.ofctl(tool, &args, &ovs.dir);
                 // Each tool has its own switch, in its own directory, which errors name.
@@ -279,12 +291,18 @@ fn rvs_ofctl_prints_what_ovs_ofctl_prints_for_groups() {
             })
             .collect()
     };
-    let theirs = run(Tool::Ovs);
-    let ours = run(Tool::Rvs);
-    assert!(theirs[16].stdout.contains("group_id=11,type=select,bucket=actions=output:2,bucket=actions=output:1"), "{:?}", theirs[16]);
-    assert!(theirs[5].stderr.contains("OFPGMFC_GROUP_EXISTS"), "{:?}", theirs[5]);
-    for (t, o) in theirs.iter().zip(&ours) {
-        assert_same(t, o);
+    // OpenFlow 1.3, then 1.0 (Open vSwitch's Nicira group messages).
+    for (protocol, g11) in [
+        (&["-O", "OpenFlow13"][..], "group_id=11,type=select,bucket=actions=output:2,bucket=actions=output:1"),
+        (&[][..], "group_id=11,type=select,bucket=bucket_id:0,actions=output:2,bucket=bucket_id:1,actions=output:1"),
+    ] {
+        let theirs = run(Tool::Ovs, protocol);
+        let ours = run(Tool::Rvs, protocol);
+        assert!(theirs[16].stdout.contains(g11), "{:?}", theirs[16]);
+        assert!(theirs[5].stderr.contains("OFPGMFC_GROUP_EXISTS"), "{:?}", theirs[5]);
+        for (t, o) in theirs.iter().zip(&ours) {
+            assert_same(t, o);
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 //! * add: the id must be at most `OFPG_MAX` (`OFPGMFC_INVALID_GROUP`) and new
 //!   (`OFPGMFC_GROUP_EXISTS`); an `indirect` group has exactly one bucket
 //!   (`OFPGMFC_INVALID_GROUP`); a fast-failover bucket watches a port or a group
-//!   (`OFPGMFC_BAD_WATCH`), and a watched port must be a real port number
+//!   (`OFPGMFC_BAD_WATCH`), an `all` or `indirect` bucket watches nothing
+//!   (`OFPGMFC_WATCH_UNSUPPORTED`), and a watched port must be a real port number
 //!   (`OFPGMFC_BAD_WATCH`).
 //! * modify: the group must exist (`OFPGMFC_UNKNOWN_GROUP`); type and buckets are replaced,
 //!   the counters and creation time kept.
@@ -24,7 +25,8 @@
 //! configuration when the set of live ports changed and the bridge has groups.
 //!
 //! # Storage
-//! `groups/<bridge>.json` in the config store holds the groups (id, type, buckets), written
+//! `groups/<bridge>.json` in the config store holds the groups (id, type, buckets with their
+//! ids), written
 //! whole and atomically after every group-mod, and read back before the bridge's rules when
 //! the daemon starts.
 
@@ -82,7 +84,11 @@ fn check_buckets(gm: &GroupMod) -> Result<(), OfError> {
         if b.watch_port != OfPort::ANY && b.watch_port.0 >= 0xff00 && b.watch_port != OfPort::LOCAL {
             return Err(OfError::GroupModFailed(GroupModFailed::BadWatch));
         }
-        if gm.group_type == GroupType::FastFailover && b.watch_port == OfPort::ANY && b.watch_group == ANY_GROUP {
+        let watches = b.watch_port != OfPort::ANY || b.watch_group != ANY_GROUP;
+        if matches!(gm.group_type, GroupType::All | GroupType::Indirect) && watches {
+            return Err(OfError::GroupModFailed(GroupModFailed::WatchUnsupported));
+        }
+        if gm.group_type == GroupType::FastFailover && !watches {
             return Err(OfError::GroupModFailed(GroupModFailed::BadWatch));
         }
         if gm.group_type != GroupType::Select && b.weight != 0 {
@@ -180,11 +186,12 @@ impl Switch {
             .collect()
     }
 
-    /// Group descriptions of `bridge`.
-    pub fn group_descs(&self, bridge: &str) -> Vec<GroupDesc> {
+    /// Group descriptions of `bridge` (`ALL_GROUPS`: every group).
+    pub fn group_descs(&self, bridge: &str, id: u32) -> Vec<GroupDesc> {
         self.bridges[bridge]
             .groups
             .values()
+            .filter(|g| id == ALL_GROUPS || g.id == id)
             .map(|g| GroupDesc { group_type: g.group_type, group_id: g.id, buckets: g.buckets.clone() })
             .collect()
     }
@@ -233,7 +240,12 @@ impl Switch {
         };
         let now = self.dp.now_ms();
         let br = self.bridges.get_mut(bridge).expect("bridge exists");
-        for g in stored {
+        for mut g in stored {
+            // Groups stored before buckets had ids read back with id 0 everywhere.
+            let ids: BTreeSet<u32> = g.buckets.iter().map(|b| b.bucket_id).collect();
+            if ids.len() != g.buckets.len() {
+                Bucket::number(&mut g.buckets);
+            }
             let counters = Arc::new(GroupCounters::new(g.buckets.len()));
             br.groups.insert(g.id, Arc::new(Group { id: g.id, group_type: g.group_type, buckets: g.buckets, counters, created_ms: now }));
         }
@@ -272,6 +284,10 @@ mod tests {
         assert_eq!(
             check_buckets(&gm(GroupType::All, vec![weighted])),
             Err(OfError::GroupModFailed(GroupModFailed::WeightUnsupported))
+        );
+        assert_eq!(
+            check_buckets(&gm(GroupType::All, vec![Bucket { watch_group: 2, ..plain.clone() }])),
+            Err(OfError::GroupModFailed(GroupModFailed::WatchUnsupported))
         );
         let bad_watch = Bucket { watch_port: OfPort::CONTROLLER, ..plain };
         assert_eq!(

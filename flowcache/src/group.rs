@@ -44,6 +44,8 @@ pub const MAX_GROUP: u32 = 0xffff_ff00;
 pub const ALL_GROUPS: u32 = 0xffff_fffc;
 /// `OFPG_ANY`: no group (wildcard in flow filters, "no watch group" in buckets).
 pub const ANY_GROUP: u32 = 0xffff_ffff;
+/// `OFPG15_BUCKET_MAX`: the largest bucket id.
+pub const MAX_BUCKET: u32 = 0xffff_ff00;
 
 /// The type of a group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -94,6 +96,11 @@ impl GroupType {
 /// One bucket of a group.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Bucket {
+    /// The bucket's id (OpenFlow 1.5, and Open vSwitch's Nicira group messages): unique within
+    /// its group. OpenFlow 1.1 to 1.4 carry no ids; their buckets are numbered from 0 in order.
+    /// Groups stored before ids existed read back with 0 and are renumbered when loaded.
+    #[serde(default)]
+    pub bucket_id: u32,
     /// Relative weight (`select` groups).
     pub weight: u16,
     /// Port whose liveness the bucket depends on (`ANY`: none).
@@ -105,9 +112,16 @@ pub struct Bucket {
 }
 
 impl Bucket {
-    /// A bucket with these actions, weight 0 and no watch.
+    /// A bucket with these actions, id 0, weight 0 and no watch.
     pub fn new(actions: Vec<OfAction>) -> Bucket {
-        Bucket { weight: 0, watch_port: OfPort::ANY, watch_group: ANY_GROUP, actions }
+        Bucket { bucket_id: 0, weight: 0, watch_port: OfPort::ANY, watch_group: ANY_GROUP, actions }
+    }
+
+    /// Numbers `buckets` 0, 1, ... in order (OpenFlow 1.1 to 1.4 give no ids).
+    pub fn number(buckets: &mut [Bucket]) {
+        for (i, b) in buckets.iter_mut().enumerate() {
+            b.bucket_id = i as u32;
+        }
     }
 }
 

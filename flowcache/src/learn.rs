@@ -33,6 +33,18 @@
 //! same match, priority, actions, cookie, timeouts and flags, the rule is kept and only its
 //! hard timeout restarts ([`crate::ofp::RuleStats::refreshed_ms`]); nothing is republished.
 //!
+//! # `limit` and `result_dst`
+//! `learn(limit=N,...)` learns nothing new once the target table holds `N` rules with the
+//! action's cookie ([`may_learn`]; relearning an existing rule still refreshes it), and
+//! `result_dst=FIELD[BIT]` receives 1 if the flow was learned (or refreshed), 0 if the limit
+//! stopped it, as in Open vSwitch. Translation checks the limit against the tables it
+//! translates with and writes `result_dst` from that answer; the control thread checks it
+//! again when it applies the flow-mod ([`FlowMod::learn_limit`] carries the limit there),
+//! so that packets translated before earlier learned flows were published cannot exceed it.
+//! Counting walks the target table (the translation of a new flow, not the per-packet path,
+//! pays for it). A translation whose answer depends on the tables is redone when they change,
+//! as every translation is.
+//!
 //! # `delete_learned`
 //! When the last rule whose `learn` has `delete_learned` for a (table, cookie) pair leaves the
 //! pipeline, every rule of that table with that cookie is deleted ([`delete_learned_mods`]).
@@ -173,6 +185,7 @@ impl Learn {
         if self.fin_idle_timeout != 0 || self.fin_hard_timeout != 0 {
             fm.actions.push(OfAction::FinTimeout { idle: self.fin_idle_timeout, hard: self.fin_hard_timeout });
         }
+        fm.learn_limit = self.limit;
         fm
     }
 
@@ -206,6 +219,28 @@ pub fn is_same_rule(rule: &Rule, fm: &FlowMod) -> bool {
         && rule.flags == fm.flags
         && Some(rule.cookie) == fm.new_cookie
         && rule.actions[..] == fm.actions[..]
+}
+
+/// Rules of table `table` (conjunctive ones included) whose cookie is `cookie`: what a
+/// `learn(limit=N)` with that table and cookie counts.
+pub fn count_with_cookie(pipeline: &Pipeline, table: u8, cookie: u64) -> usize {
+    pipeline.table(table).iter().chain(pipeline.soft_table(table).iter()).filter(|r| r.cookie == cookie).count()
+}
+
+/// Whether a learned flow-mod may be applied under its `learn_limit` (Open vSwitch's
+/// `ofproto_flow_mod_learn`): always without a limit, and when the rule exists already
+/// unchanged (learning it again only refreshes it); otherwise only while its table holds
+/// fewer than `learn_limit` rules with its cookie. A learned flow-mod that may not be applied
+/// is dropped, and `result_dst` gets 0.
+pub fn may_learn(pipeline: &Pipeline, fm: &FlowMod) -> bool {
+    if fm.learn_limit == 0 {
+        return true;
+    }
+    if pipeline.find_exact(fm.table_id, &fm.match_, fm.priority).is_some_and(|r| is_same_rule(r, fm)) {
+        return true;
+    }
+    let cookie = fm.new_cookie.unwrap_or(fm.cookie);
+    count_with_cookie(pipeline, fm.table_id, cookie) < fm.learn_limit as usize
 }
 
 /// If `pipeline` already holds the rule a learned flow-mod would install, restarts its hard
@@ -363,6 +398,31 @@ mod tests {
         let out = refresh_or_apply(&mut p, &moved, 6000).unwrap().expect("changed");
         assert_eq!(out.modified.len(), 1);
         assert_eq!(p.n_rules(), 1);
+    }
+
+    #[test]
+    fn the_limit_stops_new_flows_but_not_refreshes() {
+        let mut p = Pipeline::new();
+        let learn = Learn { limit: 2, ..mac_learn() };
+        let from = |mac: u128| {
+            let mut k = FlowKey::ZERO;
+            k.in_port = 3;
+            Field::EthSrc.set(&mut k, mac);
+            learn.flow_mod(|sf| sf.field.get(&k))
+        };
+        let (a, b, c) = (from(1), from(2), from(3));
+        assert_eq!(a.learn_limit, 2);
+        for fm in [&a, &b] {
+            assert!(may_learn(&p, fm));
+            refresh_or_apply(&mut p, fm, 1000).unwrap();
+        }
+        assert_eq!(count_with_cookie(&p, 20, 0x42), 2);
+        assert!(!may_learn(&p, &c), "the table holds `limit` rules with the cookie");
+        assert!(may_learn(&p, &a), "an existing rule may be learned again (a refresh)");
+        // Rules with another cookie do not count; without a limit, anything goes.
+        let other = Learn { limit: 2, cookie: 0x43, ..mac_learn() }.flow_mod(|sf| sf.field.get(&FlowKey::ZERO));
+        assert!(may_learn(&p, &other));
+        assert!(may_learn(&p, &FlowMod { learn_limit: 0, ..c }));
     }
 
     #[test]

@@ -586,6 +586,10 @@ pub struct FlowMod {
     pub match_: Match,
     /// Actions and instructions.
     pub actions: Vec<OfAction>,
+    /// For a flow-mod a `learn(limit=N)` action built: `N`, the most rules its table may hold
+    /// with its cookie, checked again when it is applied ([`crate::learn::may_learn`]).
+    /// 0 (no limit) for every other flow-mod; not part of OpenFlow.
+    pub learn_limit: u32,
 }
 
 impl FlowMod {
@@ -607,6 +611,7 @@ impl FlowMod {
             out_group: ANY_GROUP,
             match_: Match::catchall(),
             actions: Vec::new(),
+            learn_limit: 0,
         }
     }
 }

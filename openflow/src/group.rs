@@ -5,10 +5,10 @@
 //! OpenFlow 1.3 carries them as `OFPT_GROUP_MOD` (15) and the multipart types `GROUP` (6),
 //! `GROUP_DESC` (7) and `GROUP_FEATURES` (8) ([`crate::v13::group`]). OpenFlow 1.0 has no
 //! groups; Open vSwitch carries them there in Nicira extension messages with OpenFlow 1.5's
-//! layout, which rvs does not implement: an OpenFlow 1.0 encoding of these messages is
-//! refused as unrepresentable.
+//! layout (`NXT_GROUP_MOD`, `NXST_GROUP`, `NXST_GROUP_DESC`, `NXST_GROUP_FEATURES`,
+//! [`crate::v10`]'s `group` module), which also carry bucket ids.
 
-pub use rvs_flowcache::group::{Bucket, GroupType, ALL_GROUPS, ANY_GROUP, MAX_GROUP};
+pub use rvs_flowcache::group::{Bucket, GroupType, ALL_GROUPS, ANY_GROUP, MAX_BUCKET, MAX_GROUP};
 
 /// `OFPGC_*`: what a group-mod does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

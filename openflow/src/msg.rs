@@ -359,8 +359,11 @@ pub enum MultipartRequest {
         /// Group.
         group_id: u32,
     },
-    /// Group descriptions.
-    GroupDesc,
+    /// Group descriptions (`ALL_GROUPS`: every group; OpenFlow 1.3 always asks for all).
+    GroupDesc {
+        /// Group.
+        group_id: u32,
+    },
     /// Group features.
     GroupFeatures,
 }
@@ -395,7 +398,8 @@ pub enum MultipartReply {
     GroupFeatures(crate::group::GroupFeatures),
 }
 
-/// A Nicira statistics request (`NXST_*`): flow statistics with an NXM match.
+/// A Nicira statistics request (`NXST_*`): flow statistics with an NXM match, and flow
+/// monitors (in OpenFlow 1.3, ONF's `ONFST_FLOW_MONITOR`, the same model).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NxStatsRequest {
     /// `NXST_FLOW`.
@@ -566,7 +570,8 @@ pub fn encode_multipart_reply(
 }
 
 /// Encodes a Nicira statistics reply as one message or, like [`encode_multipart_reply`],
-/// as several within `max_len` bytes each. Only OpenFlow 1.0 has Nicira statistics here.
+/// as several within `max_len` bytes each. OpenFlow 1.0 has them all; OpenFlow 1.3 has the
+/// flow monitor only, as ONF's `ONFST_FLOW_MONITOR` ([`crate::v13::monitor`]).
 pub fn encode_nx_stats_reply(
     version: Version,
     xid: u32,
@@ -575,7 +580,7 @@ pub fn encode_nx_stats_reply(
 ) -> Result<Vec<Vec<u8>>, EncodeError> {
     match version {
         Version::V1_0 => crate::v10::stats::encode_nx_reply_split(xid, reply, max_len),
-        other => Err(EncodeError::UnsupportedVersion(other.wire())),
+        Version::V1_3 => crate::v13::multipart::encode_nx_reply_split(xid, reply, max_len),
     }
 }
 

@@ -7,15 +7,17 @@
 //!   group-mod with a barrier. A switch error is printed on standard error and ends the run
 //!   with status 1.
 //! * `dump-groups [GROUP]`: one group description request. `ovs-ofctl` 3.1 reads the
-//!   argument as a group-mod and, whatever group it names, asks for every group; so does
-//!   rvs-ofctl.
+//!   argument as a group id (a number, `ANY` or `ALL`; anything else means all groups, with a
+//!   warning, which `ovs-ofctl` logs and rvs-ofctl prints on standard error); over OpenFlow 1.0 it asks for the group it names (the request
+//!   has OpenFlow 1.5's layout), over OpenFlow 1.3 for every group whatever it names; so
+//!   does rvs-ofctl.
 //! * `dump-group-stats [GROUP]`: the argument is read with port names (as `ovs-ofctl` does),
 //!   then one group statistics request on a new connection.
 //! * `dump-group-features`: one request.
 //!
-//! Groups need OpenFlow 1.1 or later on the wire. `ovs-ofctl` carries them over OpenFlow 1.0
-//! in Nicira extension messages with OpenFlow 1.5's layout; rvs does not, so these commands
-//! need `-O OpenFlow13` (they say so rather than send something else).
+//! OpenFlow 1.0 has no groups: there, as `ovs-ofctl` does, these commands use Open vSwitch's
+//! Nicira group messages, which have OpenFlow 1.5's layout and carry bucket ids
+//! (`rvs_openflow::v10`).
 
 use rvs_openflow::group::{GroupMod, GroupModCommand, ALL_GROUPS};
 use rvs_openflow::msg::{MultipartRequest, OfMessage, Version};
@@ -33,13 +35,9 @@ fn names_of(map: &Option<PortMap>) -> Option<&dyn PortNames> {
     map.as_ref().map(|m| m as &dyn PortNames)
 }
 
-/// Opens a connection for group messages: OpenFlow 1.1 or later.
+/// Opens a connection for group messages.
 fn open_for_groups(s: &mut Session, target: &str) -> Result<Connection, Fatal> {
-    let conn = s.open(target)?;
-    if conn.version() == Version::V1_0 {
-        return Err(Fatal("groups need OpenFlow 1.1 or later on the wire (use -O OpenFlow13)".into()));
-    }
-    Ok(conn)
+    s.open(target)
 }
 
 /// `ofctl_group_mod__`: one connection, each group-mod with a barrier.
@@ -92,17 +90,40 @@ pub(crate) fn add_groups(s: &mut Session, args: &[String], io: &mut Io<'_>) -> R
     send_group_mods(s, target, gms, io)
 }
 
+/// `ofputil_group_from_string`: a 32-bit number, or `ANY` or `ALL` (any case).
+fn parse_group_id(s: &str) -> Option<u32> {
+    if s.eq_ignore_ascii_case("all") {
+        return Some(ALL_GROUPS);
+    }
+    if s.eq_ignore_ascii_case("any") {
+        return Some(rvs_openflow::group::ANY_GROUP);
+    }
+    s.parse().ok()
+}
+
 fn mp(request: MultipartRequest) -> OfMessage {
     OfMessage::MultipartRequest { flags: 0, request }
 }
 
 pub(crate) fn dump_groups(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Result<i32, Fatal> {
     let target = &args[1];
+    let mut group_id = ALL_GROUPS;
     if let Some(arg) = args.get(2) {
-        parse_group_mod(arg, GroupModCommand::Delete, None).map_err(|e| Fatal(e.to_string()))?;
+        match parse_group_id(arg) {
+            Some(id) => group_id = id,
+            None => {
+                let _ = writeln!(
+                    io.err,
+                    "{arg} is not a valid group ID.  (Valid group IDs are 32-bit nonnegative integers or the keywords ANY or ALL.)"
+                );
+            }
+        }
     }
     let mut conn = open_for_groups(s, target)?;
-    dump_transaction(s, &mut conn, &mp(MultipartRequest::GroupDesc), io)?;
+    if conn.version() != Version::V1_0 {
+        group_id = ALL_GROUPS;
+    }
+    dump_transaction(s, &mut conn, &mp(MultipartRequest::GroupDesc { group_id }), io)?;
     Ok(0)
 }
 

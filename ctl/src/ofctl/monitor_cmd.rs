@@ -2,15 +2,15 @@
 //!
 //! Over one connection: with `MISS_LEN`, the switch configuration is read and written back
 //! with that `miss_send_len` (and a barrier), which makes a management connection receive
-//! packet-ins; with `watch:`, a flow monitor request (`NXST_FLOW_MONITOR`, OpenFlow 1.0)
-//! whose flags are all of `initial,add,delete,modify,actions,own` less those the spec turns
+//! packet-ins; with `watch:`, a flow monitor request (`NXST_FLOW_MONITOR` in OpenFlow 1.0,
+//! ONF's `ONFST_FLOW_MONITOR` in OpenFlow 1.3) whose flags are all of `initial,add,delete,modify,actions,own` less those the spec turns
 //! off (`!initial`, ...), with the spec's `table=`, `out_port=` and match (read with the
 //! switch's table and port names, which costs `ovs-ofctl`'s extra connections); then the
 //! packet-in format is set to `NXT_PACKET_IN2` (with a barrier). From then on every message
 //! the switch sends is printed as it arrives, until the program is killed.
 //!
-//! Not implemented: packet-ins print as a hex dump of the packet where `ovs-ofctl` prints the
-//! dissected flow; OpenFlow 1.3's flow monitor; `invalid_ttl`; the unixctl commands
+//! Packet-ins print as `ovs-ofctl` prints them, the dissected packet included
+//! (`rvs_openflow::text::packet`). Not implemented: `invalid_ttl`; the unixctl commands
 //! `ovs-ofctl monitor` serves.
 
 use rvs_openflow::monitor::FlowMonitorRequest;
@@ -75,9 +75,6 @@ pub(crate) fn monitor(s: &mut Session, args: &[String], io: &mut Io<'_>) -> Resu
         }
     }
     if let Some(w) = watch {
-        if conn.version() != Version::V1_0 {
-            return Err(Fatal("rvs-ofctl monitors flows over OpenFlow 1.0 only".into()));
-        }
         conn.send(&OfMessage::NxStatsRequest { flags: 0, request: NxStatsRequest::FlowMonitor(vec![w]) }, &mut s.xids)?;
     }
     // The packet-in format and its barrier go out without waiting: the monitor's initial

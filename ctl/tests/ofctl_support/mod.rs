@@ -177,7 +177,7 @@ fn serve(mut s: UnixStream, script: &Script) {
                     // The fake switch has no queues and no groups.
                     MultipartRequest::Queue(_) => (None, MultipartReply::Queue(Vec::new())),
                     MultipartRequest::Group { .. } => (None, MultipartReply::Group(Vec::new())),
-                    MultipartRequest::GroupDesc => (None, MultipartReply::GroupDesc(Vec::new())),
+                    MultipartRequest::GroupDesc { .. } => (None, MultipartReply::GroupDesc(Vec::new())),
                     MultipartRequest::GroupFeatures => {
                         (None, MultipartReply::GroupFeatures(rvs_openflow::group::GroupFeatures::default()))
                     }

@@ -69,11 +69,6 @@ pub(super) fn validate_actions(actions: &[OfAction], table: u8, cmd: FlowModComm
                 return Err(OfError::BadAction(BadAction::BadOutPort));
             }
             OfAction::WriteActions(inner) => validate_actions(inner, table, cmd)?,
-            // Parsed and encoded, but not executed by rvs: refused, never silently ignored.
-            OfAction::Learn(l) if l.limit != 0 || l.result_dst.is_some() => {
-                crate::vlog::warn("ofserver", "learn with limit or result_dst is not supported by rvs: flow refused (OFPBAC_BAD_ARGUMENT)");
-                return Err(OfError::BadAction(BadAction::BadArgument));
-            }
             _ => {}
         }
     }

@@ -4,7 +4,9 @@
 //! [`crate::datapath::DatapathShared::send_learned`], and from `ofproto/trace -generate`. Each
 //! goes through the bridge's writer like an OpenFlow flow-mod, except that a rule that already
 //! exists unchanged is only refreshed ([`rvs_flowcache::learn::refresh_existing`]: its hard
-//! timeout restarts, nothing is republished). Like OpenFlow flow-mods they are published at
+//! timeout restarts, nothing is republished), and one a `learn(limit=N)` made is dropped if
+//! its table holds `N` rules with its cookie by now ([`rvs_flowcache::learn::may_learn`]).
+//! Like OpenFlow flow-mods they are published at
 //! the end of the event-loop round, and rules they displace get flow-removed if they asked.
 //!
 //! After every change to a bridge's tables (OpenFlow flow-mods, learned flow-mods, expiry),
@@ -13,7 +15,7 @@
 
 use std::sync::Arc;
 
-use rvs_flowcache::learn::{delete_learned_mods, refresh_existing};
+use rvs_flowcache::learn::{delete_learned_mods, may_learn, refresh_existing};
 use rvs_flowcache::pipeline::{FlowModOutcome, RemovedReason};
 use rvs_flowcache::{FlowMod, Rule};
 
@@ -35,6 +37,10 @@ impl OfServer {
         for fm in mods {
             let Some(br) = sw.bridges.get_mut(bridge) else { return };
             if refresh_existing(br.writer.current(), fm, now) {
+                continue;
+            }
+            // `learn(limit=N)`: checked again here, against the tables as they are now.
+            if !may_learn(br.writer.current(), fm) {
                 continue;
             }
             match br.writer.apply(fm, now) {

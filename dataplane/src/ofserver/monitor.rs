@@ -1,5 +1,6 @@
-//! Flow monitors (`NXST_FLOW_MONITOR`, OpenFlow 1.0 with Nicira extensions): what
-//! `ovs-ofctl monitor SWITCH watch:` asks for.
+//! Flow monitors (`NXST_FLOW_MONITOR`, OpenFlow 1.0 with Nicira extensions, and ONF's
+//! `ONFST_FLOW_MONITOR` in OpenFlow 1.3, the same model): what `ovs-ofctl monitor SWITCH
+//! watch:` asks for.
 //!
 //! A connection's monitor request is answered with the flows it selects (with `INITIAL`),
 //! then the connection keeps its monitors: every rule added, modified or deleted on the
@@ -7,8 +8,7 @@
 //! against them, and a connection with a matching monitor gets one update, as a flow monitor
 //! reply with xid 0, in full (with actions if a matching monitor asked for them) or, for a
 //! change the connection made itself, abbreviated to the xid of its request (only with
-//! `OWN`). Monitors end with the connection. OpenFlow 1.3's ONF flow monitor is not
-//! implemented (answered `OFPBRC_BAD_MULTIPART`/`OFPBRC_BAD_EXPERIMENTER`).
+//! `OWN`). Monitors end with the connection.
 
 use std::sync::Arc;
 

@@ -69,7 +69,7 @@ pub fn multipart(sw: &mut Switch, bridge: &str, req: MultipartRequest) -> Result
             sw.revalidator.sync();
             MultipartReply::Group(sw.group_stats(bridge, group_id))
         }
-        MultipartRequest::GroupDesc => MultipartReply::GroupDesc(sw.group_descs(bridge)),
+        MultipartRequest::GroupDesc { group_id } => MultipartReply::GroupDesc(sw.group_descs(bridge, group_id)),
         MultipartRequest::GroupFeatures => MultipartReply::GroupFeatures(sw.group_features()),
         MultipartRequest::TableFeatures(_) => {
             MultipartReply::TableFeatures(rvs_openflow::table_features::rvs_table_features(N_TABLES_ANNOUNCED))

@@ -276,7 +276,9 @@ impl<'a> Ctx<'a> {
             trace_depth: 0,
             resubmits: 0,
             table_id: 0,
-            cookie: 0,
+            // Actions run outside any rule (a packet-out's) send packet-ins without a
+            // cookie (all-ones), as Open vSwitch does.
+            cookie: u64::MAX,
             action_set: Vec::new(),
             error: None,
             used_normal: false,
@@ -514,6 +516,14 @@ impl<'a> Ctx<'a> {
             }
             self.read_masked(sf.field, sf.mask())
         });
+        // `limit` and `result_dst` (see `crate::learn`).
+        let learned = crate::learn::may_learn(self.inp.pipeline, &fm);
+        if let (true, Some(dst)) = (l.flags & crate::learn::WRITE_RESULT != 0, l.result_dst) {
+            self.write(dst.field, u128::from(learned) << dst.ofs, dst.mask());
+        }
+        if !learned {
+            return;
+        }
         if self.inp.trace {
             self.trace.push(TraceEvent::Learned { depth: self.trace_depth, flow_mod: Box::new(fm.clone()) });
         }

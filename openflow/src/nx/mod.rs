@@ -50,6 +50,8 @@ pub mod nxt {
     pub const SET_CONTROLLER_ID: u32 = 20;
     /// `NXT_PACKET_IN2`.
     pub const PACKET_IN2: u32 = 30;
+    /// `NXT_GROUP_MOD` (OpenFlow 1.5's layout).
+    pub const GROUP_MOD: u32 = 31;
 }
 
 /// `NXST_*` statistics subtypes.
@@ -60,6 +62,12 @@ pub mod nxst {
     pub const AGGREGATE: u32 = 1;
     /// `NXST_FLOW_MONITOR`.
     pub const FLOW_MONITOR: u32 = 2;
+    /// `NXST_GROUP`: group statistics.
+    pub const GROUP: u32 = 7;
+    /// `NXST_GROUP_DESC`: group descriptions.
+    pub const GROUP_DESC: u32 = 8;
+    /// `NXST_GROUP_FEATURES`: group features.
+    pub const GROUP_FEATURES: u32 = 9;
 }
 
 /// `NXAST_*` action subtypes.

@@ -30,6 +30,7 @@ pub mod fields;
 mod flow;
 pub mod format;
 pub mod group;
+pub mod packet;
 mod learn;
 mod lex;
 pub mod value;

@@ -198,6 +198,7 @@ fn finish_flow_mod(
         out_group: ANY_GROUP,
         match_,
         actions,
+        learn_limit: 0,
     };
     let ctx = CheckContext { table_id, max_ports: OfPort(0xff00) };
     check(&fm.match_, &fm.actions, &ctx).map_err(|e| DecodeError { error: e, detail: "actions invalid with the match" })?;

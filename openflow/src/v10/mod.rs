@@ -5,7 +5,8 @@
 //! vendor, features with ports, switch configuration, packet-in and -out, flow-removed,
 //! port-status, flow-mod, port-mod, statistics, barrier) and Open vSwitch's Nicira messages
 //! (`NXT_FLOW_MOD`, `NXT_FLOW_REMOVED`, `NXT_PACKET_IN`, `NXT_PACKET_IN2`, the session
-//! messages, `NXST_FLOW` and `NXST_AGGREGATE`). Matches are `ofp_match` or NXM
+//! messages, `NXST_FLOW` and `NXST_AGGREGATE`, flow monitors, and the group messages of
+//! module `group`: `NXT_GROUP_MOD` and `NXST_GROUP*`). Matches are `ofp_match` or NXM
 //! ([`ofp_match`]), actions OpenFlow 1.0's plus Nicira's ([`actions`]), statistics and ports
 //! in [`stats`].
 //!
@@ -18,6 +19,7 @@
 
 pub mod actions;
 mod flow;
+mod group;
 mod monitor;
 pub mod ofp_match;
 mod packet;
@@ -176,8 +178,9 @@ pub fn encode(m: &OfMessage, xid: u32, session: &Session) -> Result<Vec<u8>, Enc
             out.put_u32(*exp_type);
             out.extend_from_slice(data);
         }
-        OfMessage::GroupMod(_) => {
-            return Err(EncodeError::Unrepresentable("group-mods need OpenFlow 1.1 or later".into()));
+        OfMessage::GroupMod(gm) => {
+            nx_begin(&mut out, nxt::GROUP_MOD, xid);
+            group::put_group_mod(&mut out, gm)?;
         }
         OfMessage::FeaturesRequest => begin(&mut out, msg_type::FEATURES_REQUEST, xid),
         OfMessage::FeaturesReply(f) => {
@@ -285,6 +288,7 @@ fn decode_vendor(body: &[u8], s: &Session) -> Result<OfMessage, DecodeError> {
             nxt::FLOW_REMOVED => return flow::decode_nx_flow_removed(rest),
             nxt::PACKET_IN => return packet::decode_nx_packet_in(rest),
             nxt::PACKET_IN2 => return packet::decode_nx_packet_in2(rest),
+            nxt::GROUP_MOD => return group::pull_group_mod(rest).map(OfMessage::GroupMod),
             _ => {}
         }
     }

@@ -1,5 +1,7 @@
 //! OpenFlow 1.0 statistics (`OFPST_*`), Nicira's flow statistics (`NXST_FLOW`,
-//! `NXST_AGGREGATE`), and the OpenFlow 1.0 port structure.
+//! `NXST_AGGREGATE`), and the OpenFlow 1.0 port structure. Group statistics, descriptions
+//! and features travel as Nicira statistics too (`NXST_GROUP*`, module `v10::group`) but are
+//! the version-neutral [`MultipartRequest`] and [`MultipartReply`] group variants.
 //!
 //! A statistics message is the header, `type(2) flags(2)`, then a body whose layout depends
 //! on the type; a Nicira one has type `0xffff` followed by `vendor(4) subtype(4) pad(4)`.
@@ -159,8 +161,17 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
         MultipartRequest::PortStats { .. } => st::PORT,
         MultipartRequest::PortDesc => st::PORT_DESC,
         MultipartRequest::Queue(_) => st::QUEUE,
-        MultipartRequest::Group { .. } | MultipartRequest::GroupDesc | MultipartRequest::GroupFeatures => {
-            return Err(EncodeError::Unrepresentable("groups need OpenFlow 1.1 or later".into()));
+        // Groups are Nicira statistics in OpenFlow 1.0 (see `super::group`).
+        MultipartRequest::Group { group_id } | MultipartRequest::GroupDesc { group_id } => {
+            let sub = if matches!(req, MultipartRequest::Group { .. }) { nxst::GROUP } else { nxst::GROUP_DESC };
+            put_nx_header(out, flags, sub);
+            out.put_u32(*group_id);
+            out.put_zeros(4);
+            return Ok(());
+        }
+        MultipartRequest::GroupFeatures => {
+            put_nx_header(out, flags, nxst::GROUP_FEATURES);
+            return Ok(());
         }
         MultipartRequest::TableFeatures(_) => {
             return Err(EncodeError::Unrepresentable("table features need OpenFlow 1.3".into()));
@@ -311,6 +322,25 @@ fn put_aggregate(b: &mut Vec<u8>, a: &AggregateStats, unknown_zero: bool) {
     b.put_zeros(4);
 }
 
+/// The statistics header of a standard reply: `type(2) flags(2)`, or for the groups, which
+/// are Nicira statistics in OpenFlow 1.0, the Nicira header with their subtype.
+fn reply_head(reply: &MultipartReply, more: bool) -> Result<Vec<u8>, EncodeError> {
+    let flags = if more { MULTIPART_MORE } else { 0 };
+    let mut head = Vec::with_capacity(16);
+    let sub = match reply {
+        MultipartReply::Group(_) => nxst::GROUP,
+        MultipartReply::GroupDesc(_) => nxst::GROUP_DESC,
+        MultipartReply::GroupFeatures(_) => nxst::GROUP_FEATURES,
+        _ => {
+            head.put_u16(reply_type(reply)?);
+            head.put_u16(flags);
+            return Ok(head);
+        }
+    };
+    put_nx_header(&mut head, flags, sub);
+    Ok(head)
+}
+
 fn reply_type(reply: &MultipartReply) -> Result<u16, EncodeError> {
     Ok(match reply {
         MultipartReply::Desc(_) => st::DESC,
@@ -320,9 +350,7 @@ fn reply_type(reply: &MultipartReply) -> Result<u16, EncodeError> {
         MultipartReply::PortStats(_) => st::PORT,
         MultipartReply::PortDesc(_) => st::PORT_DESC,
         MultipartReply::Queue(_) => st::QUEUE,
-        MultipartReply::Group(_) | MultipartReply::GroupDesc(_) | MultipartReply::GroupFeatures(_) => {
-            return Err(EncodeError::Unrepresentable("groups need OpenFlow 1.1 or later".into()))
-        }
+        MultipartReply::Group(_) | MultipartReply::GroupDesc(_) | MultipartReply::GroupFeatures(_) => st::VENDOR,
         MultipartReply::TableFeatures(_) => return Err(EncodeError::Unrepresentable("table features need OpenFlow 1.3".into())),
     })
 }
@@ -386,7 +414,7 @@ fn reply_entries(reply: &MultipartReply) -> Result<Vec<Vec<u8>>, EncodeError> {
             return Err(EncodeError::Unrepresentable("table features need OpenFlow 1.3".into()));
         }
         MultipartReply::Group(_) | MultipartReply::GroupDesc(_) | MultipartReply::GroupFeatures(_) => {
-            return Err(EncodeError::Unrepresentable("groups need OpenFlow 1.1 or later".into()));
+            super::group::reply_entries(reply)?
         }
     })
 }
@@ -425,8 +453,7 @@ fn nx_reply_entries(reply: &NxStatsReply) -> Result<(u32, Vec<Vec<u8>>), EncodeE
 
 /// Writes the statistics header and body of one standard reply message.
 pub(crate) fn put_reply_part(out: &mut Vec<u8>, more: bool, reply: &MultipartReply) -> Result<(), EncodeError> {
-    out.put_u16(reply_type(reply)?);
-    out.put_u16(if more { MULTIPART_MORE } else { 0 });
+    out.extend_from_slice(&reply_head(reply, more)?);
     for e in reply_entries(reply)? {
         out.extend_from_slice(&e);
     }
@@ -482,10 +509,7 @@ fn split(xid: u32, head: &[u8], entries: Vec<Vec<u8>>, max_len: usize) -> Result
 
 /// Encodes a standard reply as as many messages as needed, each at most `max_len` bytes.
 pub fn encode_reply_split(xid: u32, reply: &MultipartReply, max_len: usize) -> Result<Vec<Vec<u8>>, EncodeError> {
-    let mut head = Vec::with_capacity(4);
-    head.put_u16(reply_type(reply)?);
-    head.put_u16(0);
-    split(xid, &head, reply_entries(reply)?, max_len)
+    split(xid, &reply_head(reply, false)?, reply_entries(reply)?, max_len)
 }
 
 /// Encodes a Nicira reply as as many messages as needed, each at most `max_len` bytes.
@@ -572,6 +596,10 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<OfMessage, DecodeError> {
                 nxst::FLOW => NxStatsRequest::Flow(pull_nx_flow_request(&mut r)?),
                 nxst::AGGREGATE => NxStatsRequest::Aggregate(pull_nx_flow_request(&mut r)?),
                 nxst::FLOW_MONITOR => NxStatsRequest::FlowMonitor(super::monitor::pull_requests(&mut r)?),
+                sub @ (nxst::GROUP | nxst::GROUP_DESC | nxst::GROUP_FEATURES) => {
+                    let request = super::group::pull_stats_request(sub, &mut r)?;
+                    return Ok(OfMessage::MultipartRequest { flags, request });
+                }
                 _ => return Err(DecodeError::new(BadRequest::BadExpType, "unknown Nicira statistics")),
             };
             return Ok(OfMessage::NxStatsRequest { flags, request });
@@ -768,6 +796,10 @@ pub(crate) fn decode_reply(body: &[u8]) -> Result<OfMessage, DecodeError> {
                 }
                 nxst::AGGREGATE => NxStatsReply::Aggregate(pull_aggregate(&mut r)?),
                 nxst::FLOW_MONITOR => NxStatsReply::FlowMonitor(super::monitor::pull_updates(&mut r)?),
+                sub @ (nxst::GROUP | nxst::GROUP_DESC | nxst::GROUP_FEATURES) => {
+                    let reply = super::group::pull_stats_reply(sub, &mut r)?;
+                    return Ok(OfMessage::MultipartReply { more, reply });
+                }
                 _ => return Err(DecodeError::new(BadRequest::BadExpType, "unknown Nicira statistics")),
             };
             return Ok(OfMessage::NxStatsReply { more, reply });

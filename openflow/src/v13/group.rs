@@ -75,7 +75,7 @@ pub(crate) fn pull_buckets(r: &mut Reader<'_>) -> Result<Vec<Bucket>, DecodeErro
         let watch_group = b.u32()?;
         b.skip(4)?;
         let actions = actions::pull_actions(b.rest())?;
-        buckets.push(Bucket { weight, watch_port, watch_group, actions });
+        buckets.push(Bucket { bucket_id: buckets.len() as u32, weight, watch_port, watch_group, actions });
     }
     Ok(buckets)
 }
@@ -224,8 +224,8 @@ mod tests {
         assert_eq!(
             gm.buckets,
             vec![
-                Bucket { weight: 10, watch_port: OfPort(2), watch_group: u32::MAX, actions: vec![out(1)] },
-                Bucket { weight: 1, watch_port: OfPort::ANY, watch_group: u32::MAX, actions: vec![out(2)] },
+                Bucket { bucket_id: 0, weight: 10, watch_port: OfPort(2), watch_group: u32::MAX, actions: vec![out(1)] },
+                Bucket { bucket_id: 1, weight: 1, watch_port: OfPort::ANY, watch_group: u32::MAX, actions: vec![out(2)] },
             ]
         );
         let mut again = Vec::new();

@@ -15,6 +15,7 @@
 pub mod actions;
 pub mod control;
 pub mod group;
+pub mod monitor;
 pub mod multipart;
 mod nicira;
 pub mod table_features;
@@ -25,8 +26,8 @@ use crate::check::{check_consistency, CheckContext, FlowState};
 use crate::codec::{Put, Reader};
 use crate::error::{BadRequest, DecodeError, EncodeError, FlowModFailed, OfError, WireError, OFPET_EXPERIMENTER};
 use crate::msg::{
-    ErrorMsg, FlowRemoved, FlowRemovedReason, Header, Hello, OfMessage, PacketIn, PacketOut, PortReason, PortStatus,
-    VersionSet,
+    ErrorMsg, FlowRemoved, FlowRemovedReason, Header, Hello, NxStatsReply, NxStatsRequest, OfMessage, PacketIn, PacketOut,
+    PortReason, PortStatus, VersionSet,
 };
 use crate::oxm;
 use crate::stats::{SwitchConfig, SwitchFeatures};
@@ -312,9 +313,20 @@ pub fn encode(m: &OfMessage, xid: u32) -> Result<Vec<u8>, EncodeError> {
         | OfMessage::SetFlowFormat(_)
         | OfMessage::FlowModTableId(_)
         | OfMessage::SetPacketInFormat(_)
-        | OfMessage::SetControllerId(_)
-        | OfMessage::NxStatsRequest { .. }
-        | OfMessage::NxStatsReply { .. } => return nicira::encode(m, xid),
+        | OfMessage::SetControllerId(_) => return nicira::encode(m, xid),
+        OfMessage::NxStatsRequest { flags, request: NxStatsRequest::FlowMonitor(reqs) } => {
+            begin(&mut out, msg_type::MULTIPART_REQUEST, xid);
+            multipart::put_experimenter_head(&mut out, *flags);
+            monitor::put_requests(&mut out, reqs)?;
+        }
+        OfMessage::NxStatsReply { more, reply: NxStatsReply::FlowMonitor(updates) } => {
+            begin(&mut out, msg_type::MULTIPART_REPLY, xid);
+            multipart::put_experimenter_head(&mut out, if *more { crate::msg::MULTIPART_MORE } else { 0 });
+            for u in updates {
+                monitor::put_update(&mut out, u)?;
+            }
+        }
+        OfMessage::NxStatsRequest { .. } | OfMessage::NxStatsReply { .. } => return nicira::encode(m, xid),
     }
     finish(out)
 }
@@ -394,6 +406,7 @@ fn decode_flow_mod(body: &[u8]) -> Result<OfMessage, DecodeError> {
         out_group: if is_delete { out_group } else { ANY_GROUP },
         match_,
         actions,
+        learn_limit: 0,
     };
     let ctx = CheckContext { table_id, max_ports: OfPort(0xff00) };
     check_consistency(&fm.match_, &fm.actions, &ctx).map_err(|e| DecodeError { error: e, detail: "actions inconsistent with the match" })?;

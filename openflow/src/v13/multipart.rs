@@ -14,7 +14,7 @@ use super::{actions, begin, finish};
 use crate::check::FlowState;
 use crate::codec::{c_string, put_c_string, Put, Reader};
 use crate::error::{BadAction, BadRequest, DecodeError, EncodeError};
-use crate::msg::{MultipartReply, MultipartRequest, OfMessage, MULTIPART_MORE};
+use crate::msg::{MultipartReply, MultipartRequest, NxStatsReply, NxStatsRequest, OfMessage, MULTIPART_MORE};
 use crate::oxm;
 use crate::stats::{
     AggregateStats, FlowStats, FlowStatsRequest, PortDesc, PortStats, QueueStats, QueueStatsRequest, SwitchDesc, TableStats,
@@ -46,6 +46,8 @@ pub mod mp_type {
     pub const TABLE_FEATURES: u16 = 12;
     /// Port descriptions.
     pub const PORT_DESC: u16 = 13;
+    /// Experimenter (ONF's flow monitor, [`super::super::monitor`]).
+    pub const EXPERIMENTER: u16 = 0xffff;
 }
 
 const DESC_LEN: usize = 1056;
@@ -117,7 +119,7 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
         MultipartRequest::TableFeatures(_) => mp_type::TABLE_FEATURES,
         MultipartRequest::Queue(_) => mp_type::QUEUE,
         MultipartRequest::Group { .. } => mp_type::GROUP,
-        MultipartRequest::GroupDesc => mp_type::GROUP_DESC,
+        MultipartRequest::GroupDesc { .. } => mp_type::GROUP_DESC,
         MultipartRequest::GroupFeatures => mp_type::GROUP_FEATURES,
     };
     out.put_u16(ty);
@@ -142,7 +144,8 @@ pub(crate) fn put_request(out: &mut Vec<u8>, flags: u16, req: &MultipartRequest)
             out.put_u32(*group_id);
             out.put_zeros(4);
         }
-        MultipartRequest::GroupDesc | MultipartRequest::GroupFeatures => {}
+        // OpenFlow 1.3's group description request has no group id (1.5's has).
+        MultipartRequest::GroupDesc { .. } | MultipartRequest::GroupFeatures => {}
         MultipartRequest::Desc | MultipartRequest::Table | MultipartRequest::PortDesc => {}
     }
     Ok(())
@@ -310,24 +313,60 @@ pub(crate) fn put_reply_part(out: &mut Vec<u8>, more: bool, reply: &MultipartRep
     Ok(())
 }
 
+/// Writes the multipart header of an experimenter (ONF flow monitor) message with `flags`,
+/// and the experimenter header.
+pub(crate) fn put_experimenter_head(out: &mut Vec<u8>, flags: u16) {
+    out.put_u16(mp_type::EXPERIMENTER);
+    out.put_u16(flags);
+    out.put_zeros(4);
+    super::monitor::put_header(out);
+}
+
 /// Encodes a reply as as many messages as needed, each at most `max_len` bytes.
 pub fn encode_reply_split(xid: u32, reply: &MultipartReply, max_len: usize) -> Result<Vec<Vec<u8>>, EncodeError> {
+    let mut head = Vec::with_capacity(8);
+    head.put_u16(reply_type(reply));
+    head.put_u16(0);
+    head.put_zeros(4);
+    split(xid, &head, reply_entries(reply)?, max_len)
+}
+
+/// Encodes a flow monitor reply (ONF's extension) as as many messages as needed, each at
+/// most `max_len` bytes. Other Nicira statistics have no OpenFlow 1.3 form.
+pub fn encode_nx_reply_split(xid: u32, reply: &NxStatsReply, max_len: usize) -> Result<Vec<Vec<u8>>, EncodeError> {
+    let NxStatsReply::FlowMonitor(updates) = reply else {
+        return Err(EncodeError::Unrepresentable("Nicira flow statistics are OpenFlow 1.0 messages".into()));
+    };
+    let entries = updates
+        .iter()
+        .map(|u| {
+            let mut b = Vec::with_capacity(64);
+            super::monitor::put_update(&mut b, u)?;
+            Ok(b)
+        })
+        .collect::<Result<Vec<_>, EncodeError>>()?;
+    let mut head = Vec::with_capacity(16);
+    put_experimenter_head(&mut head, 0);
+    split(xid, &head, entries, max_len)
+}
+
+/// Spreads `entries` over reply messages of at most `max_len` bytes, each starting with
+/// `head` (the multipart header, and the experimenter header if any), the "more" flag on all
+/// but the last.
+fn split(xid: u32, head: &[u8], entries: Vec<Vec<u8>>, max_len: usize) -> Result<Vec<Vec<u8>>, EncodeError> {
     let max_len = max_len.min(crate::framing::MAX_MESSAGE_LEN);
-    let entries = reply_entries(reply)?;
     let start_msg = || {
         let mut m = Vec::new();
         begin(&mut m, super::msg_type::MULTIPART_REPLY, xid);
-        m.put_u16(reply_type(reply));
-        m.put_u16(0);
-        m.put_zeros(4);
+        m.extend_from_slice(head);
         m
     };
     let mut msgs = Vec::new();
     let mut cur = start_msg();
     let mut in_cur = 0;
     for e in entries {
-        if 16 + e.len() > max_len {
-            return Err(EncodeError::TooLong(16 + e.len()));
+        if 8 + head.len() + e.len() > max_len {
+            return Err(EncodeError::TooLong(8 + head.len() + e.len()));
         }
         if cur.len() + e.len() > max_len && in_cur > 0 {
             msgs.push(std::mem::replace(&mut cur, start_msg()));
@@ -373,6 +412,11 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<OfMessage, DecodeError> {
     let ty = r.u16()?;
     let flags = r.u16()?;
     r.skip(4)?;
+    if ty == mp_type::EXPERIMENTER {
+        super::monitor::pull_header(&mut r)?;
+        let request = NxStatsRequest::FlowMonitor(super::monitor::pull_requests(&mut r)?);
+        return Ok(OfMessage::NxStatsRequest { flags, request });
+    }
     let no_body = |r: &Reader<'_>| if r.is_empty() { Ok(()) } else { Err(bad_len("multipart request has an unexpected body")) };
     let request = match ty {
         mp_type::DESC => {
@@ -409,7 +453,7 @@ pub(crate) fn decode_request(body: &[u8]) -> Result<OfMessage, DecodeError> {
         }
         mp_type::GROUP_DESC => {
             no_body(&r)?;
-            MultipartRequest::GroupDesc
+            MultipartRequest::GroupDesc { group_id: crate::group::ALL_GROUPS }
         }
         mp_type::GROUP_FEATURES => {
             no_body(&r)?;
@@ -489,6 +533,11 @@ pub(crate) fn decode_reply(body: &[u8]) -> Result<OfMessage, DecodeError> {
     let ty = r.u16()?;
     let flags = r.u16()?;
     r.skip(4)?;
+    if ty == mp_type::EXPERIMENTER {
+        super::monitor::pull_header(&mut r)?;
+        let reply = NxStatsReply::FlowMonitor(super::monitor::pull_updates(&mut r)?);
+        return Ok(OfMessage::NxStatsReply { more: flags & MULTIPART_MORE != 0, reply });
+    }
     let reply = match ty {
         mp_type::DESC => {
             if r.remaining() != DESC_LEN {

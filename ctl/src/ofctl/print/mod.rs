@@ -35,6 +35,7 @@ use rvs_openflow::msg::{MultipartReply, MultipartRequest, NxStatsReply, NxStatsR
 use rvs_openflow::session::Session;
 use rvs_openflow::stats::{AggregateStats, FlowStatsRequest};
 use rvs_openflow::text::group as group_text;
+use rvs_openflow::text::packet::packet_to_string;
 use rvs_openflow::text::FlowFormatter;
 use rvs_openflow::v13::multipart::mp_type;
 use rvs_openflow::OfError;
@@ -126,6 +127,12 @@ fn raw_name(msg: &[u8]) -> Option<String> {
                 mp_type::GROUP_FEATURES => "GROUP_FEATURES",
                 mp_type::TABLE_FEATURES => "TABLE_FEATURES",
                 mp_type::PORT_DESC => "PORT_DESC",
+                mp_type::EXPERIMENTER
+                    if msg.len() >= 24
+                        && msg[16..24] == [0x4f, 0x4e, 0x46, 0x00, 0x00, 0x00, 0x07, 0x4e] =>
+                {
+                    return Some(format!("ONFST_FLOW_MONITOR {}", if t == 18 { "request" } else { "reply" }));
+                }
                 _ => return None,
             };
             return Some(format!("OFPST_{kind} {}", if t == 18 { "request" } else { "reply" }));
@@ -230,7 +237,7 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
         OfMessage::PortMod(pm) => switch::port_mod(s, pm, version),
         OfMessage::GroupMod(gm) => {
             s.push_str("\n ");
-            s.push_str(&group_text::format_group_mod(gm, names));
+            s.push_str(&group_text::format_group_mod(gm, version, names));
         }
         OfMessage::GetConfigReply(c) | OfMessage::SetConfig(c) => switch::config(s, c),
         OfMessage::FlowMod { flow_mod, buffer_id } => {
@@ -278,7 +285,7 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
                 MultipartRequest::Group { group_id } => {
                     let _ = write!(s, " group_id={}", group_text::format_group_id(*group_id));
                 }
-                MultipartRequest::GroupDesc | MultipartRequest::GroupFeatures => {}
+                MultipartRequest::GroupDesc { .. } | MultipartRequest::GroupFeatures => {}
                 MultipartRequest::Desc | MultipartRequest::Table => {}
             }
         }
@@ -331,15 +338,15 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
                 MultipartReply::GroupDesc(groups) => {
                     for g in groups {
                         s.push_str("\n ");
-                        s.push_str(&group_text::format_group_desc(g, names));
+                        s.push_str(&group_text::format_group_desc(g, version, names));
                     }
                 }
-                MultipartReply::GroupFeatures(gf) => s.push_str(&group_text::format_group_features(gf)),
+                MultipartReply::GroupFeatures(gf) => s.push_str(&group_text::format_group_features_in(gf, version)),
             }
         }
         OfMessage::PacketOut(po) => packet_out(s, po, &f, verbosity),
-        OfMessage::PacketIn(_)
-        | OfMessage::Experimenter { .. }
+        OfMessage::PacketIn(pi) => packet_in(s, pi, &f, verbosity),
+        OfMessage::Experimenter { .. }
         | OfMessage::RoleRequest(_)
         | OfMessage::RoleReply(_)
         | OfMessage::GetAsyncRequest
@@ -356,10 +363,47 @@ fn body(s: &mut String, raw: &[u8], msg: &OfMessage, ports: Option<&PortMap>, ve
     Ok(())
 }
 
+/// A packet-in (`ofputil_packet_in_private_format`): ` table_id=N` (when not 0),
+/// ` cookie=0x...` (when the packet came from a rule), ` total_len=N`, the pipeline fields
+/// (`reg1=0x3,in_port=1`), ` (via REASON)`, ` data_len=N`, ` (unbuffered)` or
+/// ` buffer=0x...`; then, at verbosity 1 and more, the packet dissected into a flow
+/// ([`packet_to_string`]), and at verbosity 3 and more its hex dump.
+fn packet_in(s: &mut String, pi: &rvs_openflow::msg::PacketIn, f: &FlowFormatter<'_>, verbosity: u32) {
+    if pi.table_id != 0 {
+        let _ = write!(s, " table_id={}", pi.table_id);
+    }
+    if pi.cookie != u64::MAX {
+        let _ = write!(s, " cookie=0x{:x}", pi.cookie);
+    }
+    let _ = write!(s, " total_len={} ", pi.total_len);
+    s.push_str(&f.format_match(&pi.match_, rvs_flowcache::ofp::DEFAULT_PRIORITY));
+    let _ = write!(s, " (via {}) data_len={}", rvs_openflow::text::format::reason_name(pi.reason), pi.data.len());
+    match pi.buffer_id {
+        None => {
+            s.push_str(" (unbuffered)");
+            if usize::from(pi.total_len) != pi.data.len() {
+                s.push_str(" (***total_len != data_len***)");
+            }
+        }
+        Some(b) => {
+            let _ = write!(s, " buffer=0x{b:08x}");
+            if usize::from(pi.total_len) < pi.data.len() {
+                s.push_str(" (***total_len < data_len***)");
+            }
+        }
+    }
+    s.push('\n');
+    if verbosity > 0 {
+        s.push_str(&packet_to_string(&pi.data));
+    }
+    if verbosity > 2 {
+        hex_dump(s, &pi.data);
+    }
+}
+
 /// A packet-out (`ofputil_packet_out_format`): ` in_port=1 actions=output:2 data_len=46`.
-/// At verbosity 1 and more `ovs-ofctl` then prints the packet dissected into a flow
-/// (`icmp,vlan_tci=0x0000,...`); rvs-ofctl has no packet dissector and prints the packet as a
-/// hex dump there instead.
+/// At verbosity 1 and more the packet follows, dissected into a flow
+/// (`icmp,vlan_tci=0x0000,...`, [`packet_to_string`]), at verbosity 3 and more its hex dump.
 fn packet_out(s: &mut String, po: &rvs_openflow::msg::PacketOut, f: &FlowFormatter<'_>, verbosity: u32) {
     let mut metadata = rvs_flowcache::ofp::Match::default();
     metadata.set(rvs_flowcache::Field::InPort, u128::from(po.in_port.0));
@@ -377,6 +421,9 @@ fn packet_out(s: &mut String, po: &rvs_openflow::msg::PacketOut, f: &FlowFormatt
             let _ = write!(s, " data_len={}", po.data.len());
             if verbosity > 0 && !po.data.is_empty() {
                 s.push('\n');
+                s.push_str(&packet_to_string(&po.data));
+            }
+            if verbosity > 2 {
                 hex_dump(s, &po.data);
             }
         }

@@ -30,6 +30,7 @@ pub(super) fn nxt_name(sub: u32, version: u8) -> Option<&'static str> {
         nxt::PACKET_IN if v10 => "NXT_PACKET_IN",
         nxt::SET_CONTROLLER_ID => "NXT_SET_CONTROLLER_ID",
         nxt::PACKET_IN2 => "NXT_PACKET_IN2",
+        nxt::GROUP_MOD if v10 => "NXT_GROUP_MOD",
         _ => return None,
     })
 }
@@ -81,6 +82,9 @@ pub(super) fn raw_name_v10(msg: &[u8]) -> Option<String> {
                     nxst::FLOW => "NXST_FLOW",
                     nxst::AGGREGATE => "NXST_AGGREGATE",
                     nxst::FLOW_MONITOR => "NXST_FLOW_MONITOR",
+                    nxst::GROUP => "NXST_GROUP",
+                    nxst::GROUP_DESC => "NXST_GROUP_DESC",
+                    nxst::GROUP_FEATURES => "NXST_GROUP_FEATURES",
                     _ => return None,
                 },
                 _ => return None,
