@@ -226,6 +226,7 @@ table=2,reg0=0x5/0xff,actions=load:0x1->NXM_NX_REG1[],resubmit(,3)
 idle_timeout=60,priority=7,udp,tp_src=53,actions=controller(max_len=64)
 priority=9,tcp,tcp_flags=+syn-ack,actions=drop
 priority=10,in_port=p2,dl_type=0x0800,nw_proto=17,actions=set_field:10.1.1.1->ip_src,p1
+table=2,priority=6,ip,actions=clone(mod_nw_dst:10.0.0.9,output:2),clone(clone(load:0x5->NXM_NX_REG0[],output:1)),output:LOCAL
 ";
 
 /// The commands of interop test A (after the protocol option).

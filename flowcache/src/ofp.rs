@@ -394,9 +394,20 @@ pub enum OfAction {
         /// Number of clauses (2..=64).
         n_clauses: u8,
     },
+    /// Run the actions on a copy of the packet (`clone(...)`): changes they make to the
+    /// packet, its metadata and the action set do not outlast the clone.
+    Clone(Vec<OfAction>),
 }
 
 impl OfAction {
+    /// The action list nested in this action (`write_actions(...)`, `clone(...)`), if any.
+    pub fn nested(&self) -> Option<&[OfAction]> {
+        match self {
+            OfAction::WriteActions(inner) | OfAction::Clone(inner) => Some(inner),
+            _ => None,
+        }
+    }
+
     /// True for the instruction pseudo-actions.
     pub fn is_instruction(&self) -> bool {
         matches!(self, OfAction::GotoTable(_) | OfAction::WriteMetadata { .. } | OfAction::ClearActions | OfAction::WriteActions(_))
@@ -407,8 +418,7 @@ impl OfAction {
         match self {
             OfAction::Output { port: p, .. } | OfAction::Enqueue { port: p, .. } => *p == port,
             OfAction::Controller { .. } => port == OfPort::CONTROLLER,
-            OfAction::WriteActions(acts) => acts.iter().any(|a| a.outputs_to(port)),
-            _ => false,
+            a => a.nested().is_some_and(|acts| acts.iter().any(|a| a.outputs_to(port))),
         }
     }
 
@@ -416,8 +426,7 @@ impl OfAction {
     pub fn uses_group(&self, group: u32) -> bool {
         match self {
             OfAction::Group(g) => *g == group,
-            OfAction::WriteActions(acts) => acts.iter().any(|a| a.uses_group(group)),
-            _ => false,
+            a => a.nested().is_some_and(|acts| acts.iter().any(|a| a.uses_group(group))),
         }
     }
 }
@@ -532,8 +541,7 @@ impl Rule {
         fn has_fin(acts: &[OfAction]) -> bool {
             acts.iter().any(|a| match a {
                 OfAction::FinTimeout { .. } => true,
-                OfAction::WriteActions(inner) => has_fin(inner),
-                _ => false,
+                a => a.nested().is_some_and(has_fin),
             })
         }
         self.idle_timeout != 0 || self.hard_timeout != 0 || has_fin(&self.actions)

@@ -209,6 +209,13 @@ pub fn step(a: &OfAction, st: &mut FlowState, ctx: &CheckContext) -> Result<bool
                 step(a, &mut copy, ctx)?;
             }
         }
+        OfAction::Clone(inner) => {
+            // As `check_subactions`: the nested actions see (and change) a copy of the state.
+            let mut copy = *st;
+            for a in inner {
+                consistent &= step(a, &mut copy, ctx)?;
+            }
+        }
     }
     Ok(consistent)
 }

@@ -68,7 +68,7 @@ pub(super) fn validate_actions(actions: &[OfAction], table: u8, cmd: FlowModComm
             {
                 return Err(OfError::BadAction(BadAction::BadOutPort));
             }
-            OfAction::WriteActions(inner) => validate_actions(inner, table, cmd)?,
+            OfAction::WriteActions(inner) | OfAction::Clone(inner) => validate_actions(inner, table, cmd)?,
             // Parsed and encoded, but not executed by rvs: refused, never silently ignored.
             OfAction::Learn(l) if l.limit != 0 || l.result_dst.is_some() => {
                 crate::vlog::warn("ofserver", "learn with limit or result_dst is not supported by rvs: flow refused (OFPBAC_BAD_ARGUMENT)");
@@ -424,7 +424,6 @@ mod tests {
 fn uses_missing_group(a: &rvs_flowcache::OfAction, exists: &dyn Fn(u32) -> bool) -> bool {
     match a {
         rvs_flowcache::OfAction::Group(g) => !exists(*g),
-        rvs_flowcache::OfAction::WriteActions(inner) => inner.iter().any(|b| uses_missing_group(b, exists)),
-        _ => false,
+        a => a.nested().is_some_and(|inner| inner.iter().any(|b| uses_missing_group(b, exists))),
     }
 }

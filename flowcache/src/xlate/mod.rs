@@ -500,6 +500,7 @@ impl<'a> Ctx<'a> {
             Conjunction { .. } => {
                 // Only meaningful to the classifier; as an action it does nothing (OVS).
             }
+            Clone(acts) => self.run_as_clone(acts, true),
         }
         Flow::Continue
     }
@@ -738,6 +739,8 @@ fn same_slot(a: &OfAction, b: &OfAction) -> bool {
     }
 }
 
+#[cfg(test)]
+mod clone_tests;
 #[cfg(test)]
 mod group_tests;
 #[cfg(test)]

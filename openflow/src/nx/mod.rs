@@ -22,6 +22,7 @@ pub(crate) mod actions;
 pub(crate) mod extra;
 pub(crate) mod learn;
 pub(crate) mod messages;
+pub(crate) mod nest;
 
 use crate::error::OfError;
 

@@ -6,7 +6,7 @@
 //! `output`. After the list is parsed, `drop` must be alone and instructions must come in
 //! OpenFlow 1.1+ order (`apply_actions`, `clear_actions`, `write_actions`, `write_metadata`,
 //! `goto_table`), with the messages Open vSwitch prints. Actions Open vSwitch knows but the
-//! rvs model does not hold (`ct`, `group`, `multipath`, ...) are [`TextError::Unsupported`].
+//! rvs model does not hold (`ct`, `meter`, `exit`, ...) are [`TextError::Unsupported`].
 //! `learn`, `conjunction`, `fin_timeout` and `sample` are parsed by the `learn` module.
 
 use super::fields::{field_from_name, parse_subfield, parse_subfield_prefix, parse_value};
@@ -25,7 +25,7 @@ use rvs_packet::wire::MacAddr;
 /// Actions Open vSwitch accepts that rvs does not implement.
 const UNSUPPORTED: &[&str] = &[
     "bundle", "bundle_load",
-    "multipath", "exit", "ct", "ct_clear", "nat", "clone", "meter",
+    "multipath", "exit", "ct", "ct_clear", "nat", "meter",
     "push_mpls", "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "stack_push",
     "stack_pop", "encap", "decap", "check_pkt_larger", "dec_nsh_ttl", "delete_field", "set_mpls_label", "unroll_xlate",
 ];
@@ -368,6 +368,7 @@ impl Parser<'_> {
                 let inner = self.list(value, false)?;
                 OfAction::WriteActions(inner)
             }
+            "clone" => OfAction::Clone(self.list(value, false)?),
             "drop" => return Ok(None),
             "set_queue" => {
                 let q = str_to_u32(value).map_err(|e| bad(key, e))?;
@@ -478,6 +479,7 @@ fn action_kind(a: &OfAction) -> &'static str {
         OutputReg { .. } => "output_reg",
         Sample { .. } => "sample",
         Group(_) => "group",
+        Clone(_) => "clone",
     }
 }
 

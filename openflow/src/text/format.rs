@@ -394,6 +394,9 @@ fn format_action(s: &mut String, a: &OfAction, version: Version, names: Option<&
         OfAction::WriteActions(inner) => {
             let _ = write!(s, "write_actions({})", format_actions(inner, version, names));
         }
+        OfAction::Clone(inner) => {
+            let _ = write!(s, "clone({})", format_actions(inner, version, names));
+        }
         OfAction::Note(bytes) => {
             let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
             let _ = write!(s, "note:{}", hex.join("."));

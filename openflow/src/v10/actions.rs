@@ -198,6 +198,7 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction) -> Result<(), EncodeError> {
         OfAction::WriteMetadata { value, mask } => nx::put_write_metadata(out, *value, *mask)?,
         // No OpenFlow 1.0 form; Open vSwitch writes nothing either.
         OfAction::ClearActions | OfAction::WriteActions(_) => {}
+        OfAction::Clone(inner) => crate::nx::nest::put_clone(out, |out| put_actions(out, inner))?,
     }
     Ok(())
 }
@@ -310,6 +311,9 @@ fn pull_one(r: &mut Reader<'_>) -> Result<Raw, DecodeError> {
                 return Err(bac(BadAction::BadExperimenter, "unknown vendor action"));
             }
             let sub = b.u16()?;
+            if sub == crate::nx::nest::CLONE {
+                return crate::nx::nest::pull_clone(b.rest(), pull_actions).map(Raw::Act);
+            }
             return pull_nx(sub, len, b.rest(), Version::V1_0);
         }
         _ => return Err(bac(BadAction::BadType, "unknown OpenFlow 1.0 action")),

@@ -206,6 +206,11 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction, st: &mut FlowState) -> Result<(),
         OfAction::Sample { .. } => crate::nx::extra::put_sample(out, a)?,
         OfAction::Conjunction { id, clause, n_clauses } => crate::nx::learn::put_conjunction(out, *id, *clause, *n_clauses)?,
         OfAction::FinTimeout { idle, hard } => crate::nx::learn::put_fin_timeout(out, *idle, *hard)?,
+        OfAction::Clone(inner) => {
+            // What the clone does to the packet does not outlast it (as `ofpacts_check`).
+            let mut copy = before;
+            crate::nx::nest::put_clone(out, |out| put_actions(out, inner, &mut copy))?;
+        }
         OfAction::GotoTable(_) | OfAction::WriteMetadata { .. } | OfAction::ClearActions | OfAction::WriteActions(_) => {
             return Err(unrep("an instruction inside an action list"));
         }

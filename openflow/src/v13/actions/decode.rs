@@ -118,6 +118,9 @@ fn pull_one(r: &mut Reader<'_>) -> Result<Raw, DecodeError> {
                 return Err(bac(BadAction::BadExperimenter, "unknown experimenter action"));
             }
             let sub = b.u16()?;
+            if sub == crate::nx::nest::CLONE {
+                return crate::nx::nest::pull_clone(b.rest(), pull_actions).map(Raw::Act);
+            }
             return pull_nx(sub, len, b.rest(), Version::V1_3);
         }
         _ => return Err(bac(BadAction::BadType, "unsupported action type")),
