@@ -227,6 +227,9 @@ idle_timeout=60,priority=7,udp,tp_src=53,actions=controller(max_len=64)
 priority=9,tcp,tcp_flags=+syn-ack,actions=drop
 priority=10,in_port=p2,dl_type=0x0800,nw_proto=17,actions=set_field:10.1.1.1->ip_src,p1
 table=2,priority=6,ip,actions=clone(mod_nw_dst:10.0.0.9,output:2),clone(clone(load:0x5->NXM_NX_REG0[],output:1)),output:LOCAL
+table=3,priority=5,tcp,actions=multipath(symmetric_l4,1024,hash_threshold,2,0,NXM_NX_REG0[0..5]),resubmit(,4)
+table=3,priority=4,actions=multipath(symmetric_l3,7,iter_hash,7,3,reg1[0..7]),bundle(eth_src,0,hrw,ofport,members:1,2)
+table=3,priority=3,ip,actions=bundle_load(symmetric_l3l4+udp,5,active_backup,ofport,NXM_NX_REG2[],slaves:2,1,LOCAL),output:2
 ";
 
 /// The commands of interop test A (after the protocol option).

@@ -21,6 +21,7 @@ pub mod dpaction;
 pub mod emc;
 pub mod field;
 pub mod group;
+pub mod hashsel;
 pub mod key;
 pub mod learn;
 pub mod mac_learning;

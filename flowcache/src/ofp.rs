@@ -397,6 +397,12 @@ pub enum OfAction {
     /// Run the actions on a copy of the packet (`clone(...)`): changes they make to the
     /// packet, its metadata and the action set do not outlast the clone.
     Clone(Vec<OfAction>),
+    /// Hash fields of the flow and write the chosen link number into a field
+    /// (`multipath(...)`, see [`crate::hashsel`]).
+    Multipath(Box<crate::hashsel::Multipath>),
+    /// Output to (or, `bundle_load`, load the number of) a live member port chosen by
+    /// hashing (`bundle(...)`, `bundle_load(...)`, see [`crate::hashsel`]).
+    Bundle(Box<crate::hashsel::Bundle>),
 }
 
 impl OfAction {

@@ -131,6 +131,15 @@ fn check_subfield(sf: &SubField, st: &FlowState) -> Result<(), OfError> {
     Ok(())
 }
 
+/// `mf_check_dst`: the bits exist, the field's prerequisites hold and it is writable.
+fn check_dst(dst: &SubField, st: &FlowState) -> Result<(), OfError> {
+    check_subfield(dst, st)?;
+    if !dst.field.desc().writable {
+        return Err(BadAction::BadSetArgument.into());
+    }
+    Ok(())
+}
+
 /// Applies one action to the state, returning whether it is consistent (an error if it is
 /// refused in every version).
 pub fn step(a: &OfAction, st: &mut FlowState, ctx: &CheckContext) -> Result<bool, OfError> {
@@ -207,6 +216,20 @@ pub fn step(a: &OfAction, st: &mut FlowState, ctx: &CheckContext) -> Result<bool
             let mut copy = *st;
             for a in inner {
                 step(a, &mut copy, ctx)?;
+            }
+        }
+        OfAction::Multipath(mp) => check_dst(&mp.dst, st)?,
+        OfAction::Bundle(b) => {
+            if let Some(dst) = &b.dst {
+                check_dst(dst, st)?;
+            }
+            for p in &b.members {
+                if *p == OfPort::CONTROLLER {
+                    return Err(BadAction::BadOutPort.into());
+                }
+                if *p != OfPort::ANY {
+                    check_output_port(*p, ctx.max_ports)?;
+                }
             }
         }
         OfAction::Clone(inner) => {

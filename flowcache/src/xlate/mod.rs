@@ -42,6 +42,7 @@
 
 mod commit;
 mod group_exec;
+mod hashsel;
 mod normal;
 pub mod packet_out;
 pub mod trace;
@@ -501,6 +502,8 @@ impl<'a> Ctx<'a> {
                 // Only meaningful to the classifier; as an action it does nothing (OVS).
             }
             Clone(acts) => self.run_as_clone(acts, true),
+            Multipath(mp) => self.multipath(mp),
+            Bundle(b) => self.bundle(b),
         }
         Flow::Continue
     }
@@ -743,5 +746,7 @@ fn same_slot(a: &OfAction, b: &OfAction) -> bool {
 mod clone_tests;
 #[cfg(test)]
 mod group_tests;
+#[cfg(test)]
+mod hashsel_tests;
 #[cfg(test)]
 mod tests;

@@ -20,6 +20,7 @@
 
 pub(crate) mod actions;
 pub(crate) mod extra;
+pub(crate) mod hashsel;
 pub(crate) mod learn;
 pub(crate) mod messages;
 pub(crate) mod nest;

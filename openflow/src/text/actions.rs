@@ -24,8 +24,7 @@ use rvs_packet::wire::MacAddr;
 
 /// Actions Open vSwitch accepts that rvs does not implement.
 const UNSUPPORTED: &[&str] = &[
-    "bundle", "bundle_load",
-    "multipath", "exit", "ct", "ct_clear", "nat", "meter",
+    "exit", "ct", "ct_clear", "nat", "meter",
     "push_mpls", "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "stack_push",
     "stack_pop", "encap", "decap", "check_pkt_larger", "dec_nsh_ttl", "delete_field", "set_mpls_label", "unroll_xlate",
 ];
@@ -369,6 +368,9 @@ impl Parser<'_> {
                 OfAction::WriteActions(inner)
             }
             "clone" => OfAction::Clone(self.list(value, false)?),
+            "multipath" => super::hashsel::parse_multipath(value)?,
+            "bundle" => super::hashsel::parse_bundle(value, false, self.names)?,
+            "bundle_load" => super::hashsel::parse_bundle(value, true, self.names)?,
             "drop" => return Ok(None),
             "set_queue" => {
                 let q = str_to_u32(value).map_err(|e| bad(key, e))?;
@@ -480,6 +482,8 @@ fn action_kind(a: &OfAction) -> &'static str {
         Sample { .. } => "sample",
         Group(_) => "group",
         Clone(_) => "clone",
+        Multipath(_) => "multipath",
+        Bundle(_) => "bundle",
     }
 }
 

@@ -394,6 +394,8 @@ fn format_action(s: &mut String, a: &OfAction, version: Version, names: Option<&
         OfAction::WriteActions(inner) => {
             let _ = write!(s, "write_actions({})", format_actions(inner, version, names));
         }
+        OfAction::Multipath(mp) => super::hashsel::format_multipath(s, mp),
+        OfAction::Bundle(b) => super::hashsel::format_bundle(s, b, names),
         OfAction::Clone(inner) => {
             let _ = write!(s, "clone({})", format_actions(inner, version, names));
         }

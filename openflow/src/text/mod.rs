@@ -30,6 +30,7 @@ pub mod fields;
 mod flow;
 pub mod format;
 pub mod group;
+mod hashsel;
 mod learn;
 mod lex;
 pub mod value;

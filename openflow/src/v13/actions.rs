@@ -204,6 +204,8 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction, st: &mut FlowState) -> Result<(),
         OfAction::SetTunnel { id, .. } => put_set_field(out, field_entry(Field::TunId)?, *id as u128)?,
         OfAction::OutputReg { src, max_len } => crate::nx::extra::put_output_reg(out, src, *max_len)?,
         OfAction::Sample { .. } => crate::nx::extra::put_sample(out, a)?,
+        OfAction::Multipath(mp) => crate::nx::hashsel::put_multipath(out, mp)?,
+        OfAction::Bundle(b) => crate::nx::hashsel::put_bundle(out, b)?,
         OfAction::Conjunction { id, clause, n_clauses } => crate::nx::learn::put_conjunction(out, *id, *clause, *n_clauses)?,
         OfAction::FinTimeout { idle, hard } => crate::nx::learn::put_fin_timeout(out, *idle, *hard)?,
         OfAction::Clone(inner) => {
