@@ -147,6 +147,18 @@ fn ovs_ofctl_manages_flows_on_rvs() {
     assert!(refused.stderr.starts_with("OFPT_ERROR (OF1.3)"), "{refused:?}");
     assert_same(&refused, &rvs(&sw, &["add-flow", "br0", "in_port=1,actions=output:1,goto_table:0"]));
 
+    // Connection tracking parses but rvs has none yet: refused with OFPBAC_BAD_TYPE (what
+    // Open vSwitch answers without datapath conntrack support), the error naming the flow.
+    for flow in ["ip,actions=ct(commit,table=1)", "ip,actions=ct_clear,output:1", "ip,actions=ct(commit,nat(src=10.0.0.1))"] {
+        for tool in [Tool::Ovs, Tool::Rvs] {
+            let o = ofctl(tool, &sw.rundir(), &["-O", "OpenFlow13", "add-flow", "br0", flow], &sw.dir);
+            let action = flow.split_once("actions=").map_or(flow, |(_, a)| a);
+            assert_eq!(o.status, Some(1), "{tool:?} {flow}: {o:?}");
+            assert!(o.stderr.contains("OFPBAC_BAD_TYPE") && o.stderr.contains(action), "{tool:?} {flow}: {o:?}");
+        }
+    }
+    assert!(!flows(&ovs_ok(&sw, &["dump-flows", "--no-stats", "br0"])).iter().any(|l| l.contains("ct(") || l.contains("ct_clear")));
+
     // Table features and the rest of the read-only commands.
     let tf = ovs_ok(&sw, &["dump-table-features", "br0"]);
     assert!(

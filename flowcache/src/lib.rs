@@ -17,6 +17,7 @@
 
 pub mod classifier;
 pub mod conjunction;
+pub mod conntrack;
 pub mod dpaction;
 pub mod emc;
 pub mod field;

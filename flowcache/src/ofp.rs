@@ -403,13 +403,22 @@ pub enum OfAction {
     /// Output to (or, `bundle_load`, load the number of) a live member port chosen by
     /// hashing (`bundle(...)`, `bundle_load(...)`, see [`crate::hashsel`]).
     Bundle(Box<crate::hashsel::Bundle>),
+    /// Connection tracking (`ct(...)`, see [`crate::conntrack`]): parsed, printed and
+    /// encoded, but refused by the switch (rvs has no conntrack yet).
+    Ct(Box<crate::conntrack::Ct>),
+    /// Network address translation, only inside `ct(...)` (`nat(...)`).
+    Nat(Box<crate::conntrack::Nat>),
+    /// Clear the connection tracking state (`ct_clear`); refused by the switch like `ct`.
+    CtClear,
 }
 
 impl OfAction {
-    /// The action list nested in this action (`write_actions(...)`, `clone(...)`), if any.
+    /// The action list nested in this action (`write_actions(...)`, `clone(...)`,
+    /// `ct(...)`), if any.
     pub fn nested(&self) -> Option<&[OfAction]> {
         match self {
             OfAction::WriteActions(inner) | OfAction::Clone(inner) => Some(inner),
+            OfAction::Ct(ct) => Some(&ct.actions),
             _ => None,
         }
     }

@@ -69,6 +69,17 @@ pub(super) fn validate_actions(actions: &[OfAction], table: u8, cmd: FlowModComm
                 return Err(OfError::BadAction(BadAction::BadOutPort));
             }
             OfAction::WriteActions(inner) | OfAction::Clone(inner) => validate_actions(inner, table, cmd)?,
+            // Parsed and encoded, but rvs has no connection tracker: refused as Open vSwitch
+            // refuses them on a datapath without conntrack support, never silently ignored.
+            OfAction::Ct(_) | OfAction::Nat(_) | OfAction::CtClear => {
+                let name = match a {
+                    OfAction::CtClear => "ct_clear",
+                    OfAction::Nat(_) => "nat",
+                    _ => "ct",
+                };
+                crate::vlog::warn("ofserver", &format!("{name} action: rvs has no connection tracking yet: refused (OFPBAC_BAD_TYPE)"));
+                return Err(OfError::BadAction(BadAction::BadType));
+            }
             // Parsed and encoded, but not executed by rvs: refused, never silently ignored.
             OfAction::Learn(l) if l.limit != 0 || l.result_dst.is_some() => {
                 crate::vlog::warn("ofserver", "learn with limit or result_dst is not supported by rvs: flow refused (OFPBAC_BAD_ARGUMENT)");
@@ -417,6 +428,16 @@ mod tests {
         assert_eq!(validate_actions(&[out(OfPort::ANY)], 0, FlowModCommand::Add), Err(OfError::BadAction(BadAction::BadOutPort)));
         assert_eq!(validate_actions(&[OfAction::GotoTable(1)], 1, FlowModCommand::Add), Err(OfError::BadInstruction(BadInstruction::BadTableId)));
         assert!(validate_actions(&[out(OfPort(0))], 0, FlowModCommand::Delete).is_ok());
+        let ct = OfAction::Ct(Box::new(rvs_flowcache::conntrack::Ct {
+            flags: rvs_flowcache::conntrack::CT_COMMIT,
+            zone: rvs_flowcache::conntrack::CtZone::Imm(0),
+            table: None,
+            alg: 0,
+            actions: vec![],
+        }));
+        for refused in [vec![ct.clone()], vec![OfAction::CtClear, out(OfPort(1))], vec![OfAction::Clone(vec![ct])]] {
+            assert_eq!(validate_actions(&refused, 0, FlowModCommand::Add), Err(OfError::BadAction(BadAction::BadType)), "{refused:?}");
+        }
     }
 }
 

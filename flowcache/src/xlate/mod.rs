@@ -129,6 +129,8 @@ pub enum XlateError {
     RecursionTooDeep,
     /// More than [`MAX_RESUBMITS`] resubmits.
     TooManyResubmits,
+    /// An action rvs does not execute (connection tracking).
+    Unsupported,
 }
 
 impl std::fmt::Display for XlateError {
@@ -136,6 +138,7 @@ impl std::fmt::Display for XlateError {
         f.write_str(match self {
             XlateError::RecursionTooDeep => "over max translation depth",
             XlateError::TooManyResubmits => "over max resubmits",
+            XlateError::Unsupported => "action not supported by rvs",
         })
     }
 }
@@ -504,6 +507,13 @@ impl<'a> Ctx<'a> {
             Clone(acts) => self.run_as_clone(acts, true),
             Multipath(mp) => self.multipath(mp),
             Bundle(b) => self.bundle(b),
+            Ct(_) | Nat(_) | CtClear => {
+                // The switch refuses flows and packet-outs with these; should one get here,
+                // the packet is dropped rather than forwarded without its conntrack step.
+                self.error = Some(XlateError::Unsupported);
+                self.trace_note("connection tracking is not supported by rvs: dropping".to_string());
+                return Flow::Stop;
+            }
         }
         Flow::Continue
     }

@@ -19,6 +19,7 @@
 //! * errors (`NXBRC_*`, [`crate::error::NxError`]).
 
 pub(crate) mod actions;
+pub(crate) mod conntrack;
 pub(crate) mod extra;
 pub(crate) mod hashsel;
 pub(crate) mod learn;

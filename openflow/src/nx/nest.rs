@@ -39,3 +39,10 @@ pub(crate) fn pull_clone(
     }
     Ok(OfAction::Clone(actions))
 }
+
+/// `ct_clear` (`NXAST_CT_CLEAR`: six bytes of padding).
+pub(crate) fn put_ct_clear(out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    let start = begin(out, super::conntrack::CT_CLEAR);
+    out.put_zeros(6);
+    finish(out, start)
+}

@@ -24,7 +24,7 @@ use rvs_packet::wire::MacAddr;
 
 /// Actions Open vSwitch accepts that rvs does not implement.
 const UNSUPPORTED: &[&str] = &[
-    "exit", "ct", "ct_clear", "nat", "meter",
+    "exit", "meter",
     "push_mpls", "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "stack_push",
     "stack_pop", "encap", "decap", "check_pkt_larger", "dec_nsh_ttl", "delete_field", "set_mpls_label", "unroll_xlate",
 ];
@@ -371,6 +371,9 @@ impl Parser<'_> {
             "multipath" => super::hashsel::parse_multipath(value)?,
             "bundle" => super::hashsel::parse_bundle(value, false, self.names)?,
             "bundle_load" => super::hashsel::parse_bundle(value, true, self.names)?,
+            "ct" => super::conntrack::parse_ct(value, &mut |v| self.list(v, false))?,
+            "ct_clear" => OfAction::CtClear,
+            "nat" => return Err(bad(key, "Cannot have NAT action outside of \"ct\" action")),
             "drop" => return Ok(None),
             "set_queue" => {
                 let q = str_to_u32(value).map_err(|e| bad(key, e))?;
@@ -446,7 +449,7 @@ fn fold_enqueue(items: Vec<Item>) -> Result<Vec<OfAction>, TextError> {
 }
 
 /// Open vSwitch's name of an action's kind (`ofpact_name`), for messages.
-fn action_kind(a: &OfAction) -> &'static str {
+pub(super) fn action_kind(a: &OfAction) -> &'static str {
     use OfAction::*;
     match a {
         Output { .. } => "output",
@@ -484,6 +487,9 @@ fn action_kind(a: &OfAction) -> &'static str {
         Clone(_) => "clone",
         Multipath(_) => "multipath",
         Bundle(_) => "bundle",
+        Ct(_) => "ct",
+        Nat(_) => "nat",
+        CtClear => "ct_clear",
     }
 }
 

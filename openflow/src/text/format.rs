@@ -396,6 +396,9 @@ fn format_action(s: &mut String, a: &OfAction, version: Version, names: Option<&
         }
         OfAction::Multipath(mp) => super::hashsel::format_multipath(s, mp),
         OfAction::Bundle(b) => super::hashsel::format_bundle(s, b, names),
+        OfAction::Ct(ct) => super::conntrack::format_ct(s, ct, &|acts| format_actions(acts, version, names)),
+        OfAction::Nat(nat) => super::conntrack::format_nat(s, nat),
+        OfAction::CtClear => s.push_str("ct_clear"),
         OfAction::Clone(inner) => {
             let _ = write!(s, "clone({})", format_actions(inner, version, names));
         }

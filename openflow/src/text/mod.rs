@@ -26,6 +26,7 @@
 //! do exactly this against fixtures produced by the real tool, for both protocol settings).
 
 pub mod actions;
+mod conntrack;
 pub mod fields;
 mod flow;
 pub mod format;

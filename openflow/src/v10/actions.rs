@@ -201,6 +201,9 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction) -> Result<(), EncodeError> {
         // No OpenFlow 1.0 form; Open vSwitch writes nothing either.
         OfAction::ClearActions | OfAction::WriteActions(_) => {}
         OfAction::Clone(inner) => crate::nx::nest::put_clone(out, |out| put_actions(out, inner))?,
+        OfAction::Ct(ct) => crate::nx::conntrack::put_ct(out, ct, |out| put_actions(out, &ct.actions))?,
+        OfAction::Nat(nat) => crate::nx::conntrack::put_nat(out, nat)?,
+        OfAction::CtClear => crate::nx::nest::put_ct_clear(out)?,
     }
     Ok(())
 }
@@ -315,6 +318,9 @@ fn pull_one(r: &mut Reader<'_>) -> Result<Raw, DecodeError> {
             let sub = b.u16()?;
             if sub == crate::nx::nest::CLONE {
                 return crate::nx::nest::pull_clone(b.rest(), pull_actions).map(Raw::Act);
+            }
+            if sub == crate::nx::conntrack::CT {
+                return crate::nx::conntrack::pull_ct(b.rest(), pull_actions).map(Raw::Act);
             }
             return pull_nx(sub, len, b.rest(), Version::V1_0);
         }

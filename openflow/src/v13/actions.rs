@@ -213,6 +213,12 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction, st: &mut FlowState) -> Result<(),
             let mut copy = before;
             crate::nx::nest::put_clone(out, |out| put_actions(out, inner, &mut copy))?;
         }
+        OfAction::Ct(ct) => {
+            let mut copy = before;
+            crate::nx::conntrack::put_ct(out, ct, |out| put_actions(out, &ct.actions, &mut copy))?;
+        }
+        OfAction::Nat(nat) => crate::nx::conntrack::put_nat(out, nat)?,
+        OfAction::CtClear => crate::nx::nest::put_ct_clear(out)?,
         OfAction::GotoTable(_) | OfAction::WriteMetadata { .. } | OfAction::ClearActions | OfAction::WriteActions(_) => {
             return Err(unrep("an instruction inside an action list"));
         }

@@ -121,6 +121,9 @@ fn pull_one(r: &mut Reader<'_>) -> Result<Raw, DecodeError> {
             if sub == crate::nx::nest::CLONE {
                 return crate::nx::nest::pull_clone(b.rest(), pull_actions).map(Raw::Act);
             }
+            if sub == crate::nx::conntrack::CT {
+                return crate::nx::conntrack::pull_ct(b.rest(), pull_actions).map(Raw::Act);
+            }
             return pull_nx(sub, len, b.rest(), Version::V1_3);
         }
         _ => return Err(bac(BadAction::BadType, "unsupported action type")),
