@@ -410,6 +410,26 @@ pub enum OfAction {
     Nat(Box<crate::conntrack::Nat>),
     /// Clear the connection tracking state (`ct_clear`); refused by the switch like `ct`.
     CtClear,
+    /// Push an MPLS label stack entry (`push_mpls:ETHERTYPE`). This and the other MPLS
+    /// actions are parsed, printed and encoded, but refused by the switch: the flow key has
+    /// no MPLS label and the datapath no MPLS push or pop yet.
+    PushMpls {
+        /// 0x8847 or 0x8848.
+        ethertype: u16,
+    },
+    /// Pop the outer MPLS label stack entry (`pop_mpls:ETHERTYPE`, the payload's ethertype).
+    PopMpls {
+        /// Ethertype after the pop.
+        ethertype: u16,
+    },
+    /// Set the outer MPLS label (`set_mpls_label(N)`; `set_field:N->mpls_label` in 1.3).
+    SetMplsLabel(u32),
+    /// Set the outer MPLS traffic class (`set_mpls_tc(N)`).
+    SetMplsTc(u8),
+    /// Set the outer MPLS TTL (`set_mpls_ttl(N)`).
+    SetMplsTtl(u8),
+    /// Decrement the outer MPLS TTL (`dec_mpls_ttl`).
+    DecMplsTtl,
 }
 
 impl OfAction {

@@ -165,6 +165,10 @@ fn ct_check(ct: &rvs_flowcache::conntrack::Ct, st: &FlowState, ctx: &CheckContex
     Ok(())
 }
 
+fn is_mpls(dl_type: u16) -> bool {
+    dl_type == EtherType::MPLS || dl_type == EtherType::MPLS_MCAST
+}
+
 /// `mf_check_dst`: the bits exist, the field's prerequisites hold and it is writable.
 fn check_dst(dst: &SubField, st: &FlowState) -> Result<(), OfError> {
     check_subfield(dst, st)?;
@@ -270,6 +274,14 @@ pub fn step(a: &OfAction, st: &mut FlowState, ctx: &CheckContext) -> Result<bool
         // `nat` only inside `ct` (`ofpacts_verify`).
         OfAction::Nat(_) => return Err(BadAction::BadArgument.into()),
         OfAction::CtClear => {}
+        OfAction::PushMpls { ethertype } => st.key.dl_type = *ethertype,
+        OfAction::PopMpls { ethertype } => {
+            consistent = is_mpls(st.key.dl_type);
+            st.key.dl_type = *ethertype;
+        }
+        OfAction::SetMplsLabel(_) | OfAction::SetMplsTc(_) | OfAction::SetMplsTtl(_) | OfAction::DecMplsTtl => {
+            consistent = is_mpls(st.key.dl_type)
+        }
         OfAction::Clone(inner) => {
             // As `check_subactions`: the nested actions see (and change) a copy of the state.
             let mut copy = *st;

@@ -80,6 +80,15 @@ pub(super) fn validate_actions(actions: &[OfAction], table: u8, cmd: FlowModComm
                 crate::vlog::warn("ofserver", &format!("{name} action: rvs has no connection tracking yet: refused (OFPBAC_BAD_TYPE)"));
                 return Err(OfError::BadAction(BadAction::BadType));
             }
+            OfAction::PushMpls { .. }
+            | OfAction::PopMpls { .. }
+            | OfAction::SetMplsLabel(_)
+            | OfAction::SetMplsTc(_)
+            | OfAction::SetMplsTtl(_)
+            | OfAction::DecMplsTtl => {
+                crate::vlog::warn("ofserver", "MPLS action: rvs does not execute MPLS yet: refused (OFPBAC_BAD_TYPE)");
+                return Err(OfError::BadAction(BadAction::BadType));
+            }
             // Parsed and encoded, but not executed by rvs: refused, never silently ignored.
             OfAction::Learn(l) if l.limit != 0 || l.result_dst.is_some() => {
                 crate::vlog::warn("ofserver", "learn with limit or result_dst is not supported by rvs: flow refused (OFPBAC_BAD_ARGUMENT)");
@@ -435,7 +444,8 @@ mod tests {
             alg: 0,
             actions: vec![],
         }));
-        for refused in [vec![ct.clone()], vec![OfAction::CtClear, out(OfPort(1))], vec![OfAction::Clone(vec![ct])]] {
+        let mpls = OfAction::PushMpls { ethertype: 0x8847 };
+        for refused in [vec![ct.clone()], vec![OfAction::CtClear, out(OfPort(1))], vec![OfAction::Clone(vec![ct])], vec![mpls, out(OfPort(2))]] {
             assert_eq!(validate_actions(&refused, 0, FlowModCommand::Add), Err(OfError::BadAction(BadAction::BadType)), "{refused:?}");
         }
     }

@@ -129,7 +129,7 @@ pub enum XlateError {
     RecursionTooDeep,
     /// More than [`MAX_RESUBMITS`] resubmits.
     TooManyResubmits,
-    /// An action rvs does not execute (connection tracking).
+    /// An action rvs does not execute (connection tracking, MPLS).
     Unsupported,
 }
 
@@ -507,11 +507,12 @@ impl<'a> Ctx<'a> {
             Clone(acts) => self.run_as_clone(acts, true),
             Multipath(mp) => self.multipath(mp),
             Bundle(b) => self.bundle(b),
-            Ct(_) | Nat(_) | CtClear => {
+            Ct(_) | Nat(_) | CtClear | PushMpls { .. } | PopMpls { .. } | SetMplsLabel(_) | SetMplsTc(_) | SetMplsTtl(_)
+            | DecMplsTtl => {
                 // The switch refuses flows and packet-outs with these; should one get here,
                 // the packet is dropped rather than forwarded without its conntrack step.
                 self.error = Some(XlateError::Unsupported);
-                self.trace_note("connection tracking is not supported by rvs: dropping".to_string());
+                self.trace_note("connection tracking and MPLS are not supported by rvs: dropping".to_string());
                 return Flow::Stop;
             }
         }

@@ -438,11 +438,14 @@ fn fin_timeout_lowers_timeouts_after_fin() {
 }
 
 #[test]
-fn connection_tracking_drops_the_packet() {
-    // The switch refuses flows with ct; should one reach translation, nothing is forwarded.
-    let mut f = fixture(2);
-    f.add(0, 1, m(), vec![output(2), OfAction::CtClear, output(1)]);
-    let o = f.xlate(udp_key(1, A, B));
-    assert_eq!(out(&o), "drop");
-    assert_eq!(o.error, Some(XlateError::Unsupported));
+fn connection_tracking_and_mpls_drop_the_packet() {
+    // The switch refuses flows with ct or MPLS actions; should one reach translation,
+    // nothing is forwarded.
+    for unsupported in [OfAction::CtClear, OfAction::PushMpls { ethertype: 0x8847 }, OfAction::DecMplsTtl] {
+        let mut f = fixture(2);
+        f.add(0, 1, m(), vec![output(2), unsupported.clone(), output(1)]);
+        let o = f.xlate(udp_key(1, A, B));
+        assert_eq!(out(&o), "drop", "{unsupported:?}");
+        assert_eq!(o.error, Some(XlateError::Unsupported));
+    }
 }

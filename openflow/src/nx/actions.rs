@@ -254,7 +254,7 @@ fn check_out_port(p: OfPort) -> Result<OfPort, DecodeError> {
 pub(crate) fn pull_nx(sub: u16, len: usize, body: &[u8], version: Version) -> Result<Raw, DecodeError> {
     let mut r = Reader::new(body, bac(BadAction::BadLen, "truncated Nicira action"));
     let fixed = |n: usize| if len == n { Ok(()) } else { Err(bac(BadAction::BadLen, "Nicira action has the wrong length")) };
-    if let Some(a) = super::extra::pull(sub, len, body).or_else(|| super::hashsel::pull(sub, len, body)).or_else(|| super::conntrack::pull(sub, len, body)) {
+    if let Some(a) = super::extra::pull(sub, len, body).or_else(|| super::hashsel::pull(sub, len, body)).or_else(|| super::conntrack::pull(sub, len, body)).or_else(|| super::mpls::pull_nx(sub, len, body)) {
         return a.map(Raw::Act);
     }
     let v10_only = |what: &'static str| {

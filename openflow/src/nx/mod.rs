@@ -24,6 +24,7 @@ pub(crate) mod extra;
 pub(crate) mod hashsel;
 pub(crate) mod learn;
 pub(crate) mod messages;
+pub(crate) mod mpls;
 pub(crate) mod nest;
 
 use crate::error::OfError;

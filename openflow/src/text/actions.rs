@@ -25,8 +25,8 @@ use rvs_packet::wire::MacAddr;
 /// Actions Open vSwitch accepts that rvs does not implement.
 const UNSUPPORTED: &[&str] = &[
     "exit", "meter",
-    "push_mpls", "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "stack_push",
-    "stack_pop", "encap", "decap", "check_pkt_larger", "dec_nsh_ttl", "delete_field", "set_mpls_label", "unroll_xlate",
+    "stack_push",
+    "stack_pop", "encap", "decap", "check_pkt_larger", "dec_nsh_ttl", "delete_field", "unroll_xlate",
 ];
 
 fn bad(keyword: &str, message: impl Into<String>) -> TextError {
@@ -138,6 +138,9 @@ impl Parser<'_> {
 
     fn set_field(&mut self, arg: &str) -> Result<OfAction, TextError> {
         let (value, name) = split_arrow("set_field", arg)?;
+        if let Some(a) = mpls_set_field(name, value)? {
+            return Ok(a);
+        }
         let field = field_from_name(name).ok_or_else(|| bad("set_field", format!("{name} is not a valid OXM field name")))?;
         if !field.desc().writable {
             return Err(bad("set_field", format!("{name} is read-only")));
@@ -373,6 +376,32 @@ impl Parser<'_> {
             "bundle_load" => super::hashsel::parse_bundle(value, true, self.names)?,
             "ct" => super::conntrack::parse_ct(value, &mut |v| self.list(v, false))?,
             "ct_clear" => OfAction::CtClear,
+            "push_mpls" | "pop_mpls" => {
+                let e = str_to_uint_max(value, u16::MAX as u64).ok_or_else(|| bad(key, format!("invalid {lower} \"{value}\"")))? as u16;
+                if lower == "push_mpls" {
+                    OfAction::PushMpls { ethertype: e }
+                } else {
+                    OfAction::PopMpls { ethertype: e }
+                }
+            }
+            "set_mpls_label" => {
+                let l = str_to_u32(value).map_err(|e| bad(key, e))?;
+                if l & !0xfffff != 0 {
+                    return Err(bad(key, format!("{value}: not a valid MPLS label")));
+                }
+                OfAction::SetMplsLabel(l)
+            }
+            "set_mpls_tc" => {
+                let tc = u8_arg(key, "MPLS TC", value)?;
+                if tc & !7 != 0 {
+                    return Err(bad(key, format!("{value}: not a valid MPLS TC")));
+                }
+                OfAction::SetMplsTc(tc)
+            }
+            "set_mpls_ttl" => OfAction::SetMplsTtl(
+                str_to_uint_max(value, u8::MAX as u64).ok_or_else(|| bad(key, format!("invalid MPLS TTL \"{value}\"")))? as u8,
+            ),
+            "dec_mpls_ttl" => OfAction::DecMplsTtl,
             "nat" => return Err(bad(key, "Cannot have NAT action outside of \"ct\" action")),
             "drop" => return Ok(None),
             "set_queue" => {
@@ -490,7 +519,26 @@ pub(super) fn action_kind(a: &OfAction) -> &'static str {
         Ct(_) => "ct",
         Nat(_) => "nat",
         CtClear => "ct_clear",
+        PushMpls { .. } => "push_mpls",
+        PopMpls { .. } => "pop_mpls",
+        SetMplsLabel(_) => "set_mpls_label",
+        SetMplsTc(_) => "set_mpls_tc",
+        SetMplsTtl(_) => "set_mpls_ttl",
+        DecMplsTtl => "dec_mpls_ttl",
     }
+}
+
+/// `set_field` of `mpls_label` or `mpls_tc`, which the model holds as MPLS actions (rvs has
+/// no MPLS fields); `None` for other fields.
+fn mpls_set_field(name: &str, value: &str) -> Result<Option<OfAction>, TextError> {
+    let invalid = || bad("set_field", format!("{value} is not a valid value for field {name}"));
+    Ok(match name {
+        "mpls_label" | "OXM_OF_MPLS_LABEL" => {
+            Some(OfAction::SetMplsLabel(str_to_uint_max(value, 0xfffff).ok_or_else(invalid)? as u32))
+        }
+        "mpls_tc" | "OXM_OF_MPLS_TC" => Some(OfAction::SetMplsTc(str_to_uint_max(value, 7).ok_or_else(invalid)? as u8)),
+        _ => None,
+    })
 }
 
 fn atoi16(s: &str) -> u16 {

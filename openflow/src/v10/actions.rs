@@ -204,6 +204,12 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction) -> Result<(), EncodeError> {
         OfAction::Ct(ct) => crate::nx::conntrack::put_ct(out, ct, |out| put_actions(out, &ct.actions))?,
         OfAction::Nat(nat) => crate::nx::conntrack::put_nat(out, nat)?,
         OfAction::CtClear => crate::nx::nest::put_ct_clear(out)?,
+        OfAction::PushMpls { .. }
+        | OfAction::PopMpls { .. }
+        | OfAction::SetMplsLabel(_)
+        | OfAction::SetMplsTc(_)
+        | OfAction::SetMplsTtl(_)
+        | OfAction::DecMplsTtl => crate::nx::mpls::put_nx(out, a)?,
     }
     Ok(())
 }

@@ -12,7 +12,8 @@
 //! `set_field:vid|0x1000->vlan_vid`, `enqueue` becomes `set_queue,output,pop_queue`, a
 //! partial `set_field` becomes one `NXAST_REG_LOAD` per run of mask bits, and `resubmit`,
 //! `load`, `move`, `note`, `dec_ttl(ids)`, `controller(...)` and `output(max_len)` become
-//! Nicira experimenter actions.
+//! Nicira experimenter actions. The MPLS actions, `clone`, `multipath`, `bundle` and `ct` are
+//! encoded as Open vSwitch does (see `nx::mpls`, `nx::nest`, `nx::hashsel`, `nx::conntrack`).
 //!
 //! # Decoding
 //! Decoding is the reverse, with the error codes Open vSwitch uses: bad lengths
@@ -21,7 +22,7 @@
 //! fields `OFPBAC_BAD_SET_TYPE`, bad set-field values `OFPBAC_BAD_SET_ARGUMENT`, a repeated
 //! instruction `OFPBIC_DUP_INST`. Actions the model cannot hold are refused rather than
 //! dropped: groups (`OFPBAC_BAD_OUT_GROUP`, as for a group that does not exist), meters
-//! (`OFPBIC_UNSUP_INST`), MPLS and PBB (`OFPBAC_BAD_TYPE`), `set_queue`/`pop_queue` other than
+//! (`OFPBIC_UNSUP_INST`), PBB (`OFPBAC_BAD_TYPE`), `set_queue`/`pop_queue` other than
 //! the `enqueue` triple (`OFPBAC_BAD_TYPE`), `controller` with user data or pause
 //! (`OFPBAC_BAD_ARGUMENT`).
 
@@ -219,6 +220,12 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction, st: &mut FlowState) -> Result<(),
         }
         OfAction::Nat(nat) => crate::nx::conntrack::put_nat(out, nat)?,
         OfAction::CtClear => crate::nx::nest::put_ct_clear(out)?,
+        OfAction::PushMpls { .. }
+        | OfAction::PopMpls { .. }
+        | OfAction::SetMplsLabel(_)
+        | OfAction::SetMplsTc(_)
+        | OfAction::SetMplsTtl(_)
+        | OfAction::DecMplsTtl => crate::nx::mpls::put_v13(out, a)?,
         OfAction::GotoTable(_) | OfAction::WriteMetadata { .. } | OfAction::ClearActions | OfAction::WriteActions(_) => {
             return Err(unrep("an instruction inside an action list"));
         }
