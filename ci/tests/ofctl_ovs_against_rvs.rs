@@ -150,6 +150,25 @@ fn ovs_ofctl_manages_flows_on_rvs() {
     assert!(refused.stderr.starts_with("OFPT_ERROR (OF1.3)"), "{refused:?}");
     assert_same(&refused, &rvs(&sw, &["add-flow", "br0", "in_port=1,actions=output:1,goto_table:0"]));
 
+    // Connection tracking parses but rvs has none yet: refused with OFPBAC_BAD_TYPE (what
+    // Open vSwitch answers without datapath conntrack support), the error naming the flow.
+    // MPLS likewise (no MPLS in the flow key or the datapath yet).
+    for flow in [
+        "ip,actions=ct(commit,table=1)",
+        "ip,actions=ct_clear,output:1",
+        "ip,actions=ct(commit,nat(src=10.0.0.1))",
+        "ip,actions=push_mpls:0x8847,output:2",
+        "mpls,actions=pop_mpls:0x0800,output:1",
+    ] {
+        for tool in [Tool::Ovs, Tool::Rvs] {
+            let o = ofctl(tool, &sw.rundir(), &["-O", "OpenFlow13", "add-flow", "br0", flow], &sw.dir);
+            let action = flow.split_once("actions=").map_or(flow, |(_, a)| a);
+            assert_eq!(o.status, Some(1), "{tool:?} {flow}: {o:?}");
+            assert!(o.stderr.contains("OFPBAC_BAD_TYPE") && o.stderr.contains(action), "{tool:?} {flow}: {o:?}");
+        }
+    }
+    assert!(!flows(&ovs_ok(&sw, &["dump-flows", "--no-stats", "br0"])).iter().any(|l| l.contains("ct(") || l.contains("_mpls")));
+
     // Table features and the rest of the read-only commands.
     let tf = ovs_ok(&sw, &["dump-table-features", "br0"]);
     assert!(
@@ -229,6 +248,10 @@ table=2,reg0=0x5/0xff,actions=load:0x1->NXM_NX_REG1[],resubmit(,3)
 idle_timeout=60,priority=7,udp,tp_src=53,actions=controller(max_len=64)
 priority=9,tcp,tcp_flags=+syn-ack,actions=drop
 priority=10,in_port=p2,dl_type=0x0800,nw_proto=17,actions=set_field:10.1.1.1->ip_src,p1
+table=2,priority=6,ip,actions=clone(mod_nw_dst:10.0.0.9,output:2),clone(clone(load:0x5->NXM_NX_REG0[],output:1)),output:LOCAL
+table=3,priority=5,tcp,actions=multipath(symmetric_l4,1024,hash_threshold,2,0,NXM_NX_REG0[0..5]),resubmit(,4)
+table=3,priority=4,actions=multipath(symmetric_l3,7,iter_hash,7,3,reg1[0..7]),bundle(eth_src,0,hrw,ofport,members:1,2)
+table=3,priority=3,ip,actions=bundle_load(symmetric_l3l4+udp,5,active_backup,ofport,NXM_NX_REG2[],slaves:2,1,LOCAL),output:2
 ";
 
 /// The commands of interop test A (after the protocol option).

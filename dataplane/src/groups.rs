@@ -22,7 +22,8 @@
 //! # Liveness
 //! A port is live when it is administratively up, has carrier and is not `PORT_DOWN`.
 //! [`Switch::refresh_group_liveness`] (called once a second) re-publishes the translation
-//! configuration when the set of live ports changed and the bridge has groups.
+//! configuration when the set of live ports changed (`bundle` actions choose among live
+//! ports too, so this holds for bridges without groups as well).
 //!
 //! # Storage
 //! `groups/<bridge>.json` in the config store holds the groups (id, type, buckets with their
@@ -55,7 +56,7 @@ pub struct StoredGroup {
     pub buckets: Vec<Bucket>,
 }
 
-/// The ports of `br` that fast-failover buckets may use.
+/// The ports of `br` that fast-failover buckets and `bundle` actions may use.
 fn live_ports(br: &Bridge) -> BTreeSet<OfPort> {
     br.ports
         .values()
@@ -206,13 +207,11 @@ impl Switch {
         }
     }
 
-    /// Re-publishes `bridge`'s translation configuration if it has groups and its live ports
-    /// changed.
+    /// Re-publishes `bridge`'s translation configuration if its live ports changed (fast
+    /// failover buckets and `bundle` actions choose by them; republishing revalidates the
+    /// megaflows).
     pub fn refresh_group_liveness(&mut self, bridge: &str) {
         let Some(br) = self.bridges.get(bridge) else { return };
-        if br.groups.is_empty() {
-            return;
-        }
         let live = live_ports(br);
         if br.dp.xlate.load().bridge.groups.live_ports != live {
             self.refresh_xlate(bridge);

@@ -271,8 +271,7 @@ pub fn learned_cookies(actions: &[OfAction]) -> Vec<(u8, u64)> {
     for a in actions {
         match a {
             OfAction::Learn(l) if l.flags & DELETE_LEARNED != 0 => out.push((l.table_id, l.cookie)),
-            OfAction::WriteActions(inner) => out.extend(learned_cookies(inner)),
-            _ => {}
+            a => out.extend(a.nested().map(learned_cookies).unwrap_or_default()),
         }
     }
     out

@@ -17,10 +17,12 @@
 
 pub mod classifier;
 pub mod conjunction;
+pub mod conntrack;
 pub mod dpaction;
 pub mod emc;
 pub mod field;
 pub mod group;
+pub mod hashsel;
 pub mod key;
 pub mod key_reuse;
 pub mod learn;

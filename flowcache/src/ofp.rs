@@ -394,9 +394,55 @@ pub enum OfAction {
         /// Number of clauses (2..=64).
         n_clauses: u8,
     },
+    /// Run the actions on a copy of the packet (`clone(...)`): changes they make to the
+    /// packet, its metadata and the action set do not outlast the clone.
+    Clone(Vec<OfAction>),
+    /// Hash fields of the flow and write the chosen link number into a field
+    /// (`multipath(...)`, see [`crate::hashsel`]).
+    Multipath(Box<crate::hashsel::Multipath>),
+    /// Output to (or, `bundle_load`, load the number of) a live member port chosen by
+    /// hashing (`bundle(...)`, `bundle_load(...)`, see [`crate::hashsel`]).
+    Bundle(Box<crate::hashsel::Bundle>),
+    /// Connection tracking (`ct(...)`, see [`crate::conntrack`]): parsed, printed and
+    /// encoded, but refused by the switch (rvs has no conntrack yet).
+    Ct(Box<crate::conntrack::Ct>),
+    /// Network address translation, only inside `ct(...)` (`nat(...)`).
+    Nat(Box<crate::conntrack::Nat>),
+    /// Clear the connection tracking state (`ct_clear`); refused by the switch like `ct`.
+    CtClear,
+    /// Push an MPLS label stack entry (`push_mpls:ETHERTYPE`). This and the other MPLS
+    /// actions are parsed, printed and encoded, but refused by the switch: the flow key has
+    /// no MPLS label and the datapath no MPLS push or pop yet.
+    PushMpls {
+        /// 0x8847 or 0x8848.
+        ethertype: u16,
+    },
+    /// Pop the outer MPLS label stack entry (`pop_mpls:ETHERTYPE`, the payload's ethertype).
+    PopMpls {
+        /// Ethertype after the pop.
+        ethertype: u16,
+    },
+    /// Set the outer MPLS label (`set_mpls_label(N)`; `set_field:N->mpls_label` in 1.3).
+    SetMplsLabel(u32),
+    /// Set the outer MPLS traffic class (`set_mpls_tc(N)`).
+    SetMplsTc(u8),
+    /// Set the outer MPLS TTL (`set_mpls_ttl(N)`).
+    SetMplsTtl(u8),
+    /// Decrement the outer MPLS TTL (`dec_mpls_ttl`).
+    DecMplsTtl,
 }
 
 impl OfAction {
+    /// The action list nested in this action (`write_actions(...)`, `clone(...)`,
+    /// `ct(...)`), if any.
+    pub fn nested(&self) -> Option<&[OfAction]> {
+        match self {
+            OfAction::WriteActions(inner) | OfAction::Clone(inner) => Some(inner),
+            OfAction::Ct(ct) => Some(&ct.actions),
+            _ => None,
+        }
+    }
+
     /// True for the instruction pseudo-actions.
     pub fn is_instruction(&self) -> bool {
         matches!(self, OfAction::GotoTable(_) | OfAction::WriteMetadata { .. } | OfAction::ClearActions | OfAction::WriteActions(_))
@@ -407,8 +453,7 @@ impl OfAction {
         match self {
             OfAction::Output { port: p, .. } | OfAction::Enqueue { port: p, .. } => *p == port,
             OfAction::Controller { .. } => port == OfPort::CONTROLLER,
-            OfAction::WriteActions(acts) => acts.iter().any(|a| a.outputs_to(port)),
-            _ => false,
+            a => a.nested().is_some_and(|acts| acts.iter().any(|a| a.outputs_to(port))),
         }
     }
 
@@ -416,8 +461,7 @@ impl OfAction {
     pub fn uses_group(&self, group: u32) -> bool {
         match self {
             OfAction::Group(g) => *g == group,
-            OfAction::WriteActions(acts) => acts.iter().any(|a| a.uses_group(group)),
-            _ => false,
+            a => a.nested().is_some_and(|acts| acts.iter().any(|a| a.uses_group(group))),
         }
     }
 }
@@ -532,8 +576,7 @@ impl Rule {
         fn has_fin(acts: &[OfAction]) -> bool {
             acts.iter().any(|a| match a {
                 OfAction::FinTimeout { .. } => true,
-                OfAction::WriteActions(inner) => has_fin(inner),
-                _ => false,
+                a => a.nested().is_some_and(has_fin),
             })
         }
         self.idle_timeout != 0 || self.hard_timeout != 0 || has_fin(&self.actions)

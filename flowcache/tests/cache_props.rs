@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use proptest::prelude::*;
 use rvs_flowcache::dpaction::DpAction;
 use rvs_flowcache::emc::{emc_hash, Emc};
+use rvs_flowcache::hashsel::{Bundle, BundleAlgorithm, HashFields, Multipath, MultipathAlgorithm};
 use rvs_flowcache::mac_learning::MacTable;
 use rvs_flowcache::megaflow::{revalidate, Megaflow, MegaflowCache, Revalidation, XlateDeps};
 use rvs_flowcache::xlate::{xlate, VlanConfig, XPort, XlateBridge, XlateInput, XlateOutput};
@@ -109,9 +110,51 @@ fn arb_action(table: u8) -> impl Strategy<Value = OfAction> {
         1 => Just(OfAction::RegMove { src: SubField { field: Field::IpSrc, ofs: 0, n_bits: 2 }, dst: SubField { field: Field::Reg0, ofs: 0, n_bits: 2 } }),
         1 => Just(OfAction::WriteActions(vec![OfAction::Output { port: OfPort(1), max_len: 0 }])),
         1 => (0u8..3).prop_map(learn_action),
+        2 => (0usize..7, 0u8..4).prop_map(|(f, a)| multipath_action(f, a)),
+        1 => (0..IPS.len(), 1..=N_PORTS).prop_map(|(i, p)| OfAction::Clone(vec![
+            OfAction::SetIpv4Dst(IPS[i]),
+            OfAction::RegLoad { dst: SubField::whole(Field::Reg0), value: 2 },
+            OfAction::Output { port: OfPort(p), max_len: 0 },
+        ])),
+        1 => (0usize..7, proptest::bool::ANY).prop_map(|(f, hrw)| bundle_action(f, hrw)),
     ]
     .prop_map(move |a| a)
     .prop_filter("no resubmit to self-table loops at table > 0 only", move |_| table < N_TABLES)
+}
+
+const HASH_FIELDS: [HashFields; 7] = [
+    HashFields::EthSrc,
+    HashFields::SymmetricL4,
+    HashFields::SymmetricL3L4,
+    HashFields::SymmetricL3L4Udp,
+    HashFields::NwSrc,
+    HashFields::NwDst,
+    HashFields::SymmetricL3,
+];
+
+/// `multipath(FIELDS,0,ALGORITHM,3,0,reg0[0..1])`: the link lands where rules match.
+fn multipath_action(fields: usize, algorithm: u8) -> OfAction {
+    let algorithm = [MultipathAlgorithm::ModuloN, MultipathAlgorithm::HashThreshold, MultipathAlgorithm::Hrw, MultipathAlgorithm::IterHash]
+        [algorithm as usize];
+    OfAction::Multipath(Box::new(Multipath {
+        fields: HASH_FIELDS[fields],
+        basis: 0,
+        algorithm,
+        max_link: 2,
+        arg: 0,
+        dst: SubField { field: Field::Reg0, ofs: 0, n_bits: 2 },
+    }))
+}
+
+/// `bundle(FIELDS,0,hrw|active_backup,ofport,members:1,2,3)` (ports 1 and 3 live).
+fn bundle_action(fields: usize, hrw: bool) -> OfAction {
+    OfAction::Bundle(Box::new(Bundle {
+        fields: HASH_FIELDS[fields],
+        basis: 0,
+        algorithm: if hrw { BundleAlgorithm::Hrw } else { BundleAlgorithm::ActiveBackup },
+        members: vec![OfPort(1), OfPort(2), OfPort(3)],
+        dst: None,
+    }))
 }
 
 /// A `learn` reading a few fields (partial and whole), as br-tun's MAC learning does.
@@ -237,6 +280,8 @@ fn world(rules: &[FlowMod]) -> World {
         };
         bridge.ports.insert(OfPort(p), XPort { ofport: OfPort(p), dp_port: 100 + p, name: format!("p{p}"), vlan, no_flood: p == 4, no_fwd: false });
     }
+    // Ports 1 and 3 are live, for `bundle`.
+    bridge.groups = Arc::new(rvs_flowcache::group::GroupTable { live_ports: [OfPort(1), OfPort(3)].into(), ..Default::default() });
     let mut pipeline = Pipeline::new();
     for fm in rules {
         pipeline.apply(fm, 0).unwrap();

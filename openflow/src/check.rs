@@ -131,6 +131,53 @@ fn check_subfield(sf: &SubField, st: &FlowState) -> Result<(), OfError> {
     Ok(())
 }
 
+/// `check_CT` and `check_NAT`: connection tracking needs IP, an FTP helper TCP, a TFTP
+/// helper UDP, and NAT addresses of the packet's IP version.
+fn ct_check(ct: &rvs_flowcache::conntrack::Ct, st: &FlowState, ctx: &CheckContext) -> Result<(), OfError> {
+    use rvs_flowcache::conntrack::{CtZone, NatAddrs};
+    let inconsistent = !st.is_ip()
+        || (ct.alg == 21 && st.key.nw_proto != ip_proto::TCP)
+        || (ct.alg == 69 && st.key.nw_proto != ip_proto::UDP);
+    if inconsistent {
+        return Err(BadAction::MatchInconsistent.into());
+    }
+    if let CtZone::Field(sf) = &ct.zone {
+        check_subfield(sf, st)?;
+    }
+    let mut copy = *st;
+    for a in &ct.actions {
+        match a {
+            OfAction::Nat(nat) => {
+                let family_ok = match nat.addrs {
+                    NatAddrs::V4(..) => st.key.dl_type == EtherType::IPV4,
+                    NatAddrs::V6(..) => st.key.dl_type == EtherType::IPV6,
+                    NatAddrs::None => true,
+                };
+                if !family_ok {
+                    return Err(BadAction::MatchInconsistent.into());
+                }
+            }
+            a => {
+                step(a, &mut copy, ctx)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_mpls(dl_type: u16) -> bool {
+    dl_type == EtherType::MPLS || dl_type == EtherType::MPLS_MCAST
+}
+
+/// `mf_check_dst`: the bits exist, the field's prerequisites hold and it is writable.
+fn check_dst(dst: &SubField, st: &FlowState) -> Result<(), OfError> {
+    check_subfield(dst, st)?;
+    if !dst.field.desc().writable {
+        return Err(BadAction::BadSetArgument.into());
+    }
+    Ok(())
+}
+
 /// Applies one action to the state, returning whether it is consistent (an error if it is
 /// refused in every version).
 pub fn step(a: &OfAction, st: &mut FlowState, ctx: &CheckContext) -> Result<bool, OfError> {
@@ -207,6 +254,39 @@ pub fn step(a: &OfAction, st: &mut FlowState, ctx: &CheckContext) -> Result<bool
             let mut copy = *st;
             for a in inner {
                 step(a, &mut copy, ctx)?;
+            }
+        }
+        OfAction::Multipath(mp) => check_dst(&mp.dst, st)?,
+        OfAction::Bundle(b) => {
+            if let Some(dst) = &b.dst {
+                check_dst(dst, st)?;
+            }
+            for p in &b.members {
+                if *p == OfPort::CONTROLLER {
+                    return Err(BadAction::BadOutPort.into());
+                }
+                if *p != OfPort::ANY {
+                    check_output_port(*p, ctx.max_ports)?;
+                }
+            }
+        }
+        OfAction::Ct(ct) => ct_check(ct, st, ctx)?,
+        // `nat` only inside `ct` (`ofpacts_verify`).
+        OfAction::Nat(_) => return Err(BadAction::BadArgument.into()),
+        OfAction::CtClear => {}
+        OfAction::PushMpls { ethertype } => st.key.dl_type = *ethertype,
+        OfAction::PopMpls { ethertype } => {
+            consistent = is_mpls(st.key.dl_type);
+            st.key.dl_type = *ethertype;
+        }
+        OfAction::SetMplsLabel(_) | OfAction::SetMplsTc(_) | OfAction::SetMplsTtl(_) | OfAction::DecMplsTtl => {
+            consistent = is_mpls(st.key.dl_type)
+        }
+        OfAction::Clone(inner) => {
+            // As `check_subactions`: the nested actions see (and change) a copy of the state.
+            let mut copy = *st;
+            for a in inner {
+                consistent &= step(a, &mut copy, ctx)?;
             }
         }
     }

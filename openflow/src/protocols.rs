@@ -359,7 +359,7 @@ fn action_protocols(actions: &[OfAction]) -> Protocols {
             OfAction::SetField { field, .. } => field_protocols(*field, MaskKind::Exact),
             OfAction::PushVlan { .. } => Protocols::OF11_UP,
             OfAction::WriteMetadata { .. } => Protocols::NXM_OF11_UP,
-            OfAction::WriteActions(inner) => action_protocols(inner),
+            a if a.nested().is_some() => action_protocols(a.nested().unwrap_or_default()),
             _ => Protocols::ANY,
         });
     }

@@ -68,7 +68,27 @@ pub(super) fn validate_actions(actions: &[OfAction], table: u8, cmd: FlowModComm
             {
                 return Err(OfError::BadAction(BadAction::BadOutPort));
             }
-            OfAction::WriteActions(inner) => validate_actions(inner, table, cmd)?,
+            OfAction::WriteActions(inner) | OfAction::Clone(inner) => validate_actions(inner, table, cmd)?,
+            // Parsed and encoded, but rvs has no connection tracker: refused as Open vSwitch
+            // refuses them on a datapath without conntrack support, never silently ignored.
+            OfAction::Ct(_) | OfAction::Nat(_) | OfAction::CtClear => {
+                let name = match a {
+                    OfAction::CtClear => "ct_clear",
+                    OfAction::Nat(_) => "nat",
+                    _ => "ct",
+                };
+                crate::vlog::warn("ofserver", &format!("{name} action: rvs has no connection tracking yet: refused (OFPBAC_BAD_TYPE)"));
+                return Err(OfError::BadAction(BadAction::BadType));
+            }
+            OfAction::PushMpls { .. }
+            | OfAction::PopMpls { .. }
+            | OfAction::SetMplsLabel(_)
+            | OfAction::SetMplsTc(_)
+            | OfAction::SetMplsTtl(_)
+            | OfAction::DecMplsTtl => {
+                crate::vlog::warn("ofserver", "MPLS action: rvs does not execute MPLS yet: refused (OFPBAC_BAD_TYPE)");
+                return Err(OfError::BadAction(BadAction::BadType));
+            }
             _ => {}
         }
     }
@@ -412,6 +432,17 @@ mod tests {
         assert_eq!(validate_actions(&[out(OfPort::ANY)], 0, FlowModCommand::Add), Err(OfError::BadAction(BadAction::BadOutPort)));
         assert_eq!(validate_actions(&[OfAction::GotoTable(1)], 1, FlowModCommand::Add), Err(OfError::BadInstruction(BadInstruction::BadTableId)));
         assert!(validate_actions(&[out(OfPort(0))], 0, FlowModCommand::Delete).is_ok());
+        let ct = OfAction::Ct(Box::new(rvs_flowcache::conntrack::Ct {
+            flags: rvs_flowcache::conntrack::CT_COMMIT,
+            zone: rvs_flowcache::conntrack::CtZone::Imm(0),
+            table: None,
+            alg: 0,
+            actions: vec![],
+        }));
+        let mpls = OfAction::PushMpls { ethertype: 0x8847 };
+        for refused in [vec![ct.clone()], vec![OfAction::CtClear, out(OfPort(1))], vec![OfAction::Clone(vec![ct])], vec![mpls, out(OfPort(2))]] {
+            assert_eq!(validate_actions(&refused, 0, FlowModCommand::Add), Err(OfError::BadAction(BadAction::BadType)), "{refused:?}");
+        }
     }
 }
 
@@ -419,7 +450,6 @@ mod tests {
 fn uses_missing_group(a: &rvs_flowcache::OfAction, exists: &dyn Fn(u32) -> bool) -> bool {
     match a {
         rvs_flowcache::OfAction::Group(g) => !exists(*g),
-        rvs_flowcache::OfAction::WriteActions(inner) => inner.iter().any(|b| uses_missing_group(b, exists)),
-        _ => false,
+        a => a.nested().is_some_and(|inner| inner.iter().any(|b| uses_missing_group(b, exists))),
     }
 }

@@ -1,6 +1,7 @@
 //! Translation of the `group:N` action (see [`crate::group`] for the model).
 //!
-//! Each bucket that runs is translated as a clone of the packet, as Open vSwitch does: its
+//! Each bucket that runs is translated as a clone of the packet, as Open vSwitch does (the
+//! `clone(...)` action uses the same machinery, [`Ctx::run_as_clone`]): its
 //! actions are executed in action-set order (a bucket is an action set), then the flow is
 //! rolled back to what it was before the group, so neither the other buckets nor the actions
 //! after the group see the bucket's changes. Header rewrites a bucket committed to the
@@ -52,16 +53,18 @@ impl Ctx<'_> {
             self.trace_note(format!("group {id}: bucket {b}"));
             let mut actions = group.buckets[*b].actions.clone();
             actions.sort_by_key(action_set_rank);
-            self.run_as_clone(&actions);
+            self.run_as_clone(&actions, false);
         }
         self.depth -= 1;
     }
 
-    /// Translates `actions` on a copy of the packet: afterwards the flow is as before.
-    fn run_as_clone(&mut self, actions: &[OfAction]) {
+    /// Translates `actions` on a copy of the packet: afterwards the flow and the action set
+    /// are as before. The actions start with the current action set when `with_action_set`
+    /// (the `clone` action), with an empty one otherwise (a group bucket).
+    pub(super) fn run_as_clone(&mut self, actions: &[OfAction], with_action_set: bool) {
         let (flow, dirty, flow_tpid) = (self.flow, self.dirty, self.flow_tpid);
         let (base, base_known) = (self.base, self.base_known);
-        let saved_set = std::mem::take(&mut self.action_set);
+        let saved_set = if with_action_set { self.action_set.clone() } else { std::mem::take(&mut self.action_set) };
         self.trace_depth += 1;
         self.do_actions(actions);
         self.trace_depth -= 1;

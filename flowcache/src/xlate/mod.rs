@@ -42,6 +42,7 @@
 
 mod commit;
 mod group_exec;
+mod hashsel;
 mod normal;
 pub mod packet_out;
 pub mod trace;
@@ -128,6 +129,8 @@ pub enum XlateError {
     RecursionTooDeep,
     /// More than [`MAX_RESUBMITS`] resubmits.
     TooManyResubmits,
+    /// An action rvs does not execute (connection tracking, MPLS).
+    Unsupported,
 }
 
 impl std::fmt::Display for XlateError {
@@ -135,6 +138,7 @@ impl std::fmt::Display for XlateError {
         f.write_str(match self {
             XlateError::RecursionTooDeep => "over max translation depth",
             XlateError::TooManyResubmits => "over max resubmits",
+            XlateError::Unsupported => "action not supported by rvs",
         })
     }
 }
@@ -502,6 +506,17 @@ impl<'a> Ctx<'a> {
             Conjunction { .. } => {
                 // Only meaningful to the classifier; as an action it does nothing (OVS).
             }
+            Clone(acts) => self.run_as_clone(acts, true),
+            Multipath(mp) => self.multipath(mp),
+            Bundle(b) => self.bundle(b),
+            Ct(_) | Nat(_) | CtClear | PushMpls { .. } | PopMpls { .. } | SetMplsLabel(_) | SetMplsTc(_) | SetMplsTtl(_)
+            | DecMplsTtl => {
+                // The switch refuses flows and packet-outs with these; should one get here,
+                // the packet is dropped rather than forwarded without its conntrack step.
+                self.error = Some(XlateError::Unsupported);
+                self.trace_note("connection tracking and MPLS are not supported by rvs: dropping".to_string());
+                return Flow::Stop;
+            }
         }
         Flow::Continue
     }
@@ -749,6 +764,10 @@ fn same_slot(a: &OfAction, b: &OfAction) -> bool {
 }
 
 #[cfg(test)]
+mod clone_tests;
+#[cfg(test)]
 mod group_tests;
+#[cfg(test)]
+mod hashsel_tests;
 #[cfg(test)]
 mod tests;

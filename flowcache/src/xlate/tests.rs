@@ -436,3 +436,16 @@ fn fin_timeout_lowers_timeouts_after_fin() {
     assert_eq!(rule.timeouts(), (5, 0));
     assert_eq!(f.pipeline.expire(60_000).len(), 1, "idle for 60 s with a 5 s idle timeout");
 }
+
+#[test]
+fn connection_tracking_and_mpls_drop_the_packet() {
+    // The switch refuses flows with ct or MPLS actions; should one reach translation,
+    // nothing is forwarded.
+    for unsupported in [OfAction::CtClear, OfAction::PushMpls { ethertype: 0x8847 }, OfAction::DecMplsTtl] {
+        let mut f = fixture(2);
+        f.add(0, 1, m(), vec![output(2), unsupported.clone(), output(1)]);
+        let o = f.xlate(udp_key(1, A, B));
+        assert_eq!(out(&o), "drop", "{unsupported:?}");
+        assert_eq!(o.error, Some(XlateError::Unsupported));
+    }
+}

@@ -236,7 +236,7 @@ fn subfield_limit(e: &Entry) -> u32 {
     }
 }
 
-fn sub_of(e: &Entry, ofs: u32, n_bits: u32) -> Result<SubField, DecodeError> {
+pub(crate) fn sub_of(e: &Entry, ofs: u32, n_bits: u32) -> Result<SubField, DecodeError> {
     if n_bits == 0 || ofs + n_bits > subfield_limit(e) {
         return Err(bac(BadAction::BadSetLen, "subfield beyond its field"));
     }
@@ -254,7 +254,7 @@ fn check_out_port(p: OfPort) -> Result<OfPort, DecodeError> {
 pub(crate) fn pull_nx(sub: u16, len: usize, body: &[u8], version: Version) -> Result<Raw, DecodeError> {
     let mut r = Reader::new(body, bac(BadAction::BadLen, "truncated Nicira action"));
     let fixed = |n: usize| if len == n { Ok(()) } else { Err(bac(BadAction::BadLen, "Nicira action has the wrong length")) };
-    if let Some(a) = super::extra::pull(sub, len, body) {
+    if let Some(a) = super::extra::pull(sub, len, body).or_else(|| super::hashsel::pull(sub, len, body)).or_else(|| super::conntrack::pull(sub, len, body)).or_else(|| super::mpls::pull_nx(sub, len, body)) {
         return a.map(Raw::Act);
     }
     let v10_only = |what: &'static str| {

@@ -19,9 +19,13 @@
 //! * errors (`NXBRC_*`, [`crate::error::NxError`]).
 
 pub(crate) mod actions;
+pub(crate) mod conntrack;
 pub(crate) mod extra;
+pub(crate) mod hashsel;
 pub(crate) mod learn;
 pub(crate) mod messages;
+pub(crate) mod mpls;
+pub(crate) mod nest;
 
 use crate::error::OfError;
 

@@ -6,7 +6,7 @@
 //! `output`. After the list is parsed, `drop` must be alone and instructions must come in
 //! OpenFlow 1.1+ order (`apply_actions`, `clear_actions`, `write_actions`, `write_metadata`,
 //! `goto_table`), with the messages Open vSwitch prints. Actions Open vSwitch knows but the
-//! rvs model does not hold (`ct`, `group`, `multipath`, ...) are [`TextError::Unsupported`].
+//! rvs model does not hold (`ct`, `meter`, `exit`, ...) are [`TextError::Unsupported`].
 //! `learn`, `conjunction`, `fin_timeout` and `sample` are parsed by the `learn` module.
 
 use super::fields::{field_from_name, parse_subfield, parse_subfield_prefix, parse_value};
@@ -24,10 +24,9 @@ use rvs_packet::wire::MacAddr;
 
 /// Actions Open vSwitch accepts that rvs does not implement.
 const UNSUPPORTED: &[&str] = &[
-    "bundle", "bundle_load",
-    "multipath", "exit", "ct", "ct_clear", "nat", "clone", "meter",
-    "push_mpls", "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "stack_push",
-    "stack_pop", "encap", "decap", "check_pkt_larger", "dec_nsh_ttl", "delete_field", "set_mpls_label", "unroll_xlate",
+    "exit", "meter",
+    "stack_push",
+    "stack_pop", "encap", "decap", "check_pkt_larger", "dec_nsh_ttl", "delete_field", "unroll_xlate",
 ];
 
 fn bad(keyword: &str, message: impl Into<String>) -> TextError {
@@ -139,6 +138,9 @@ impl Parser<'_> {
 
     fn set_field(&mut self, arg: &str) -> Result<OfAction, TextError> {
         let (value, name) = split_arrow("set_field", arg)?;
+        if let Some(a) = mpls_set_field(name, value)? {
+            return Ok(a);
+        }
         let field = field_from_name(name).ok_or_else(|| bad("set_field", format!("{name} is not a valid OXM field name")))?;
         if !field.desc().writable {
             return Err(bad("set_field", format!("{name} is read-only")));
@@ -368,6 +370,39 @@ impl Parser<'_> {
                 let inner = self.list(value, false)?;
                 OfAction::WriteActions(inner)
             }
+            "clone" => OfAction::Clone(self.list(value, false)?),
+            "multipath" => super::hashsel::parse_multipath(value)?,
+            "bundle" => super::hashsel::parse_bundle(value, false, self.names)?,
+            "bundle_load" => super::hashsel::parse_bundle(value, true, self.names)?,
+            "ct" => super::conntrack::parse_ct(value, &mut |v| self.list(v, false))?,
+            "ct_clear" => OfAction::CtClear,
+            "push_mpls" | "pop_mpls" => {
+                let e = str_to_uint_max(value, u16::MAX as u64).ok_or_else(|| bad(key, format!("invalid {lower} \"{value}\"")))? as u16;
+                if lower == "push_mpls" {
+                    OfAction::PushMpls { ethertype: e }
+                } else {
+                    OfAction::PopMpls { ethertype: e }
+                }
+            }
+            "set_mpls_label" => {
+                let l = str_to_u32(value).map_err(|e| bad(key, e))?;
+                if l & !0xfffff != 0 {
+                    return Err(bad(key, format!("{value}: not a valid MPLS label")));
+                }
+                OfAction::SetMplsLabel(l)
+            }
+            "set_mpls_tc" => {
+                let tc = u8_arg(key, "MPLS TC", value)?;
+                if tc & !7 != 0 {
+                    return Err(bad(key, format!("{value}: not a valid MPLS TC")));
+                }
+                OfAction::SetMplsTc(tc)
+            }
+            "set_mpls_ttl" => OfAction::SetMplsTtl(
+                str_to_uint_max(value, u8::MAX as u64).ok_or_else(|| bad(key, format!("invalid MPLS TTL \"{value}\"")))? as u8,
+            ),
+            "dec_mpls_ttl" => OfAction::DecMplsTtl,
+            "nat" => return Err(bad(key, "Cannot have NAT action outside of \"ct\" action")),
             "drop" => return Ok(None),
             "set_queue" => {
                 let q = str_to_u32(value).map_err(|e| bad(key, e))?;
@@ -443,7 +478,7 @@ fn fold_enqueue(items: Vec<Item>) -> Result<Vec<OfAction>, TextError> {
 }
 
 /// Open vSwitch's name of an action's kind (`ofpact_name`), for messages.
-fn action_kind(a: &OfAction) -> &'static str {
+pub(super) fn action_kind(a: &OfAction) -> &'static str {
     use OfAction::*;
     match a {
         Output { .. } => "output",
@@ -478,7 +513,32 @@ fn action_kind(a: &OfAction) -> &'static str {
         OutputReg { .. } => "output_reg",
         Sample { .. } => "sample",
         Group(_) => "group",
+        Clone(_) => "clone",
+        Multipath(_) => "multipath",
+        Bundle(_) => "bundle",
+        Ct(_) => "ct",
+        Nat(_) => "nat",
+        CtClear => "ct_clear",
+        PushMpls { .. } => "push_mpls",
+        PopMpls { .. } => "pop_mpls",
+        SetMplsLabel(_) => "set_mpls_label",
+        SetMplsTc(_) => "set_mpls_tc",
+        SetMplsTtl(_) => "set_mpls_ttl",
+        DecMplsTtl => "dec_mpls_ttl",
     }
+}
+
+/// `set_field` of `mpls_label` or `mpls_tc`, which the model holds as MPLS actions (rvs has
+/// no MPLS fields); `None` for other fields.
+fn mpls_set_field(name: &str, value: &str) -> Result<Option<OfAction>, TextError> {
+    let invalid = || bad("set_field", format!("{value} is not a valid value for field {name}"));
+    Ok(match name {
+        "mpls_label" | "OXM_OF_MPLS_LABEL" => {
+            Some(OfAction::SetMplsLabel(str_to_uint_max(value, 0xfffff).ok_or_else(invalid)? as u32))
+        }
+        "mpls_tc" | "OXM_OF_MPLS_TC" => Some(OfAction::SetMplsTc(str_to_uint_max(value, 7).ok_or_else(invalid)? as u8)),
+        _ => None,
+    })
 }
 
 fn atoi16(s: &str) -> u16 {

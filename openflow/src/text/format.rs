@@ -394,6 +394,37 @@ fn format_action(s: &mut String, a: &OfAction, version: Version, names: Option<&
         OfAction::WriteActions(inner) => {
             let _ = write!(s, "write_actions({})", format_actions(inner, version, names));
         }
+        OfAction::Multipath(mp) => super::hashsel::format_multipath(s, mp),
+        OfAction::Bundle(b) => super::hashsel::format_bundle(s, b, names),
+        OfAction::Ct(ct) => super::conntrack::format_ct(s, ct, &|acts| format_actions(acts, version, names)),
+        OfAction::Nat(nat) => super::conntrack::format_nat(s, nat),
+        OfAction::CtClear => s.push_str("ct_clear"),
+        OfAction::PushMpls { ethertype } => {
+            let _ = write!(s, "push_mpls:{ethertype:#06x}");
+        }
+        OfAction::PopMpls { ethertype } => {
+            let _ = write!(s, "pop_mpls:{ethertype:#06x}");
+        }
+        // OpenFlow 1.0 has actions for these; 1.2+ sets the fields.
+        OfAction::SetMplsLabel(l) if version == Version::V1_0 => {
+            let _ = write!(s, "set_mpls_label({l})");
+        }
+        OfAction::SetMplsLabel(l) => {
+            let _ = write!(s, "set_field:{l}->mpls_label");
+        }
+        OfAction::SetMplsTc(tc) if version == Version::V1_0 => {
+            let _ = write!(s, "set_mpls_tc({tc})");
+        }
+        OfAction::SetMplsTc(tc) => {
+            let _ = write!(s, "set_field:{tc}->mpls_tc");
+        }
+        OfAction::SetMplsTtl(ttl) => {
+            let _ = write!(s, "set_mpls_ttl({ttl})");
+        }
+        OfAction::DecMplsTtl => s.push_str("dec_mpls_ttl"),
+        OfAction::Clone(inner) => {
+            let _ = write!(s, "clone({})", format_actions(inner, version, names));
+        }
         OfAction::Note(bytes) => {
             let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
             let _ = write!(s, "note:{}", hex.join("."));

@@ -26,10 +26,12 @@
 //! do exactly this against fixtures produced by the real tool, for both protocol settings).
 
 pub mod actions;
+mod conntrack;
 pub mod fields;
 mod flow;
 pub mod format;
 pub mod group;
+mod hashsel;
 pub mod packet;
 mod learn;
 mod lex;

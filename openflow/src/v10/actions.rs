@@ -192,12 +192,24 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction) -> Result<(), EncodeError> {
         OfAction::SetTunnel { id, wide } => crate::nx::extra::put_set_tunnel(out, *id, *wide)?,
         OfAction::OutputReg { src, max_len } => crate::nx::extra::put_output_reg(out, src, *max_len)?,
         OfAction::Sample { .. } => crate::nx::extra::put_sample(out, a)?,
+        OfAction::Multipath(mp) => crate::nx::hashsel::put_multipath(out, mp)?,
+        OfAction::Bundle(b) => crate::nx::hashsel::put_bundle(out, b)?,
         OfAction::Conjunction { id, clause, n_clauses } => crate::nx::learn::put_conjunction(out, *id, *clause, *n_clauses)?,
         OfAction::FinTimeout { idle, hard } => crate::nx::learn::put_fin_timeout(out, *idle, *hard)?,
         OfAction::GotoTable(t) => nx::put_resubmit(out, None, Some(*t))?,
         OfAction::WriteMetadata { value, mask } => nx::put_write_metadata(out, *value, *mask)?,
         // No OpenFlow 1.0 form; Open vSwitch writes nothing either.
         OfAction::ClearActions | OfAction::WriteActions(_) => {}
+        OfAction::Clone(inner) => crate::nx::nest::put_clone(out, |out| put_actions(out, inner))?,
+        OfAction::Ct(ct) => crate::nx::conntrack::put_ct(out, ct, |out| put_actions(out, &ct.actions))?,
+        OfAction::Nat(nat) => crate::nx::conntrack::put_nat(out, nat)?,
+        OfAction::CtClear => crate::nx::nest::put_ct_clear(out)?,
+        OfAction::PushMpls { .. }
+        | OfAction::PopMpls { .. }
+        | OfAction::SetMplsLabel(_)
+        | OfAction::SetMplsTc(_)
+        | OfAction::SetMplsTtl(_)
+        | OfAction::DecMplsTtl => crate::nx::mpls::put_nx(out, a)?,
     }
     Ok(())
 }
@@ -310,6 +322,12 @@ fn pull_one(r: &mut Reader<'_>) -> Result<Raw, DecodeError> {
                 return Err(bac(BadAction::BadExperimenter, "unknown vendor action"));
             }
             let sub = b.u16()?;
+            if sub == crate::nx::nest::CLONE {
+                return crate::nx::nest::pull_clone(b.rest(), pull_actions).map(Raw::Act);
+            }
+            if sub == crate::nx::conntrack::CT {
+                return crate::nx::conntrack::pull_ct(b.rest(), pull_actions).map(Raw::Act);
+            }
             return pull_nx(sub, len, b.rest(), Version::V1_0);
         }
         _ => return Err(bac(BadAction::BadType, "unknown OpenFlow 1.0 action")),

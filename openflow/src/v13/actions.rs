@@ -12,7 +12,8 @@
 //! `set_field:vid|0x1000->vlan_vid`, `enqueue` becomes `set_queue,output,pop_queue`, a
 //! partial `set_field` becomes one `NXAST_REG_LOAD` per run of mask bits, and `resubmit`,
 //! `load`, `move`, `note`, `dec_ttl(ids)`, `controller(...)` and `output(max_len)` become
-//! Nicira experimenter actions.
+//! Nicira experimenter actions. The MPLS actions, `clone`, `multipath`, `bundle` and `ct` are
+//! encoded as Open vSwitch does (see `nx::mpls`, `nx::nest`, `nx::hashsel`, `nx::conntrack`).
 //!
 //! # Decoding
 //! Decoding is the reverse, with the error codes Open vSwitch uses: bad lengths
@@ -21,7 +22,7 @@
 //! fields `OFPBAC_BAD_SET_TYPE`, bad set-field values `OFPBAC_BAD_SET_ARGUMENT`, a repeated
 //! instruction `OFPBIC_DUP_INST`. Actions the model cannot hold are refused rather than
 //! dropped: groups (`OFPBAC_BAD_OUT_GROUP`, as for a group that does not exist), meters
-//! (`OFPBIC_UNSUP_INST`), MPLS and PBB (`OFPBAC_BAD_TYPE`), `set_queue`/`pop_queue` other than
+//! (`OFPBIC_UNSUP_INST`), PBB (`OFPBAC_BAD_TYPE`), `set_queue`/`pop_queue` other than
 //! the `enqueue` triple (`OFPBAC_BAD_TYPE`), `controller` with user data or pause
 //! (`OFPBAC_BAD_ARGUMENT`).
 
@@ -204,8 +205,27 @@ fn put_action(out: &mut Vec<u8>, a: &OfAction, st: &mut FlowState) -> Result<(),
         OfAction::SetTunnel { id, .. } => put_set_field(out, field_entry(Field::TunId)?, *id as u128)?,
         OfAction::OutputReg { src, max_len } => crate::nx::extra::put_output_reg(out, src, *max_len)?,
         OfAction::Sample { .. } => crate::nx::extra::put_sample(out, a)?,
+        OfAction::Multipath(mp) => crate::nx::hashsel::put_multipath(out, mp)?,
+        OfAction::Bundle(b) => crate::nx::hashsel::put_bundle(out, b)?,
         OfAction::Conjunction { id, clause, n_clauses } => crate::nx::learn::put_conjunction(out, *id, *clause, *n_clauses)?,
         OfAction::FinTimeout { idle, hard } => crate::nx::learn::put_fin_timeout(out, *idle, *hard)?,
+        OfAction::Clone(inner) => {
+            // What the clone does to the packet does not outlast it (as `ofpacts_check`).
+            let mut copy = before;
+            crate::nx::nest::put_clone(out, |out| put_actions(out, inner, &mut copy))?;
+        }
+        OfAction::Ct(ct) => {
+            let mut copy = before;
+            crate::nx::conntrack::put_ct(out, ct, |out| put_actions(out, &ct.actions, &mut copy))?;
+        }
+        OfAction::Nat(nat) => crate::nx::conntrack::put_nat(out, nat)?,
+        OfAction::CtClear => crate::nx::nest::put_ct_clear(out)?,
+        OfAction::PushMpls { .. }
+        | OfAction::PopMpls { .. }
+        | OfAction::SetMplsLabel(_)
+        | OfAction::SetMplsTc(_)
+        | OfAction::SetMplsTtl(_)
+        | OfAction::DecMplsTtl => crate::nx::mpls::put_v13(out, a)?,
         OfAction::GotoTable(_) | OfAction::WriteMetadata { .. } | OfAction::ClearActions | OfAction::WriteActions(_) => {
             return Err(unrep("an instruction inside an action list"));
         }

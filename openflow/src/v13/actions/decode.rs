@@ -37,6 +37,9 @@ fn check_out_port(p: OfPort) -> Result<OfPort, DecodeError> {
 fn pull_set_field(body: &[u8]) -> Result<OfAction, DecodeError> {
     let mut r = Reader::new(body, bac(BadAction::BadSetLen, "truncated set_field"));
     let header = r.u32()?;
+    if let Some(a) = crate::nx::mpls::pull_set_field(header, body.get(4..).unwrap_or_default()) {
+        return a;
+    }
     let exp = if (header >> 16) as u16 == CLASS_EXPERIMENTER { r.u32()? } else { 0 };
     if header & 0x100 != 0 {
         return Err(bac(BadAction::BadSetArgument, "masked set_field needs OpenFlow 1.5"));
@@ -112,12 +115,21 @@ fn pull_one(r: &mut Reader<'_>) -> Result<Raw, DecodeError> {
             OfAction::DecTtl { controller_ids: vec![] }
         }
         at::SET_FIELD => pull_set_field(body)?,
+        crate::nx::mpls::AT_SET_MPLS_TTL | crate::nx::mpls::AT_DEC_MPLS_TTL | crate::nx::mpls::AT_PUSH_MPLS | crate::nx::mpls::AT_POP_MPLS => {
+            crate::nx::mpls::pull_v13(ty, len, b.rest())?
+        }
         at::EXPERIMENTER => {
             let vendor = b.u32()?;
             if vendor != NX_VENDOR_ID {
                 return Err(bac(BadAction::BadExperimenter, "unknown experimenter action"));
             }
             let sub = b.u16()?;
+            if sub == crate::nx::nest::CLONE {
+                return crate::nx::nest::pull_clone(b.rest(), pull_actions).map(Raw::Act);
+            }
+            if sub == crate::nx::conntrack::CT {
+                return crate::nx::conntrack::pull_ct(b.rest(), pull_actions).map(Raw::Act);
+            }
             return pull_nx(sub, len, b.rest(), Version::V1_3);
         }
         _ => return Err(bac(BadAction::BadType, "unsupported action type")),
