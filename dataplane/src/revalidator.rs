@@ -245,11 +245,11 @@ impl RevalidatorCore {
                     // `fin_timeout`: a FIN or RST among the megaflow's packets lowers timeouts.
                     f.deps.apply_fin_timeouts(tcp_flags);
                 }
-                if dp_ > 0 && !f.deps.learned.is_empty() {
+                if let (true, Some(learned)) = (dp_ > 0, &f.deps.learned) {
                     // Traffic on a megaflow that learns: learn again (refreshes or re-creates
                     // the learned rules, as OVS does when it pushes a megaflow's stats).
                     if let Some(info) = ports.get(f.key.in_port) {
-                        self.dp.send_learned(&info.bridge.name, f.deps.learned.clone());
+                        self.dp.send_learned(&info.bridge.name, learned.clone());
                     }
                 }
                 if now.saturating_sub(used) > self.max_idle_ms {

@@ -85,8 +85,9 @@ impl MegaflowStats {
 /// N" on a megaflow it keeps; `u64::MAX` in `mac_generation` means `NORMAL` was not used.
 #[derive(Debug)]
 pub struct XlateDeps {
-    /// OpenFlow rules hit, credited with the megaflow's traffic.
-    pub rules: Box<[Arc<Rule>]>,
+    /// OpenFlow rules hit, credited with the megaflow's traffic. (A `Vec` as translation built
+    /// it, not a boxed slice: shrinking it to size cost a `realloc` per flow setup.)
+    pub rules: Vec<Arc<Rule>>,
     /// Pipeline version the translation saw.
     pub pipeline_version: AtomicU64,
     /// MAC table generation the translation saw, or `u64::MAX` when `NORMAL` was not used.
@@ -98,8 +99,9 @@ pub struct XlateDeps {
     /// Flow-mods the translation's `learn` actions built. They depend only on bits in the
     /// megaflow's mask and on the rules hit, so every packet of the megaflow would learn
     /// them; the revalidator re-applies them when the megaflow sees traffic (see
-    /// [`crate::learn`]).
-    pub learned: Arc<[crate::ofp::FlowMod]>,
+    /// [`crate::learn`]). `None` when it learns nothing (an empty `Arc` would still be an
+    /// allocation per flow setup).
+    pub learned: Option<Arc<[crate::ofp::FlowMod]>>,
     /// `fin_timeout` actions of the translation: (rule, idle, hard), applied when the
     /// megaflow's TCP flags show a FIN or RST.
     pub fin_timeouts: Box<[(Arc<Rule>, u16, u16)]>,
@@ -109,12 +111,12 @@ impl XlateDeps {
     /// Dependencies of a translation.
     pub fn new(rules: Vec<Arc<Rule>>, pipeline_version: u64, mac_generation: Option<u64>, config_generation: u64) -> Self {
         XlateDeps {
-            rules: rules.into_boxed_slice(),
+            rules,
             pipeline_version: AtomicU64::new(pipeline_version),
             mac_generation: AtomicU64::new(mac_generation.unwrap_or(u64::MAX)),
             config_generation: AtomicU64::new(config_generation),
             groups: Box::new([]),
-            learned: Arc::new([]),
+            learned: None,
             fin_timeouts: Box::new([]),
         }
     }
@@ -142,7 +144,7 @@ impl XlateDeps {
 
     /// The same, with the flow-mods the translation learned.
     pub fn with_learned(mut self, learned: Arc<[crate::ofp::FlowMod]>) -> Self {
-        self.learned = learned;
+        self.learned = (!learned.is_empty()).then_some(learned);
         self
     }
 
@@ -177,8 +179,9 @@ pub struct Megaflow {
     pub mask: FlowMask,
     /// Non-zero words of `mask`.
     pub map: u32,
-    /// Datapath actions (empty = drop).
-    pub actions: Box<[DpAction]>,
+    /// Datapath actions (empty = drop). (A `Vec` as translation built it, not a boxed slice:
+    /// shrinking it to size cost a `realloc` per flow setup.)
+    pub actions: Vec<DpAction>,
     /// Counters.
     pub stats: MegaflowStats,
     /// Set when the megaflow is being removed; caches treat it as absent.
@@ -199,7 +202,7 @@ impl Megaflow {
             key: key.masked(mask),
             mask: *mask,
             map: mask.nonzero_map(),
-            actions: actions.into_boxed_slice(),
+            actions,
             stats,
             dead: AtomicBool::new(false),
             created_ms: now_ms,
