@@ -268,6 +268,21 @@ impl Switchd {
     pub fn rundir(&self) -> PathBuf {
         self.dir.join("run")
     }
+
+    /// Adds `n` ports to `bridge`: veth pairs `<prefix>a<i>` / `<prefix>b<i>` made in the
+    /// switch's namespace, the `a` ends up and on the bridge with `ofport_request=i` (1..=n).
+    /// The `b` ends stay down. Returns the port names.
+    pub fn add_veth_ports(&self, bridge: &str, prefix: &str, n: u32) -> Vec<String> {
+        (1..=n)
+            .map(|i| {
+                let (a, b) = (format!("{prefix}a{i}"), format!("{prefix}b{i}"));
+                self.ns.ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
+                self.ns.ip(&["link", "set", &a, "up"]);
+                self.vsctl(&["add-port", bridge, &a, "--", "set", "interface", &a, &format!("ofport_request={i}")]);
+                a
+            })
+            .collect()
+    }
 }
 
 impl Drop for Switchd {

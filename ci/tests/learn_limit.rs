@@ -52,12 +52,7 @@ fn learn_limit_and_result_dst_as_open_vswitch() {
     let p = unique_prefix();
     let sw = Switchd::start(&p);
     sw.vsctl(&["add-br", "br0"]);
-    for i in 1..=2 {
-        let (a, b) = (format!("{p}a{i}"), format!("{p}b{i}"));
-        sw.ns.ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
-        sw.ns.ip(&["link", "set", &a, "up"]);
-        sw.vsctl(&["add-port", "br0", &a, "--", "set", "interface", &a, &format!("ofport_request={i}")]);
-    }
+    sw.add_veth_ports("br0", &p, 2);
     let real = Ovs::start(&format!("learn-{p}"));
     let ovs_ctl = real.dir.join("ovs-vswitchd.ctl");
     let rundirs = [real.dir.clone(), sw.rundir()];

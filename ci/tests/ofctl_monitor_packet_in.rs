@@ -123,12 +123,7 @@ fn rvs_ofctl_prints_packet_ins_as_ovs_ofctl() {
     let p = unique_prefix();
     let sw = Switchd::start(&p);
     sw.vsctl(&["add-br", "br0"]);
-    for i in 1..=2 {
-        let (a, b) = (format!("{p}a{i}"), format!("{p}b{i}"));
-        sw.ns.ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
-        sw.ns.ip(&["link", "set", &a, "up"]);
-        sw.vsctl(&["add-port", "br0", &a, "--", "set", "interface", &a, &format!("ofport_request={i}")]);
-    }
+    sw.add_veth_ports("br0", &p, 2);
     let rundir = sw.rundir();
     let programs = [PathBuf::from("ovs-ofctl"), bin("rvs-ofctl")];
     let outs = [sw.dir.join("ovs.monitor"), sw.dir.join("rvs.monitor")];

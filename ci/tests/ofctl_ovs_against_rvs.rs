@@ -91,12 +91,8 @@ fn ovs_ofctl_manages_flows_on_rvs() {
     // autoconfiguration in the switch's namespace, and the veths' far ends stay down.
     run(sw.ns.cmd("sysctl").args(["-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]));
     sw.vsctl(&["add-br", "br0"]);
-    for (a, b) in [(format!("{p}a1"), format!("{p}b1")), (format!("{p}a2"), format!("{p}b2"))] {
-        sw.ns.ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
-        sw.ns.ip(&["link", "set", &a, "up"]);
-        sw.vsctl(&["add-port", "br0", &a]);
-    }
-    let (p1, p2) = (format!("{p}a1"), format!("{p}a2"));
+    let ports = sw.add_veth_ports("br0", &p, 2);
+    let (p1, p2) = (ports[0].clone(), ports[1].clone());
 
     // add-flow: the table features request must not stop it.
     ovs_ok(&sw, &["del-flows", "br0"]);

@@ -108,48 +108,37 @@ mod tests {
         k.extract_mapped(f, 3).ok().map(|(o, m)| (k, o, m))
     }
 
-    /// Deterministic pseudo-random numbers (xorshift).
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
-
+    /// Every protocol, length and header length below, against copies with each bit of
+    /// one byte flipped in turn (every byte position), one byte longer, and unchanged.
     #[test]
     fn reuse_is_claimed_only_where_extraction_agrees() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let (mut claimed, mut checked) = (0, 0);
-        for _ in 0..20_000 {
-            let proto = [6u8, 17, 1, 47][(rng.next() % 4) as usize];
-            let len = [42usize, 54, 60, 64, 65, 100, 200][(rng.next() % 7) as usize];
-            let ihl = if rng.next() % 5 == 0 { 6 + (rng.next() % 10) as u8 } else { 5 };
-            if 14 + usize::from(ihl) * 4 > len {
-                continue;
-            }
-            let a = frame(proto, 1, 1000, len, ihl);
-            // A copy with one byte changed somewhere, or its length changed, or nothing.
-            let mut b = a.clone();
-            match rng.next() % 4 {
-                0 => {}
-                1 => b.push(0),
-                _ => {
-                    let at = (rng.next() as usize) % b.len();
-                    b[at] ^= 1 << (rng.next() % 8);
+        for proto in [6u8, 17, 1, 47] {
+            for len in [42usize, 54, 60, 64, 65, 100] {
+                for ihl in [5u8, 6, 10, 15] {
+                    if 14 + usize::from(ihl) * 4 > len {
+                        continue;
+                    }
+                    let a = frame(proto, 1, 1000, len, ihl);
+                    let Some((ka, oa, ma)) = extract(&a) else { continue };
+                    let mut variants = vec![a.clone(), [a.clone(), vec![0]].concat()];
+                    for at in 0..a.len() {
+                        let mut b = a.clone();
+                        b[at] ^= 1 << (at % 8);
+                        variants.push(b);
+                    }
+                    for b in variants {
+                        checked += 1;
+                        if same_extraction(&a, ma, oa, &b) {
+                            claimed += 1;
+                            let (kb, ob, mb) = extract(&b).expect("b extracts when reuse is claimed");
+                            assert_eq!((kb, ob, mb), (ka, oa, ma), "proto {proto} len {len} ihl {ihl}\na {a:02x?}\nb {b:02x?}");
+                        }
+                    }
                 }
             }
-            let Some((ka, oa, ma)) = extract(&a) else { continue };
-            checked += 1;
-            if same_extraction(&a, ma, oa, &b) {
-                claimed += 1;
-                let (kb, ob, mb) = extract(&b).expect("b extracts when reuse is claimed");
-                assert_eq!((kb, ob, mb), (ka, oa, ma), "proto {proto} len {len} ihl {ihl}\na {a:02x?}\nb {b:02x?}");
-            }
         }
-        assert!(checked > 10_000 && claimed > 2_000, "the test exercised reuse: {claimed} of {checked}");
+        assert!(checked > 3_000 && claimed > 200, "the test exercised reuse: {claimed} of {checked}");
     }
 
     #[test]
