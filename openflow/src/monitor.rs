@@ -109,3 +109,96 @@ pub enum FlowUpdate {
         xid: u32,
     },
 }
+
+/// The framing of flow updates that Nicira's (OpenFlow 1.0) and ONF's (OpenFlow 1.3) flow
+/// monitor replies share. A full update is `length(2) event(2) reason(2) priority(2)
+/// idle_timeout(2) hard_timeout(2) match_len(2) table_id(1) pad(1) cookie(8)`, then the match
+/// and the actions in the encoding's own form; an abbreviated one is `length(2) 3(2) xid(4)`.
+/// Each codec supplies its match and actions.
+pub(crate) mod framing {
+    use super::{FlowUpdate, FlowUpdateEvent};
+    use crate::codec::{Put, Reader};
+    use crate::error::{BadRequest, DecodeError, EncodeError};
+    use rvs_flowcache::ofp::{Match, OfAction};
+
+    const ABBREV: u16 = 3;
+
+    fn bad_len(detail: &'static str) -> DecodeError {
+        DecodeError::new(BadRequest::BadLen, detail)
+    }
+
+    /// Writes one update; `put_tail(out, at, match, actions)` writes the match and actions
+    /// and the match length at offset `at`.
+    pub(crate) fn put_update(
+        out: &mut Vec<u8>,
+        u: &FlowUpdate,
+        put_tail: impl FnOnce(&mut Vec<u8>, usize, &Match, &[OfAction]) -> Result<(), EncodeError>,
+    ) -> Result<(), EncodeError> {
+        let start = out.len();
+        match u {
+            FlowUpdate::Abbrev { xid } => {
+                out.put_u16(8);
+                out.put_u16(ABBREV);
+                out.put_u32(*xid);
+            }
+            FlowUpdate::Full { event, reason, priority, idle_timeout, hard_timeout, table_id, cookie, match_, actions } => {
+                out.put_u16(0);
+                out.put_u16(event.to_wire());
+                out.put_u16(*reason);
+                out.put_u16(*priority);
+                out.put_u16(*idle_timeout);
+                out.put_u16(*hard_timeout);
+                let at = out.len();
+                out.put_u16(0);
+                out.put_u8(*table_id);
+                out.put_zeros(1);
+                out.put_u64(*cookie);
+                put_tail(out, at, match_, actions)?;
+                let total = out.len() - start;
+                out.set_u16(start, u16::try_from(total).map_err(|_| EncodeError::TooLong(total))?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the updates of a reply body; `pull_tail(entry, match_len)` reads the match and
+    /// actions of a full update from the rest of its entry.
+    pub(crate) fn pull_updates(
+        r: &mut Reader<'_>,
+        mut pull_tail: impl FnMut(&mut Reader<'_>, usize) -> Result<(Match, Vec<OfAction>), DecodeError>,
+    ) -> Result<Vec<FlowUpdate>, DecodeError> {
+        let mut v = Vec::new();
+        while !r.is_empty() {
+            if r.remaining() < 4 {
+                return Err(bad_len("truncated flow update"));
+            }
+            let len = u16::from_be_bytes([r.peek()[0], r.peek()[1]]) as usize;
+            if len < 8 || len > r.remaining() {
+                return Err(bad_len("flow update length out of range"));
+            }
+            let mut e = Reader::new(r.bytes(len)?, bad_len("truncated flow update"));
+            e.skip(2)?;
+            let event = match e.u16()? {
+                0 => FlowUpdateEvent::Added,
+                1 => FlowUpdateEvent::Deleted,
+                2 => FlowUpdateEvent::Modified,
+                ABBREV => {
+                    v.push(FlowUpdate::Abbrev { xid: e.u32()? });
+                    continue;
+                }
+                _ => return Err(bad_len("unknown flow update event")),
+            };
+            let reason = e.u16()?;
+            let priority = e.u16()?;
+            let idle_timeout = e.u16()?;
+            let hard_timeout = e.u16()?;
+            let match_len = e.u16()? as usize;
+            let table_id = e.u8()?;
+            e.skip(1)?;
+            let cookie = e.u64()?;
+            let (match_, actions) = pull_tail(&mut e, match_len)?;
+            v.push(FlowUpdate::Full { event, reason, priority, idle_timeout, hard_timeout, table_id, cookie, match_, actions });
+        }
+        Ok(v)
+    }
+}

@@ -11,15 +11,9 @@
 
 use super::{actions, ofp_match};
 use crate::codec::{Put, Reader};
-use crate::error::{BadRequest, DecodeError, EncodeError};
-use crate::monitor::{FlowMonitorRequest, FlowUpdate, FlowUpdateEvent};
+use crate::error::{DecodeError, EncodeError};
+use crate::monitor::{framing, FlowMonitorRequest, FlowUpdate};
 use rvs_flowcache::ofp::OfPort;
-
-const ABBREV: u16 = 3;
-
-fn bad_len(detail: &'static str) -> DecodeError {
-    DecodeError::new(BadRequest::BadLen, detail)
-}
 
 /// Reads the monitors of a request body.
 pub(crate) fn pull_requests(r: &mut Reader<'_>) -> Result<Vec<FlowMonitorRequest>, DecodeError> {
@@ -58,78 +52,32 @@ pub(crate) fn put_requests(out: &mut Vec<u8>, reqs: &[FlowMonitorRequest]) -> Re
 
 /// Writes one update.
 pub(crate) fn put_update(out: &mut Vec<u8>, u: &FlowUpdate) -> Result<(), EncodeError> {
-    let start = out.len();
-    match u {
-        FlowUpdate::Abbrev { xid } => {
-            out.put_u16(8);
-            out.put_u16(ABBREV);
-            out.put_u32(*xid);
-        }
-        FlowUpdate::Full { event, reason, priority, idle_timeout, hard_timeout, table_id, cookie, match_, actions: acts } => {
-            out.put_u16(0);
-            out.put_u16(event.to_wire());
-            out.put_u16(*reason);
-            out.put_u16(*priority);
-            out.put_u16(*idle_timeout);
-            out.put_u16(*hard_timeout);
-            let at = out.len();
-            out.put_u16(0);
-            out.put_u8(*table_id);
-            out.put_zeros(1);
-            out.put_u64(*cookie);
-            let m = out.len();
-            let len = ofp_match::put_nx_match(out, match_, 0, 0)?;
-            out.set_u16(at, len);
-            out.pad_to_8(m);
-            actions::put_actions(out, acts)?;
-            let total = out.len() - start;
-            out.set_u16(start, u16::try_from(total).map_err(|_| EncodeError::TooLong(total))?);
-        }
-    }
-    Ok(())
+    framing::put_update(out, u, |out, at, match_, acts| {
+        let m = out.len();
+        let len = ofp_match::put_nx_match(out, match_, 0, 0)?;
+        out.set_u16(at, len);
+        out.pad_to_8(m);
+        actions::put_actions(out, acts)
+    })
 }
 
 /// Reads the updates of a reply body.
 pub(crate) fn pull_updates(r: &mut Reader<'_>) -> Result<Vec<FlowUpdate>, DecodeError> {
-    let mut v = Vec::new();
-    while !r.is_empty() {
-        if r.remaining() < 4 {
-            return Err(bad_len("truncated flow update"));
-        }
-        let len = u16::from_be_bytes([r.peek()[0], r.peek()[1]]) as usize;
-        if len < 8 || len > r.remaining() {
-            return Err(bad_len("flow update length out of range"));
-        }
-        let mut e = Reader::new(r.bytes(len)?, bad_len("truncated flow update"));
-        e.skip(2)?;
-        let event = match e.u16()? {
-            0 => FlowUpdateEvent::Added,
-            1 => FlowUpdateEvent::Deleted,
-            2 => FlowUpdateEvent::Modified,
-            ABBREV => {
-                v.push(FlowUpdate::Abbrev { xid: e.u32()? });
-                continue;
-            }
-            _ => return Err(bad_len("unknown flow update event")),
-        };
-        let reason = e.u16()?;
-        let priority = e.u16()?;
-        let idle_timeout = e.u16()?;
-        let hard_timeout = e.u16()?;
-        let match_len = e.u16()? as usize;
-        let table_id = e.u8()?;
-        e.skip(1)?;
-        let cookie = e.u64()?;
-        let (match_, _) = ofp_match::pull_nx_match(&mut e, match_len, false)?;
-        let acts = actions::pull_actions(e.rest())?;
-        v.push(FlowUpdate::Full { event, reason, priority, idle_timeout, hard_timeout, table_id, cookie, match_, actions: acts });
-    }
-    Ok(v)
+    framing::pull_updates(r, |e, match_len| {
+        let (match_, _) = ofp_match::pull_nx_match(e, match_len, false)?;
+        Ok((match_, actions::pull_actions(e.rest())?))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::BadRequest;
+    use crate::monitor::FlowUpdateEvent;
+
+    fn bad_len(detail: &'static str) -> DecodeError {
+        DecodeError::new(BadRequest::BadLen, detail)
+    }
     use rvs_flowcache::ofp::{Match, OfAction};
     use rvs_flowcache::Field;
 

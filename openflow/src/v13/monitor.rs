@@ -21,14 +21,13 @@ use super::actions;
 use crate::check::FlowState;
 use crate::codec::{Put, Reader};
 use crate::error::{BadRequest, DecodeError, EncodeError, ONF_EXPERIMENTER};
-use crate::monitor::{FlowMonitorRequest, FlowUpdate, FlowUpdateEvent};
+use crate::monitor::{framing, FlowMonitorRequest, FlowUpdate};
 use crate::oxm;
 use rvs_flowcache::ofp::OfPort;
 
 /// `ONFST_FLOW_MONITOR`: the experimenter type of flow monitor requests and replies.
 pub const ONFST_FLOW_MONITOR: u32 = 1870;
 
-const ABBREV: u16 = 3;
 const REQUEST_FIXED: usize = 16;
 
 fn bad_len(detail: &'static str) -> DecodeError {
@@ -79,71 +78,19 @@ pub(crate) fn put_requests(out: &mut Vec<u8>, reqs: &[FlowMonitorRequest]) -> Re
 
 /// Writes one update.
 pub(crate) fn put_update(out: &mut Vec<u8>, u: &FlowUpdate) -> Result<(), EncodeError> {
-    let start = out.len();
-    match u {
-        FlowUpdate::Abbrev { xid } => {
-            out.put_u16(8);
-            out.put_u16(ABBREV);
-            out.put_u32(*xid);
-        }
-        FlowUpdate::Full { event, reason, priority, idle_timeout, hard_timeout, table_id, cookie, match_, actions: acts } => {
-            out.put_u16(0);
-            out.put_u16(event.to_wire());
-            out.put_u16(*reason);
-            out.put_u16(*priority);
-            out.put_u16(*idle_timeout);
-            out.put_u16(*hard_timeout);
-            let at = out.len();
-            out.put_u16(0);
-            out.put_u8(*table_id);
-            out.put_zeros(1);
-            out.put_u64(*cookie);
-            let len = put_match(out, match_)?;
-            out.set_u16(at, len);
-            actions::put_instructions(out, acts, FlowState::from_match(match_))?;
-            let total = out.len() - start;
-            out.set_u16(start, u16::try_from(total).map_err(|_| EncodeError::TooLong(total))?);
-        }
-    }
-    Ok(())
+    framing::put_update(out, u, |out, at, match_, acts| {
+        let len = put_match(out, match_)?;
+        out.set_u16(at, len);
+        actions::put_instructions(out, acts, FlowState::from_match(match_))
+    })
 }
 
 /// Reads the updates of a reply body (after the experimenter header).
 pub(crate) fn pull_updates(r: &mut Reader<'_>) -> Result<Vec<FlowUpdate>, DecodeError> {
-    let mut v = Vec::new();
-    while !r.is_empty() {
-        if r.remaining() < 4 {
-            return Err(bad_len("truncated flow update"));
-        }
-        let len = u16::from_be_bytes([r.peek()[0], r.peek()[1]]) as usize;
-        if len < 8 || len > r.remaining() {
-            return Err(bad_len("flow update length out of range"));
-        }
-        let mut e = Reader::new(r.bytes(len)?, bad_len("truncated flow update"));
-        e.skip(2)?;
-        let event = match e.u16()? {
-            0 => FlowUpdateEvent::Added,
-            1 => FlowUpdateEvent::Deleted,
-            2 => FlowUpdateEvent::Modified,
-            ABBREV => {
-                v.push(FlowUpdate::Abbrev { xid: e.u32()? });
-                continue;
-            }
-            _ => return Err(bad_len("unknown flow update event")),
-        };
-        let reason = e.u16()?;
-        let priority = e.u16()?;
-        let idle_timeout = e.u16()?;
-        let hard_timeout = e.u16()?;
-        e.skip(2)?;
-        let table_id = e.u8()?;
-        e.skip(1)?;
-        let cookie = e.u64()?;
-        let match_ = oxm::pull_match(&mut e)?;
-        let acts = actions::pull_instructions(e.rest())?;
-        v.push(FlowUpdate::Full { event, reason, priority, idle_timeout, hard_timeout, table_id, cookie, match_, actions: acts });
-    }
-    Ok(v)
+    framing::pull_updates(r, |e, _match_len| {
+        let match_ = oxm::pull_match(e)?;
+        Ok((match_, actions::pull_instructions(e.rest())?))
+    })
 }
 
 /// Writes the experimenter header of a flow monitor multipart body.
@@ -168,6 +115,7 @@ pub(crate) fn pull_header(r: &mut Reader<'_>) -> Result<(), DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::monitor::FlowUpdateEvent;
     use rvs_flowcache::ofp::{Match, OfAction};
     use rvs_flowcache::Field;
 
