@@ -31,8 +31,9 @@
 //! After all queues: flush transmit buffers (one `tx_burst` and `flush` per port with traffic).
 //!
 //! # Costs (`rvs-benches`, one core, 64-byte frames from a replaying memory port)
-//! About 18 ns per packet on the EMC path, 25 ns with 10,000 flows (EMC and megaflow
-//! cache), 50 ns for 100,000 flows over 1,000 rules (megaflow cache), 0.5 us per flow setup.
+//! About 13 ns per packet on the EMC path (runs of one flow, with key reuse), 28 ns with
+//! 10,000 flows (EMC and megaflow cache), 62 ns for 100,000 flows over 1,000 rules (megaflow
+//! cache), 0.48 us per flow setup (criterion, `cargo bench -p rvs-benches`).
 //! Keys are written whole word by whole word (see [`rvs_flowcache::key`]): the EMC hash reads
 //! them right after, and loads that span several smaller stores stall.
 //!
