@@ -93,23 +93,34 @@ impl DpdkTxq {
     /// Queues a prepared packet for the burst, sending the burst first if it is full.
     #[inline]
     fn push(&mut self, p: PacketBuf, d: &mut PortStats) {
-        if self.pending.n == BURST_SIZE {
+        let n = self.pending.n;
+        self.pending.n = self.push_at(n, p, d);
+    }
+
+    /// [`DpdkTxq::push`] with the burst's count `n` held by the caller (in a register during
+    /// `tx_burst`; `Pending::n` is only written back when something else reads it): read and
+    /// written in memory per packet, it made a dependency chain through the store buffer.
+    /// Returns the new count.
+    #[inline]
+    fn push_at(&mut self, mut n: usize, p: PacketBuf, d: &mut PortStats) -> usize {
+        if n == BURST_SIZE {
+            self.pending.n = n;
             self.send_pending(d);
+            n = 0;
         }
         let q = &mut *self.pending;
-        let k = q.n;
         match mbuf::take_back(p) {
             Ok((m, off, len)) => {
-                q.mbufs[k] = m;
-                q.offs[k] = off;
-                q.lens[k] = len;
+                q.mbufs[n] = m;
+                q.offs[n] = off;
+                q.lens[n] = len;
             }
             Err(p) => {
-                q.lens[k] = p.len() as u16;
-                q.copies.push((k as u8, p));
+                q.lens[n] = p.len() as u16;
+                q.copies.push((n as u8, p));
             }
         }
-        q.n += 1;
+        n + 1
     }
 
     /// Copies what needs copying into fresh mbufs and sends the burst. The caller holds the
@@ -194,13 +205,17 @@ impl TxQueue for DpdkTxq {
         let shared = self.shared.clone();
         let _guard = shared.tx[usize::from(self.queue)].lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut d = PortStats::default();
+        let mut n = self.pending.n;
         for mut p in batch.drain() {
             if p.meta.gso.kind != GsoKind::None {
+                self.pending.n = n;
                 self.push_segmented(p, &mut d);
+                n = self.pending.n;
             } else if self.prepare(&mut p, &mut d) {
-                self.push(p, &mut d);
+                n = self.push_at(n, p, &mut d);
             }
         }
+        self.pending.n = n;
         self.send_pending(&mut d);
         drop(_guard);
         self.counters.add(&d);
