@@ -52,6 +52,16 @@ pub mod text;
 pub mod v10;
 pub mod v13;
 
+/// What the unit tests share.
+#[cfg(test)]
+pub(crate) mod test_util {
+    /// Bytes from hex digits (whitespace ignored), as the tests write captured messages.
+    pub(crate) fn unhex(s: &str) -> Vec<u8> {
+        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+}
+
 pub use error::{DecodeError, EncodeError, OfError};
 pub use framing::Framer;
 pub use msg::{decode, Header, OfMessage, Version, VersionSet};

@@ -50,9 +50,8 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
+mod common;
+use common::unhex;
 
 /// `ovs-ofctl -O OpenFlow13 parse-flow FLOW`, emulated.
 fn parse_flow_of13(flow: &str) -> Result<String, String> {

@@ -52,9 +52,8 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
+mod common;
+use common::unhex;
 
 /// The name `ofp-print` gives an OpenFlow 1.0 flow-mod.
 fn flow_mod_name(bytes: &[u8]) -> &'static str {

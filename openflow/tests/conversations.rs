@@ -12,9 +12,8 @@ use std::collections::HashMap;
 use rvs_openflow::msg::Version;
 use rvs_openflow::session::Session;
 
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
+mod common;
+use common::unhex;
 
 /// One recorded message: the step, the connection, the direction (`>` from `ovs-ofctl`), the
 /// bytes and what `ofp-print` printed for them.

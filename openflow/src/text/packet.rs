@@ -129,9 +129,7 @@ pub fn packet_to_string(frame: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-    }
+    use crate::test_util::unhex;
 
     // What `ovs-ofctl monitor` (Open vSwitch 3.1) printed for these packets.
     #[test]

@@ -380,10 +380,7 @@ mod tests {
     use super::*;
     use rvs_flowcache::ofp::OfAction;
 
-    fn unhex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-    }
+    use crate::test_util::unhex;
 
     fn out(p: u32) -> OfAction {
         OfAction::Output { port: OfPort(p), max_len: 0 }

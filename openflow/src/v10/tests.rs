@@ -22,9 +22,7 @@ const FLOW_MOD_TABLE_254: &str = "010e005000000008003820ff0000000000000000000000
 /// Open vSwitch's `OFPBRC_EPERM` for the flow-mod above, carrying it whole.
 const ERROR_EPERM: &str = "0101005c0000000800010005010e005000000008003820ff0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000fe00000000008000ffffffffffff00000000000800010000";
 
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
+use crate::test_util::unhex;
 
 /// Decodes `hex` under `session`, encodes it back, and checks that cutting the message at
 /// every length in `reject` (header length adjusted) is refused.

@@ -205,9 +205,7 @@ mod tests {
     use super::*;
     use rvs_flowcache::ofp::OfAction;
 
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-    }
+    use crate::test_util::unhex;
 
     /// What `ovs-ofctl -O OpenFlow13 add-group br0 group_id=9,type=select,
     /// bucket=weight:10,watch_port:2,actions=output:1,bucket=output:2` sends (body only).

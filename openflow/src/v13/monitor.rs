@@ -119,9 +119,7 @@ mod tests {
     use rvs_flowcache::ofp::{Match, OfAction};
     use rvs_flowcache::Field;
 
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-    }
+    use crate::test_util::unhex;
 
     #[test]
     fn reads_ovs_ofctl_monitor_watch_request() {

@@ -47,9 +47,7 @@ const MP_PORT_STATS_ALL_REQUEST: &str = "04120018000000020004000000000000fffffff
 const MP_PORT_DESC_REQUEST: &str = "0412001000000002000d000000000000";
 const MP_DESC_REQUEST: &str = "04120010000000020000000000000000";
 
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
+use crate::test_util::unhex;
 
 /// Decodes `hex` to `expect`, encodes it back, and checks that every truncation whose length
 /// is in `reject` (with the header length adjusted) is refused.
