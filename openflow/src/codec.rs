@@ -82,6 +82,21 @@ impl<'a> Reader<'a> {
     pub(crate) fn peek(&self) -> &'a [u8] {
         self.buf
     }
+
+    /// The next length-prefixed entry (a list element whose first two bytes are its whole
+    /// length, at least `fixed`) as a reader of its own, whose short error is `short`.
+    /// Fails with `short` when fewer than `fixed` bytes remain, and with `bad` when the
+    /// length is below `fixed`, runs past the end, or is not a multiple of `align`.
+    pub(crate) fn entry(&mut self, fixed: usize, align: usize, short: DecodeError, bad: DecodeError) -> Result<Reader<'a>, DecodeError> {
+        if self.buf.len() < fixed {
+            return Err(short);
+        }
+        let len = u16::from_be_bytes([self.buf[0], self.buf[1]]) as usize;
+        if len < fixed || len > self.buf.len() || !len.is_multiple_of(align) {
+            return Err(bad);
+        }
+        Ok(Reader::new(self.bytes(len)?, short))
+    }
 }
 
 /// Big-endian writers on a byte vector.

@@ -624,20 +624,9 @@ fn array<T>(
     Ok(v)
 }
 
-/// Cuts the next variable-length entry (its first two bytes are its length) off `r`.
-fn entry<'a>(r: &mut Reader<'a>, fixed: usize) -> Result<Reader<'a>, DecodeError> {
-    if r.remaining() < fixed {
-        return Err(bad_len("truncated flow statistics entry"));
-    }
-    let len = u16::from_be_bytes([r.peek()[0], r.peek()[1]]) as usize;
-    if len < fixed || len > r.remaining() {
-        return Err(bad_len("flow statistics entry length out of range"));
-    }
-    Ok(Reader::new(r.bytes(len)?, bad_len("truncated flow statistics entry")))
-}
 
 fn pull_flow_stats(r: &mut Reader<'_>) -> Result<FlowStats, DecodeError> {
-    let mut e = entry(r, FLOW_STATS_FIXED)?;
+    let mut e = r.entry(FLOW_STATS_FIXED, 1, bad_len("truncated flow statistics entry"), bad_len("flow statistics entry length out of range"))?;
     e.skip(2)?;
     let table_id = e.u8()?;
     e.skip(1)?;
@@ -674,7 +663,7 @@ fn age_from_wire(v: u16) -> Option<u16> {
 }
 
 fn pull_nx_flow_stats(r: &mut Reader<'_>) -> Result<NxFlowStats, DecodeError> {
-    let mut e = entry(r, NX_FLOW_STATS_FIXED)?;
+    let mut e = r.entry(NX_FLOW_STATS_FIXED, 1, bad_len("truncated flow statistics entry"), bad_len("flow statistics entry length out of range"))?;
     let len = e.remaining();
     e.skip(2)?;
     let table_id = e.u8()?;

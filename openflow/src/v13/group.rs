@@ -61,14 +61,7 @@ pub(crate) fn put_buckets(out: &mut Vec<u8>, buckets: &[Bucket]) -> Result<(), E
 pub(crate) fn pull_buckets(r: &mut Reader<'_>) -> Result<Vec<Bucket>, DecodeError> {
     let mut buckets = Vec::new();
     while !r.is_empty() {
-        if r.remaining() < BUCKET_FIXED {
-            return Err(bad_bucket("truncated bucket"));
-        }
-        let len = u16::from_be_bytes([r.peek()[0], r.peek()[1]]) as usize;
-        if len < BUCKET_FIXED || len > r.remaining() || len % 8 != 0 {
-            return Err(bad_bucket("bucket length out of range"));
-        }
-        let mut b = Reader::new(r.bytes(len)?, bad_bucket("truncated bucket"));
+        let mut b = r.entry(BUCKET_FIXED, 8, bad_bucket("truncated bucket"), bad_bucket("bucket length out of range"))?;
         b.skip(2)?;
         let weight = b.u16()?;
         let watch_port = OfPort(b.u32()?);
@@ -160,14 +153,7 @@ pub(crate) fn put_group_desc(out: &mut Vec<u8>, g: &GroupDesc) -> Result<(), Enc
 
 /// Reads one group description entry.
 pub(crate) fn pull_group_desc(r: &mut Reader<'_>) -> Result<GroupDesc, DecodeError> {
-    if r.remaining() < DESC_FIXED {
-        return Err(bad_len("truncated group description"));
-    }
-    let len = u16::from_be_bytes([r.peek()[0], r.peek()[1]]) as usize;
-    if len < DESC_FIXED || len > r.remaining() {
-        return Err(bad_len("group description length out of range"));
-    }
-    let mut e = Reader::new(r.bytes(len)?, bad_len("truncated group description"));
+    let mut e = r.entry(DESC_FIXED, 1, bad_len("truncated group description"), bad_len("group description length out of range"))?;
     e.skip(2)?;
     let group_type = GroupType::from_wire(e.u8()?).ok_or(DecodeError::new(GroupModFailed::BadType, "unknown group type"))?;
     e.skip(1)?;

@@ -476,14 +476,7 @@ fn array<T>(r: &mut Reader<'_>, size: usize, mut one: impl FnMut(&mut Reader<'_>
 }
 
 fn pull_flow_stats(r: &mut Reader<'_>) -> Result<FlowStats, DecodeError> {
-    if r.remaining() < FLOW_STATS_FIXED {
-        return Err(bad_len("truncated flow stats entry"));
-    }
-    let len = u16::from_be_bytes([r.peek()[0], r.peek()[1]]) as usize;
-    if len < FLOW_STATS_FIXED || len > r.remaining() {
-        return Err(bad_len("flow stats entry length out of range"));
-    }
-    let mut e = Reader::new(r.bytes(len)?, bad_len("truncated flow stats entry"));
+    let mut e = r.entry(FLOW_STATS_FIXED, 1, bad_len("truncated flow stats entry"), bad_len("flow stats entry length out of range"))?;
     e.skip(2)?;
     let table_id = e.u8()?;
     e.skip(1)?;

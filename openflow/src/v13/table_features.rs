@@ -170,14 +170,7 @@ fn pull_prop(ty: u16, body: &[u8]) -> Result<Option<TableFeatureProp>, DecodeErr
 
 /// Reads one `ofp_table_features` entry.
 pub(crate) fn pull_table_features(r: &mut Reader<'_>) -> Result<TableFeatures, DecodeError> {
-    if r.remaining() < FIXED_LEN {
-        return Err(bad_len("truncated table features entry"));
-    }
-    let len = u16::from_be_bytes([r.peek()[0], r.peek()[1]]) as usize;
-    if len < FIXED_LEN || !len.is_multiple_of(8) || len > r.remaining() {
-        return Err(bad_len("table features entry length out of range"));
-    }
-    let mut e = Reader::new(r.bytes(len)?, bad_len("truncated table features entry"));
+    let mut e = r.entry(FIXED_LEN, 8, bad_len("truncated table features entry"), bad_len("table features entry length out of range"))?;
     e.skip(2)?;
     let table_id = e.u8()?;
     if table_id == 0xff {
