@@ -43,11 +43,16 @@
 //! iterations publishes its counters and re-ranks megaflow subtables.
 //!
 //! # Load measurement (for scheduling and `pmd-perf-show`)
-//! The TSC is read once after every poll; a queue whose burst brought packets is charged the
-//! cycles from the end of the previous poll to the end of its burst's processing. Inside a
-//! burst, one more reading per stage boundary splits the cost into receive, lookup, upcall
-//! (only read when the batch had misses) and actions; the transmit flush is the rest of a
-//! busy iteration. Every `interval_ms` (5 s) [`Pmd::end_interval`] moves the queues' cycles
+//! A TSC reading costs about 40 cycles here (a VM), more than a tenth of a packet's budget
+//! per batch, so readings are few. Each iteration starts at the previous one's last reading.
+//! A queue whose burst brought packets is charged from the previous reading to the end of its
+//! burst's processing, one reading (as OVS); an empty poll takes none. The iteration ends with
+//! one reading after the transmit flush. The split of a batch's cost into receive, lookup,
+//! actions and transmit takes one more reading per stage boundary, so only one busy iteration
+//! in [`STAGE_SAMPLE_EVERY`] does it; their cycles (`stage_busy_cycles`) stand for all busy
+//! cycles in `pmd-perf-show`. The upcall stage is timed every time it runs (its readings are
+//! nothing against a translation), so upcall times are exact. Every `interval_ms` (5 s)
+//! [`Pmd::end_interval`] moves the queues' cycles
 //! into their history rings and the PMD's busy and total cycles into its own
 //! ([`crate::pmd_perf`]); the control side reads those to assign queues ([`crate::sched`]).
 //! Queues arrive and leave as [`PmdCommand::AdoptRxq`] / [`PmdCommand::ReleaseRxq`] with their
@@ -108,6 +113,9 @@ pub const PUBLISH_EVERY: u64 = 1024;
 pub const DEFAULT_FLOW_LIMIT: usize = 200_000;
 /// Iterations between readings of the millisecond clock (see [`Pmd::iteration`]).
 const CLOCK_EVERY: u64 = 16;
+/// One busy iteration in this many times its stages for `pmd-perf-show` (see "Load
+/// measurement").
+pub const STAGE_SAMPLE_EVERY: u32 = 8;
 /// Longest sleep of the non-PMD thread when its queues are idle (a packet or a command wakes
 /// it at once; the limit only bounds how stale its clock and housekeeping get).
 pub const NON_PMD_SLEEP_US: u64 = 10_000;
@@ -149,6 +157,10 @@ pub struct Pmd {
     rx_batch: Box<PacketBatch>,
     now_ms: u64,
     idle_iterations: u32,
+    /// The TSC at the end of the previous iteration (where the next one starts).
+    last_tsc: u64,
+    /// Busy iterations until the next one that times its stages.
+    stage_countdown: u32,
     /// Where the current measurement interval started.
     interval: IntervalMark,
     stop: bool,
@@ -203,6 +215,8 @@ impl Pmd {
             rx_batch: Box::new(PacketBatch::new()),
             now_ms: 0,
             idle_iterations: 0,
+            last_tsc: cycles(),
+            stage_countdown: 0,
             interval: IntervalMark::default(),
             stop: false,
         };
@@ -226,7 +240,9 @@ impl Pmd {
     /// One pass over every receive queue, then the transmit flush and housekeeping. Public
     /// for benchmarks and tests that drive a PMD without a thread.
     pub fn iteration(&mut self) {
-        let start = cycles();
+        // The iteration starts where the previous one's last TSC reading left off (a reading
+        // costs about 40 cycles in a VM: a tenth of a batch's per-packet budget).
+        let start = self.last_tsc;
         // The millisecond clock (a vDSO call, about as dear as switching a packet) is read
         // every CLOCK_EVERY iterations and after sleeps, so `now_ms` lags by at most those
         // iterations' time: microseconds, against the seconds that megaflow idle times and
@@ -237,33 +253,47 @@ impl Pmd {
                 self.end_interval();
             }
         }
-        // One TSC reading per poll: a queue is charged from the end of the previous poll to
-        // the end of its own burst's processing, when the burst brought packets (as OVS).
+        // Whether this iteration times its stages (see "Load measurement").
+        let timed = self.stage_countdown == 0;
+        let upcall_cycles_before = self.counters.upcall_cycles;
+        // A queue whose burst brought packets is charged from the previous reading to the end
+        // of its burst's processing (as OVS); an empty poll takes no reading.
         let mut received = 0;
         let mut t = start;
         for i in 0..self.rxqs.len() {
             let rxq = &mut self.rxqs[i];
             let n = rxq.q.rx_burst(&mut self.rx_batch);
-            let t_rx = cycles();
             if n > 0 {
                 let dp_port = rxq.dp_port;
                 received += n;
-                self.counters.rx_cycles += t_rx.wrapping_sub(t);
+                let t_rx = if timed {
+                    let t_rx = cycles();
+                    self.counters.rx_cycles += t_rx.wrapping_sub(t);
+                    Some(t_rx)
+                } else {
+                    None
+                };
                 let t_end = self.process_rx(dp_port, t_rx);
                 self.rxqs[i].cycles += t_end.wrapping_sub(t);
                 t = t_end;
-            } else {
-                t = t_rx;
             }
         }
         self.flush_tx();
         self.counters.iterations += 1;
         let end = cycles();
+        self.last_tsc = end;
         let spent = end.wrapping_sub(start);
         if received > 0 {
             self.counters.busy_cycles += spent;
             self.counters.busy_iterations += 1;
-            self.counters.tx_cycles += end.wrapping_sub(t);
+            if timed {
+                self.counters.tx_cycles += end.wrapping_sub(t);
+                let upcalls = self.counters.upcall_cycles - upcall_cycles_before;
+                self.counters.stage_busy_cycles += spent.saturating_sub(upcalls);
+                self.stage_countdown = STAGE_SAMPLE_EVERY - 1;
+            } else {
+                self.stage_countdown -= 1;
+            }
             self.idle_iterations = 0;
         } else {
             self.counters.idle_cycles += spent;
@@ -277,9 +307,12 @@ impl Pmd {
         if received == 0 && sleep_us > 0 && self.idle_iterations > idle_before_sleep {
             let t = cycles();
             self.idle_sleep(sleep_us);
-            let slept = cycles().wrapping_sub(t);
-            self.counters.idle_cycles += slept;
+            let woke = cycles();
+            let slept = woke.wrapping_sub(t);
+            // The time from the end of the iteration to the sleep is idle too.
+            self.counters.idle_cycles += woke.wrapping_sub(end);
             self.counters.sleep_cycles += slept;
+            self.last_tsc = woke;
             self.now_ms = self.dp.now_ms();
         }
     }
@@ -320,7 +353,7 @@ impl Pmd {
     pub fn process_batch(&mut self, batch: &mut PacketBatch, dp_port: u32) {
         debug_assert!(self.rx_batch.is_empty());
         std::mem::swap(batch, &mut *self.rx_batch);
-        self.process_rx(dp_port, cycles());
+        self.process_rx(dp_port, Some(cycles()));
     }
 
     /// Classifies, upcalls and executes the received batch (all from `dp_port`), leaving it
@@ -329,9 +362,10 @@ impl Pmd {
     /// Reads: the packets' headers, `meta.rss_hash`. Writes: `meta.in_port`, `meta.l3_ofs`, `meta.l4_ofs`;
     /// the caches (after the batch: EMC insertions, new megaflows); counters.
     ///
-    /// `t0` is the TSC when the batch arrived; returns the TSC when it is done. The stages in
-    /// between are timed with one TSC reading each (the upcall stage only when it runs).
-    fn process_rx(&mut self, dp_port: u32, t0: u64) -> u64 {
+    /// `t_rx` is the TSC when the batch arrived, when this batch's stages are to be timed
+    /// (one more TSC reading per stage); the upcall stage is timed whenever it runs. Returns
+    /// the TSC when the batch is done.
+    fn process_rx(&mut self, dp_port: u32, t_rx: Option<u64>) -> u64 {
         let n = self.rx_batch.len();
         self.counters.rx_packets += n as u64;
         let Pmd { scratch, emc, dpcls, counters, emc_policy, txqs, dp, shared, config, now_ms, rx_batch, .. } = self;
@@ -449,10 +483,13 @@ impl Pmd {
                 counters.megaflow_subtable_lookups += probes;
             }
 
-            let t1 = cycles();
-            counters.lookup_cycles += t1.wrapping_sub(t0);
-            t2 = t1;
             let had_upcalls = upcalls != 0;
+            let timed = t_rx.is_some();
+            let t1 = if timed || had_upcalls { cycles() } else { 0 };
+            if let Some(t0) = t_rx {
+                counters.lookup_cycles += t1.wrapping_sub(t0);
+            }
+            t2 = t1;
 
             // 3. Upcall what missed both. A packet is never dropped because it missed.
             if upcalls != 0 {
@@ -498,7 +535,9 @@ impl Pmd {
         }
         // ... and the new megaflows.
         let t3 = cycles();
-        counters.action_cycles += t3.wrapping_sub(t2);
+        if t_rx.is_some() {
+            counters.action_cycles += t3.wrapping_sub(t2);
+        }
         if new_flows.is_empty() {
             return t3;
         }
