@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrayvec::ArrayVec;
 use rvs_flowcache::dpaction::DpAction;
-use rvs_flowcache::megaflow::Megaflow;
+use rvs_flowcache::megaflow::{Disposition, Megaflow};
 use rvs_flowcache::FlowKey;
 use rvs_packet::{PacketBatch, PacketBuf, BURST_SIZE};
 
@@ -13,27 +13,6 @@ use super::tx::TxPorts;
 use crate::datapath::{DatapathShared, PacketIn};
 use crate::drops::DropReason;
 use crate::pmd_stats::PmdCounters;
-
-/// What a group's packets need once classified.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Disposition {
-    /// No actions: drop (and count).
-    Drop,
-    /// A single output: move each packet straight to the port's transmit buffer.
-    Output(u32),
-    /// Anything else: run the action list on each packet ([`execute_actions`]).
-    Execute,
-}
-
-impl Disposition {
-    fn of(actions: &[DpAction]) -> Disposition {
-        match actions {
-            [] => Disposition::Drop,
-            [DpAction::Output(port)] => Disposition::Output(*port),
-            _ => Disposition::Execute,
-        }
-    }
-}
 
 /// A batch's packets that share a megaflow (OVS's `packet_batch_per_flow`), with their
 /// traffic, counted once per group.
@@ -74,7 +53,7 @@ pub(super) fn dispatch(
     // Common case first: every packet of the batch on one megaflow.
     if let Some(Some(first)) = batch.flows.first() {
         if batch.flows[..batch.n].iter().all(|f| f.is_some_and(|f| Arc::ptr_eq(f, first))) {
-            let disposition = Disposition::of(&first.actions);
+            let disposition = first.disposition;
             // An action list is counted below, with the general case.
             if disposition != Disposition::Execute {
                 let bytes: u64 = rx_batch.iter().map(|p| p.len() as u64).sum();
@@ -153,7 +132,7 @@ fn group_index<'a>(groups: &mut ArrayVec<Group<'a>, BURST_SIZE>, flow: &'a Megaf
     if let Some(g) = groups.iter().position(|g| std::ptr::eq(g.flow, flow)) {
         return g;
     }
-    groups.push(Group { flow, disposition: Disposition::of(&flow.actions), packets: ArrayVec::new(), bytes: 0, tcp_flags: 0 });
+    groups.push(Group { flow, disposition: flow.disposition, packets: ArrayVec::new(), bytes: 0, tcp_flags: 0 });
     groups.len() - 1
 }
 
