@@ -13,6 +13,8 @@
 //!    neighbours first; two differences end the search, so a batch of many flows pays two
 //!    comparisons. (1 flow: 404 -> 313 instructions per packet; 10,000 flows: 484 -> 499.)
 //! 2. **Look up** each key in the exact-match cache, then the misses in the megaflow cache.
+//!    When the EMC answers too few lookups to pay for itself (many more flows than entries),
+//!    most batches skip it ([`EmcGate`]: no hash in step 1, no lookup, no insertion).
 //!    The answers are *borrowed* from the caches (no reference counting per packet): every
 //!    change to the caches (EMC insertions, new megaflows) waits until the batch is done.
 //! 3. **Upcall** what missed both, one by one: an earlier upcall of this batch may already
@@ -90,7 +92,7 @@ use std::sync::{Arc, Mutex};
 use arrayvec::ArrayVec;
 use crossbeam_channel::Receiver;
 use rvs_flowcache::dpaction::DpAction;
-use rvs_flowcache::emc::{Emc, EmcInsertPolicy, EmcKey, DEFAULT_ENTRIES};
+use rvs_flowcache::emc::{Emc, EmcGate, EmcInsertPolicy, EmcKey, DEFAULT_ENTRIES};
 use rvs_flowcache::megaflow::{Megaflow, MegaflowCache};
 use rvs_flowcache::key::HeaderOffsets;
 use rvs_flowcache::key_reuse::{reusable, same_head};
@@ -150,6 +152,8 @@ pub struct Pmd {
     emc: Emc,
     dpcls: MegaflowCache,
     emc_policy: EmcInsertPolicy,
+    /// Whether batches consult the EMC (see [`EmcGate`]).
+    emc_gate: EmcGate,
     config: PmdConfig,
     counters: PmdCounters,
     scratch: Box<Scratch>,
@@ -205,6 +209,7 @@ impl Pmd {
             emc: Emc::new(DEFAULT_ENTRIES),
             dpcls: MegaflowCache::new(),
             emc_policy: EmcInsertPolicy::new(config.emc_insert_inv_prob, 0x9e37_79b9 ^ id as u32),
+            emc_gate: EmcGate::default(),
             config,
             counters: PmdCounters::default(),
             scratch: Box::new(Scratch {
@@ -368,9 +373,10 @@ impl Pmd {
     fn process_rx(&mut self, dp_port: u32, t_rx: Option<u64>) -> u64 {
         let n = self.rx_batch.len();
         self.counters.rx_packets += n as u64;
-        let Pmd { scratch, emc, dpcls, counters, emc_policy, txqs, dp, shared, config, now_ms, rx_batch, .. } = self;
+        let Pmd { scratch, emc, dpcls, counters, emc_policy, emc_gate, txqs, dp, shared, config, now_ms, rx_batch, .. } = self;
         let Scratch { keys, emc_keys, slots } = &mut **scratch;
         let now_ms = *now_ms;
+        let use_emc = emc_gate.use_emc(emc_policy);
 
         // 1. Extract every key and hash it for the exact-match cache, except for a packet
         //    whose headers equal those of the packet before it (`key_reuse`): it takes that
@@ -397,7 +403,7 @@ impl Pmd {
         let mut reuse_of = [0u8; BURST_SIZE];
         if same_as_prev == 0 {
             for (i, pkt) in rx_batch.iter_mut().enumerate() {
-                if extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], counters).is_some() {
+                if extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], use_emc, counters).is_some() {
                     valid |= 1 << i;
                 }
             }
@@ -424,7 +430,7 @@ impl Pmd {
                         continue;
                     }
                 }
-                prev = match extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], counters) {
+                prev = match extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], use_emc, counters) {
                     Some((off, map)) => {
                         valid |= 1 << i;
                         reusable(map, off).then_some((i, off, map))
@@ -444,6 +450,7 @@ impl Pmd {
             let mut flows: [Option<&Arc<Megaflow>>; BURST_SIZE] = [None; BURST_SIZE];
             let mut emc_inserts: ArrayVec<(u8, &Arc<Megaflow>), BURST_SIZE> = ArrayVec::new();
             let mut missed = 0u32;
+            let (mut emc_lookups, mut emc_found) = (0u32, 0u32);
             for i in bits(valid) {
                 // A reused key has the answer of the packet it was copied from (an earlier
                 // one, already looked up).
@@ -459,10 +466,21 @@ impl Pmd {
                     }
                     continue;
                 }
+                if !use_emc {
+                    missed |= 1 << i;
+                    continue;
+                }
+                emc_lookups += 1;
                 match emc.lookup_key(&keys[i], emc_keys[i]) {
-                    Some(f) => flows[i] = Some(f),
+                    Some(f) => {
+                        flows[i] = Some(f);
+                        emc_found += 1;
+                    }
                     None => missed |= 1 << i,
                 }
+            }
+            if use_emc {
+                emc_gate.record(emc_lookups, emc_found);
             }
             counters.emc_hits += (valid & !missed).count_ones() as u64;
             let mut upcalls = 0u32;
@@ -473,7 +491,7 @@ impl Pmd {
                         flows[i] = Some(f);
                         found |= 1 << i;
                         probes += p as u64;
-                        if emc_policy.should_insert() {
+                        if use_emc && emc_policy.should_insert() {
                             emc_inserts.push((i as u8, f));
                         }
                     }
@@ -541,7 +559,7 @@ impl Pmd {
         if new_flows.is_empty() {
             return t3;
         }
-        Self::install(&mut new_flows, (&keys[..], &emc_keys[..]), dpcls, emc, shared, config.flow_limit, counters);
+        Self::install(&mut new_flows, (&keys[..], &emc_keys[..]), dpcls, use_emc.then_some(emc), shared, config.flow_limit, counters);
         let t4 = cycles();
         counters.upcall_cycles += t4.wrapping_sub(t3);
         t4
@@ -554,7 +572,7 @@ impl Pmd {
         new_flows: &mut ArrayVec<(Arc<Megaflow>, u8), BURST_SIZE>,
         (keys, emc_keys): (&[FlowKey], &[EmcKey]),
         dpcls: &mut MegaflowCache,
-        emc: &mut Emc,
+        mut emc: Option<&mut Emc>,
         shared: &PmdShared,
         flow_limit: usize,
         counters: &mut PmdCounters,
@@ -566,7 +584,9 @@ impl Pmd {
         for (flow, i) in new_flows.drain(..) {
             let i = i as usize;
             if dpcls.len() < flow_limit && dpcls.insert(flow.clone()) {
-                emc.insert_key(&keys[i], emc_keys[i], &flow);
+                if let Some(emc) = emc.as_deref_mut() {
+                    emc.insert_key(&keys[i], emc_keys[i], &flow);
+                }
                 registry.insert(flow.id, flow);
                 counters.upcalls += 1;
             } else {
@@ -714,7 +734,7 @@ impl Pmd {
 /// sets the packet's input port and header offsets; a malformed packet is counted (and its
 /// key must not be used). Returns the offsets and the key's word map.
 #[inline(always)]
-fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &mut EmcKey, counters: &mut PmdCounters) -> Option<(HeaderOffsets, u32)> {
+fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &mut EmcKey, use_emc: bool, counters: &mut PmdCounters) -> Option<(HeaderOffsets, u32)> {
     pkt.meta.in_port = dp_port;
     match key.extract_mapped(pkt.data(), dp_port) {
         Ok((off, map)) => {
@@ -723,7 +743,8 @@ fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &m
             // A receive hash from the port (RSS) is the EMC hash, as in OVS: it saves hashing
             // the key. Equal keys get equal hashes as long as the port hashes them the same
             // way; a collision only costs a slot (the whole key is compared).
-            *emc_key = if pkt.meta.has_rss_hash { EmcKey { map, hash: pkt.meta.rss_hash } } else { EmcKey::new(key, map) };
+            // With the EMC bypassed, the hash is not needed.
+            *emc_key = if pkt.meta.has_rss_hash || !use_emc { EmcKey { map, hash: pkt.meta.rss_hash } } else { EmcKey::new(key, map) };
             Some((off, map))
         }
         Err(m) => {

@@ -275,6 +275,66 @@ impl EmcInsertPolicy {
     }
 }
 
+/// Decides, batch by batch, whether the EMC is worth consulting at all.
+///
+/// With many more live flows than entries (100,000 flows over 8,192 entries), the EMC
+/// answers a few percent of lookups, and every lookup still pays its hash and a probe out of
+/// cache: more than the megaflow lookups it saves. So the gate counts hits over windows of
+/// [`EmcGate::WINDOW`] lookups; after a window with fewer than one hit in
+/// [`EmcGate::MIN_HIT_RATIO`] lookups, batches skip the EMC (no hash, no lookup, no
+/// insertion), except one batch in [`EmcGate::PROBE_EVERY`], which still looks up and
+/// inserts and so keeps measuring: when the traffic narrows to flows that fit, those
+/// batches fill the EMC again, their hit rate rises, and the next window turns the EMC back
+/// on. An `emc-insert-inv-prob` of 0 turns the EMC off altogether, as in OVS.
+///
+/// Skipping the EMC is always correct: it only shortcuts the megaflow cache.
+#[derive(Clone, Debug, Default)]
+pub struct EmcGate {
+    bypass: bool,
+    batches: u32,
+    lookups: u32,
+    hits: u32,
+}
+
+impl EmcGate {
+    /// Lookups per decision.
+    pub const WINDOW: u32 = 4096;
+    /// Below one hit in this many lookups, the EMC is bypassed.
+    pub const MIN_HIT_RATIO: u32 = 4;
+    /// While bypassed, one batch in this many still uses the EMC.
+    pub const PROBE_EVERY: u32 = 16;
+
+    /// Whether the next batch uses the EMC, under insertion policy `policy`.
+    #[inline]
+    pub fn use_emc(&mut self, policy: &EmcInsertPolicy) -> bool {
+        if policy.inv_prob == 0 {
+            return false;
+        }
+        if !self.bypass {
+            return true;
+        }
+        self.batches = self.batches.wrapping_add(1);
+        self.batches.is_multiple_of(Self::PROBE_EVERY)
+    }
+
+    /// Records a batch that used the EMC: `lookups` made, `hits` answered.
+    #[inline]
+    pub fn record(&mut self, lookups: u32, hits: u32) {
+        self.lookups += lookups;
+        self.hits += hits;
+        if self.lookups >= Self::WINDOW {
+            self.bypass = self.hits.saturating_mul(Self::MIN_HIT_RATIO) < self.lookups;
+            self.lookups = 0;
+            self.hits = 0;
+        }
+    }
+
+    /// True while batches skip the EMC.
+    pub fn bypassed(&self) -> bool {
+        self.bypass
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +352,33 @@ mod tests {
         k.in_port = 1;
         k.nw_src = n;
         k
+    }
+
+    #[test]
+    fn gate_bypasses_a_thrashing_emc_and_comes_back() {
+        let policy = EmcInsertPolicy::new(100, 1);
+        let mut g = EmcGate::default();
+        assert!(g.use_emc(&policy));
+        // A window at 5% hits: bypassed; one batch in PROBE_EVERY still looks up.
+        for _ in 0..EmcGate::WINDOW / 32 {
+            g.record(32, 1);
+        }
+        assert!(g.bypassed());
+        let used = (0..EmcGate::PROBE_EVERY * 10).filter(|_| g.use_emc(&policy)).count();
+        assert_eq!(used, 10);
+        // The probing batches see the EMC answer again: back on after a window of them.
+        for _ in 0..EmcGate::WINDOW / 32 {
+            g.record(32, 30);
+        }
+        assert!(!g.bypassed());
+        assert!((0..10).all(|_| g.use_emc(&policy)));
+        // A window at exactly one hit in MIN_HIT_RATIO stays on.
+        for _ in 0..EmcGate::WINDOW / 32 {
+            g.record(32, 32 / EmcGate::MIN_HIT_RATIO);
+        }
+        assert!(!g.bypassed());
+        // emc-insert-inv-prob=0: never.
+        assert!(!g.use_emc(&EmcInsertPolicy::new(0, 1)));
     }
 
     #[test]
