@@ -8,13 +8,15 @@
 //!    port delivered a receive hash (`meta.has_rss_hash`, DPDK's RSS hash): that is the EMC
 //!    hash then, as in OVS. A packet whose first 64 bytes and length equal the packet's
 //!    before it, in a run after an IPv4 packet whose headers fit in those bytes, is not
-//!    extracted: it takes the key and (step 2) the cache answer of the run's first packet
-//!    ([`rvs_flowcache::key_reuse`], exact by construction). The runs are found by comparing
+//!    extracted: it takes the key of the run's first packet, its *root*
+//!    ([`rvs_flowcache::key_reuse`], exact by construction), and after steps 2 and 3 the
+//!    root's answer, from whichever cache or upcall gave it; only roots are looked up. The runs are found by comparing
 //!    neighbours first; two differences end the search, so a batch of many flows pays two
 //!    comparisons. (1 flow: 404 -> 313 instructions per packet; 10,000 flows: 484 -> 499.)
 //! 2. **Look up** each key in the exact-match cache, then the misses in the megaflow cache.
 //!    When the EMC answers too few lookups to pay for itself (many more flows than entries),
-//!    most batches skip it ([`EmcGate`]: no hash in step 1, no lookup, no insertion).
+//!    most batches skip the lookup ([`EmcGate`]; no hash in step 1 either, except for the keys
+//!    step 6 inserts).
 //!    The answers are *borrowed* from the caches (no reference counting per packet): every
 //!    change to the caches (EMC insertions, new megaflows) waits until the batch is done.
 //! 3. **Upcall** what missed both, one by one: an earlier upcall of this batch may already
@@ -376,6 +378,9 @@ impl Pmd {
         let Pmd { scratch, emc, dpcls, counters, emc_policy, emc_gate, txqs, dp, shared, config, now_ms, rx_batch, .. } = self;
         let Scratch { keys, emc_keys, slots } = &mut **scratch;
         let now_ms = *now_ms;
+        // Whether this batch looks its keys up in the EMC. Insertions go on either way (one in
+        // `emc-insert-inv-prob` megaflow hits), so that the EMC stays as warm as when it is
+        // consulted and the gate's measuring batches see its true hit rate.
         let use_emc = emc_gate.use_emc(emc_policy);
 
         // 1. Extract every key and hash it for the exact-match cache, except for a packet
@@ -400,11 +405,15 @@ impl Pmd {
         }
         let mut valid = 0u32;
         let mut reused = 0u32;
+        // Packets whose EMC hash was not computed (the EMC is skipped and the port gave no
+        // receive hash): hashed in step 6 if they are to be inserted.
+        let mut unhashed = 0u32;
         let mut reuse_of = [0u8; BURST_SIZE];
         if same_as_prev == 0 {
             for (i, pkt) in rx_batch.iter_mut().enumerate() {
                 if extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], use_emc, counters).is_some() {
                     valid |= 1 << i;
+                    unhashed |= u32::from(!use_emc && !pkt.meta.has_rss_hash) << i;
                 }
             }
         } else {
@@ -420,10 +429,14 @@ impl Pmd {
                         pkt.meta.l3_ofs = off.l3;
                         pkt.meta.l4_ofs = off.l4;
                         // Not the whole key (240 bytes, a memcpy call): only what executing
-                        // reads (`tcp_flags`); step 2 copies the rest if the run's first
-                        // packet missed the exact-match cache.
+                        // reads (`tcp_flags`). Lookups and upcalls are the root's alone.
                         keys[i].tcp_flags = keys[root].tcp_flags;
-                        emc_keys[i] = if pkt.meta.has_rss_hash { EmcKey { map, hash: pkt.meta.rss_hash } } else { emc_keys[root] };
+                        emc_keys[i] = if pkt.meta.has_rss_hash {
+                            EmcKey { map, hash: pkt.meta.rss_hash }
+                        } else {
+                            unhashed |= ((unhashed >> root) & 1) << i;
+                            emc_keys[root]
+                        };
                         valid |= 1 << i;
                         reused |= 1 << i;
                         reuse_of[i] = root as u8;
@@ -433,6 +446,7 @@ impl Pmd {
                 prev = match extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], use_emc, counters) {
                     Some((off, map)) => {
                         valid |= 1 << i;
+                        unhashed |= u32::from(!use_emc && !pkt.meta.has_rss_hash) << i;
                         reusable(map, off).then_some((i, off, map))
                     }
                     None => None,
@@ -449,40 +463,24 @@ impl Pmd {
         {
             let mut flows: [Option<&Arc<Megaflow>>; BURST_SIZE] = [None; BURST_SIZE];
             let mut emc_inserts: ArrayVec<(u8, &Arc<Megaflow>), BURST_SIZE> = ArrayVec::new();
+            // Only the packets with keys of their own are looked up (and upcalled); a reused
+            // key takes the answer of the packet it was copied from once that one has it.
+            let roots = valid & !reused;
             let mut missed = 0u32;
-            let (mut emc_lookups, mut emc_found) = (0u32, 0u32);
-            for i in bits(valid) {
-                // A reused key has the answer of the packet it was copied from (an earlier
-                // one, already looked up).
-                if reused & (1 << i) != 0 {
-                    let root = usize::from(reuse_of[i]);
-                    match flows[root] {
-                        Some(f) => flows[i] = Some(f),
-                        None => {
-                            // On to the megaflow cache and upcalls, which need the whole key.
-                            keys[i] = keys[root];
-                            missed |= 1 << i;
-                        }
-                    }
-                    continue;
-                }
-                if !use_emc {
-                    missed |= 1 << i;
-                    continue;
-                }
-                emc_lookups += 1;
-                match emc.lookup_key(&keys[i], emc_keys[i]) {
-                    Some(f) => {
-                        flows[i] = Some(f);
-                        emc_found += 1;
-                    }
-                    None => missed |= 1 << i,
-                }
-            }
+            let mut emc_hit = 0u32;
             if use_emc {
-                emc_gate.record(emc_lookups, emc_found);
+                for i in bits(roots) {
+                    match emc.lookup_key(&keys[i], emc_keys[i]) {
+                        Some(f) => {
+                            flows[i] = Some(f);
+                            emc_hit |= 1 << i;
+                        }
+                        None => missed |= 1 << i,
+                    }
+                }
+            } else {
+                missed = roots;
             }
-            counters.emc_hits += (valid & !missed).count_ones() as u64;
             let mut upcalls = 0u32;
             if missed != 0 {
                 let (mut found, mut probes) = (0u32, 0u64);
@@ -491,7 +489,7 @@ impl Pmd {
                         flows[i] = Some(f);
                         found |= 1 << i;
                         probes += p as u64;
-                        if use_emc && emc_policy.should_insert() {
+                        if emc_policy.should_insert() {
                             emc_inserts.push((i as u8, f));
                         }
                     }
@@ -510,6 +508,7 @@ impl Pmd {
             t2 = t1;
 
             // 3. Upcall what missed both. A packet is never dropped because it missed.
+            let mut failed: ArrayVec<(u8, DropReason), BURST_SIZE> = ArrayVec::new();
             if upcalls != 0 {
                 let mut which = [0u8; BURST_SIZE];
                 let mut batch_flows = BatchFlows::default();
@@ -528,6 +527,7 @@ impl Pmd {
                         }
                         Err(reason) => {
                             counters.drop(reason, 1);
+                            failed.push((i as u8, reason));
                             upcalls &= !(1 << i);
                         }
                     }
@@ -542,13 +542,38 @@ impl Pmd {
                 counters.upcall_cycles += t2.wrapping_sub(t1);
             }
 
+            // The reused keys take their roots' answers, counted as the roots were found: in
+            // the EMC, else the megaflow cache (an upcall's megaflow too, as for the packets an
+            // earlier upcall of the batch covers).
+            let mut reused_megaflow_hits = 0u64;
+            for i in bits(reused) {
+                let root = usize::from(reuse_of[i]);
+                flows[i] = flows[root];
+                if flows[i].is_some() {
+                    if emc_hit & (1 << root) != 0 {
+                        emc_hit |= 1 << i;
+                    } else {
+                        reused_megaflow_hits += 1;
+                    }
+                } else if let Some(&(_, reason)) = failed.iter().find(|(r, _)| usize::from(*r) == root) {
+                    counters.drop(reason, 1);
+                }
+            }
+            counters.emc_hits += emc_hit.count_ones() as u64;
+            counters.megaflow_hits += reused_megaflow_hits;
+            if use_emc {
+                // A run whose root the EMC answered counts as answered by it.
+                emc_gate.record(valid.count_ones(), emc_hit.count_ones());
+            }
+
             // 4-5. Group and execute.
             let classified = Classified { flows: &flows, keys: &keys[..], n };
             dispatch(classified, rx_batch, slots, txqs, counters, dp, now_ms);
 
             // 6. After the batch: exact-match cache insertions...
             for &(i, f) in &emc_inserts {
-                emc.insert_key(&keys[i as usize], emc_keys[i as usize], f);
+                let i = usize::from(i);
+                emc.insert_key(&keys[i], emc_key_of(&keys[i], emc_keys[i], unhashed, i), f);
             }
         }
         // ... and the new megaflows.
@@ -559,7 +584,12 @@ impl Pmd {
         if new_flows.is_empty() {
             return t3;
         }
-        Self::install(&mut new_flows, (&keys[..], &emc_keys[..]), dpcls, use_emc.then_some(emc), shared, config.flow_limit, counters);
+        for &(_, i) in &new_flows {
+            let i = usize::from(i);
+            emc_keys[i] = emc_key_of(&keys[i], emc_keys[i], unhashed, i);
+        }
+        let emc = emc_policy.inserts().then_some(emc);
+        Self::install(&mut new_flows, (&keys[..], &emc_keys[..]), dpcls, emc, shared, config.flow_limit, counters);
         let t4 = cycles();
         counters.upcall_cycles += t4.wrapping_sub(t3);
         t4
@@ -751,6 +781,17 @@ fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &m
             counters.drop(DropReason::Malformed(m), 1);
             None
         }
+    }
+}
+
+/// The EMC identity of packet `i`'s `key` for an insertion: `k` as extraction left it, hashed
+/// now if its bit in `unhashed` says extraction skipped the hash.
+#[inline]
+fn emc_key_of(key: &FlowKey, k: EmcKey, unhashed: u32, i: usize) -> EmcKey {
+    if unhashed & (1 << i) != 0 {
+        EmcKey::new(key, k.map)
+    } else {
+        k
     }
 }
 

@@ -256,6 +256,12 @@ impl EmcInsertPolicy {
         self.inv_prob = inv_prob;
     }
 
+    /// False when nothing is ever inserted (`inv_prob` 0: the EMC is off).
+    #[inline]
+    pub fn inserts(&self) -> bool {
+        self.inv_prob != 0
+    }
+
     /// True if this hit should be inserted.
     #[inline]
     pub fn should_insert(&mut self) -> bool {
@@ -279,13 +285,16 @@ impl EmcInsertPolicy {
 ///
 /// With many more live flows than entries (100,000 flows over 8,192 entries), the EMC
 /// answers a few percent of lookups, and every lookup still pays its hash and a probe out of
-/// cache: more than the megaflow lookups it saves. So the gate counts hits over windows of
-/// [`EmcGate::WINDOW`] lookups; after a window with fewer than one hit in
-/// [`EmcGate::MIN_HIT_RATIO`] lookups, batches skip the EMC (no hash, no lookup, no
-/// insertion), except one batch in [`EmcGate::PROBE_EVERY`], which still looks up and
-/// inserts and so keeps measuring: when the traffic narrows to flows that fit, those
-/// batches fill the EMC again, their hit rate rises, and the next window turns the EMC back
-/// on. An `emc-insert-inv-prob` of 0 turns the EMC off altogether, as in OVS.
+/// cache: more than the megaflow lookups it saves. So the gate counts the packets the EMC
+/// answered over windows of [`EmcGate::WINDOW`] packets that it was asked about (a packet
+/// whose key was reused from the one before it counts as its answer); after a window with
+/// fewer than one answer in [`EmcGate::MIN_HIT_RATIO`], batches skip the EMC lookup (and
+/// the key's hash),
+/// except one batch in [`EmcGate::PROBE_EVERY`], which keeps measuring. Insertions go on as
+/// usual (the caller hashes the few keys it inserts), so the EMC holds what it would hold if
+/// consulted: when the traffic narrows to flows that fit, the measuring batches see it
+/// answer again and the next window turns lookups back on. An `emc-insert-inv-prob` of 0
+/// turns the EMC off altogether, as in OVS.
 ///
 /// Skipping the EMC is always correct: it only shortcuts the megaflow cache.
 #[derive(Clone, Debug, Default)]
@@ -297,9 +306,9 @@ pub struct EmcGate {
 }
 
 impl EmcGate {
-    /// Lookups per decision.
+    /// Packets per decision.
     pub const WINDOW: u32 = 4096;
-    /// Below one hit in this many lookups, the EMC is bypassed.
+    /// Below one answer in this many packets, the EMC is bypassed.
     pub const MIN_HIT_RATIO: u32 = 4;
     /// While bypassed, one batch in this many still uses the EMC.
     pub const PROBE_EVERY: u32 = 16;
@@ -317,7 +326,7 @@ impl EmcGate {
         self.batches.is_multiple_of(Self::PROBE_EVERY)
     }
 
-    /// Records a batch that used the EMC: `lookups` made, `hits` answered.
+    /// Records a batch that used the EMC: `lookups` packets asked about, `hits` answered.
     #[inline]
     pub fn record(&mut self, lookups: u32, hits: u32) {
         self.lookups += lookups;
