@@ -414,6 +414,9 @@ impl Pmd {
                 if extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], use_emc, counters).is_some() {
                     valid |= 1 << i;
                     unhashed |= u32::from(!use_emc && !pkt.meta.has_rss_hash) << i;
+                    if use_emc {
+                        emc.prefetch(emc_keys[i].hash);
+                    }
                 }
             }
         } else {
@@ -447,6 +450,9 @@ impl Pmd {
                     Some((off, map)) => {
                         valid |= 1 << i;
                         unhashed |= u32::from(!use_emc && !pkt.meta.has_rss_hash) << i;
+                        if use_emc {
+                            emc.prefetch(emc_keys[i].hash);
+                        }
                         reusable(map, off).then_some((i, off, map))
                     }
                     None => None,
