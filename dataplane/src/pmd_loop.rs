@@ -14,9 +14,9 @@
 //!    neighbours first; two differences end the search, so a batch of many flows pays two
 //!    comparisons. (1 flow: 404 -> 313 instructions per packet; 10,000 flows: 484 -> 499.)
 //! 2. **Look up** each key in the exact-match cache, then the misses in the megaflow cache.
-//!    When the EMC answers too few lookups to pay for itself (many more flows than entries),
-//!    most batches skip the lookup ([`EmcGate`]; no hash in step 1 either, except for the keys
-//!    step 6 inserts).
+//!    Where timing trials show that EMC lookups cost more than they save (a megaflow cache
+//!    that answers in one probe, more flows than EMC entries), batches skip them
+//!    ([`EmcGate`]; no hash in step 1 either, except for the keys step 6 inserts).
 //!    The answers are *borrowed* from the caches (no reference counting per packet): every
 //!    change to the caches (EMC insertions, new megaflows) waits until the batch is done.
 //! 3. **Upcall** what missed both, one by one: an earlier upcall of this batch may already
@@ -378,10 +378,13 @@ impl Pmd {
         let Pmd { scratch, emc, dpcls, counters, emc_policy, emc_gate, txqs, dp, shared, config, now_ms, rx_batch, .. } = self;
         let Scratch { keys, emc_keys, slots } = &mut **scratch;
         let now_ms = *now_ms;
-        // Whether this batch looks its keys up in the EMC. Insertions go on either way (one in
+        // Whether this batch looks its keys up in the EMC (and whether it is one of the gate's
+        // trial batches, timed from here to the end). Insertions go on either way (one in
         // `emc-insert-inv-prob` megaflow hits), so that the EMC stays as warm as when it is
-        // consulted and the gate's measuring batches see its true hit rate.
-        let use_emc = emc_gate.use_emc(emc_policy);
+        // consulted.
+        let emc_choice = emc_gate.next(emc_policy);
+        let use_emc = emc_choice.lookup;
+        let t_start = if emc_choice.measure { t_rx.unwrap_or_else(cycles) } else { 0 };
 
         // 1. Extract every key and hash it for the exact-match cache, except for a packet
         //    whose headers equal those of the packet before it (`key_reuse`): it takes that
@@ -466,6 +469,7 @@ impl Pmd {
         //    calls, end those borrows: moving an `ArrayVec` copies it.
         let mut new_flows: ArrayVec<(Arc<Megaflow>, u8), BURST_SIZE> = ArrayVec::new();
         let mut t2;
+        let had_upcalls;
         {
             let mut flows: [Option<&Arc<Megaflow>>; BURST_SIZE] = [None; BURST_SIZE];
             let mut emc_inserts: ArrayVec<(u8, &Arc<Megaflow>), BURST_SIZE> = ArrayVec::new();
@@ -505,7 +509,7 @@ impl Pmd {
                 counters.megaflow_subtable_lookups += probes;
             }
 
-            let had_upcalls = upcalls != 0;
+            had_upcalls = upcalls != 0;
             let timed = t_rx.is_some();
             let t1 = if timed || had_upcalls { cycles() } else { 0 };
             if let Some(t0) = t_rx {
@@ -567,10 +571,6 @@ impl Pmd {
             }
             counters.emc_hits += emc_hit.count_ones() as u64;
             counters.megaflow_hits += reused_megaflow_hits;
-            if use_emc {
-                // A run whose root the EMC answered counts as answered by it.
-                emc_gate.record(valid.count_ones(), emc_hit.count_ones());
-            }
 
             // 4-5. Group and execute.
             let classified = Classified { flows: &flows, keys: &keys[..], n };
@@ -588,8 +588,13 @@ impl Pmd {
             counters.action_cycles += t3.wrapping_sub(t2);
         }
         if new_flows.is_empty() {
+            if emc_choice.measure && !had_upcalls {
+                emc_gate.record(emc_choice, t3.wrapping_sub(t_start), n);
+            }
+            emc_gate.settle();
             return t3;
         }
+        emc_gate.settle();
         for &(_, i) in &new_flows {
             let i = usize::from(i);
             emc_keys[i] = emc_key_of(&keys[i], emc_keys[i], unhashed, i);

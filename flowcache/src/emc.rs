@@ -305,66 +305,91 @@ impl EmcInsertPolicy {
     }
 }
 
-/// Decides, batch by batch, whether the EMC is worth consulting at all.
+/// Decides, batch by batch, whether the EMC is worth consulting at all, by measuring.
 ///
-/// With many more live flows than entries (100,000 flows over 8,192 entries), the EMC
-/// answers a few percent of lookups, and every lookup still pays its hash and a probe out of
-/// cache: more than the megaflow lookups it saves. So the gate counts the packets the EMC
-/// answered over windows of [`EmcGate::WINDOW`] packets that it was asked about (a packet
-/// whose key was reused from the one before it counts as its answer); after a window with
-/// fewer than one answer in [`EmcGate::MIN_HIT_RATIO`], batches skip the EMC lookup (and
-/// the key's hash),
-/// except one batch in [`EmcGate::PROBE_EVERY`], which keeps measuring. Insertions go on as
-/// usual (the caller hashes the few keys it inserts), so the EMC holds what it would hold if
-/// consulted: when the traffic narrows to flows that fit, the measuring batches see it
-/// answer again and the next window turns lookups back on. An `emc-insert-inv-prob` of 0
-/// turns the EMC off altogether, as in OVS.
+/// The EMC pays only where a megaflow lookup is dear: with many subtables to probe, a hit
+/// saves several of them. Where the megaflow cache answers in one probe of a table in
+/// cache (one rule, whatever the number of flows), an EMC lookup costs as much as the
+/// megaflow lookup it saves, and with more live flows than entries (10,000 flows over 8,192
+/// entries) its misses and its probes out of cache cost more than that. Hit rates do not
+/// tell which case holds; the cycles do. So every [`EmcGate::EPOCH`] batches the gate runs a
+/// trial of [`EmcGate::TRIAL`] batches, alternately with and without EMC lookups, and the
+/// PMD reports each trial batch's cycles per packet (batches with upcalls excluded: a
+/// translation's cost says nothing of the caches). Until the next trial, batches use the
+/// EMC only if the trial's batches that used it were cheaper per packet. Batches that skip
+/// it skip the key's hash too; insertions go on as usual either way (the caller hashes the
+/// few keys it inserts), so the EMC holds what it would hold if consulted, and the next
+/// trial measures it warm. An `emc-insert-inv-prob` of 0 turns the EMC off altogether, as in
+/// OVS.
 ///
 /// Skipping the EMC is always correct: it only shortcuts the megaflow cache.
 #[derive(Clone, Debug, Default)]
 pub struct EmcGate {
-    bypass: bool,
+    /// Batches since the current epoch began.
     batches: u32,
-    lookups: u32,
-    hits: u32,
+    /// The choice for batches outside trials (`true` until a trial says otherwise).
+    skip: bool,
+    /// (cycles, packets) of the trial's batches without and with EMC lookups.
+    trial: [(u64, u64); 2],
+}
+
+/// What the gate decided for a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmcChoice {
+    /// Look the batch's keys up in the EMC.
+    pub lookup: bool,
+    /// A trial batch: report its cost with [`EmcGate::record`].
+    pub measure: bool,
 }
 
 impl EmcGate {
-    /// Packets per decision.
-    pub const WINDOW: u32 = 4096;
-    /// Below one answer in this many packets, the EMC is bypassed.
-    pub const MIN_HIT_RATIO: u32 = 4;
-    /// While bypassed, one batch in this many still uses the EMC.
-    pub const PROBE_EVERY: u32 = 16;
+    /// Batches from one trial's start to the next.
+    pub const EPOCH: u32 = 1 << 15;
+    /// Batches in a trial, half with and half without EMC lookups, alternating.
+    pub const TRIAL: u32 = 512;
 
-    /// Whether the next batch uses the EMC, under insertion policy `policy`.
+    /// The choice for the next batch under insertion policy `policy`.
     #[inline]
-    pub fn use_emc(&mut self, policy: &EmcInsertPolicy) -> bool {
+    pub fn next(&mut self, policy: &EmcInsertPolicy) -> EmcChoice {
         if policy.inv_prob == 0 {
-            return false;
+            return EmcChoice { lookup: false, measure: false };
         }
-        if !self.bypass {
-            return true;
+        let b = self.batches;
+        self.batches = if b + 1 == Self::EPOCH { 0 } else { b + 1 };
+        if b < Self::TRIAL {
+            EmcChoice { lookup: b & 1 == 1, measure: true }
+        } else {
+            EmcChoice { lookup: !self.skip, measure: false }
         }
-        self.batches = self.batches.wrapping_add(1);
-        self.batches.is_multiple_of(Self::PROBE_EVERY)
     }
 
-    /// Records a batch that used the EMC: `lookups` packets asked about, `hits` answered.
+    /// Reports a trial batch: whether it looked up (`choice.lookup`), its cycles and
+    /// packets. The choice is made when the trial's last batch has been reported.
     #[inline]
-    pub fn record(&mut self, lookups: u32, hits: u32) {
-        self.lookups += lookups;
-        self.hits += hits;
-        if self.lookups >= Self::WINDOW {
-            self.bypass = self.hits.saturating_mul(Self::MIN_HIT_RATIO) < self.lookups;
-            self.lookups = 0;
-            self.hits = 0;
-        }
+    pub fn record(&mut self, choice: EmcChoice, cycles: u64, packets: usize) {
+        let arm = &mut self.trial[usize::from(choice.lookup)];
+        arm.0 += cycles;
+        arm.1 += packets as u64;
     }
 
-    /// True while batches skip the EMC.
+    /// Ends a trial if the last batch given out was its last: decides, and starts counting
+    /// afresh. (Called after every batch; cheap.)
+    #[inline]
+    pub fn settle(&mut self) {
+        if self.batches != Self::TRIAL {
+            return;
+        }
+        let [(off_c, off_p), (on_c, on_p)] = self.trial;
+        if off_p > 0 && on_p > 0 {
+            // off_c / off_p < on_c / on_p, without division.
+            self.skip = u128::from(off_c) * u128::from(on_p) < u128::from(on_c) * u128::from(off_p);
+        }
+        self.trial = [(0, 0); 2];
+    }
+
+    /// True while batches outside trials skip the EMC.
     pub fn bypassed(&self) -> bool {
-        self.bypass
+        self.skip
     }
 }
 
@@ -387,31 +412,45 @@ mod tests {
         k
     }
 
+    /// Runs a gate through one epoch whose trial batches cost `off` and `on` cycles per
+    /// packet; returns how many batches outside the trial looked up.
+    fn epoch(g: &mut EmcGate, policy: &EmcInsertPolicy, off: u64, on: u64) -> u32 {
+        let mut lookups = 0;
+        for _ in 0..EmcGate::EPOCH {
+            let c = g.next(policy);
+            if c.measure {
+                g.record(c, if c.lookup { on } else { off } * 32, 32);
+            } else {
+                lookups += u32::from(c.lookup);
+            }
+            g.settle();
+        }
+        lookups
+    }
+
     #[test]
-    fn gate_bypasses_a_thrashing_emc_and_comes_back() {
+    fn gate_keeps_the_cheaper_way_trial_after_trial() {
         let policy = EmcInsertPolicy::new(100, 1);
         let mut g = EmcGate::default();
-        assert!(g.use_emc(&policy));
-        // A window at 5% hits: bypassed; one batch in PROBE_EVERY still looks up.
-        for _ in 0..EmcGate::WINDOW / 32 {
-            g.record(32, 1);
-        }
+        // The first trial: half its batches look up, alternating.
+        let trial: Vec<bool> = (0..8).map(|_| g.next(&policy).lookup).collect();
+        assert_eq!(trial, [false, true, false, true, false, true, false, true]);
+        let mut g = EmcGate::default();
+        let outside = EmcGate::EPOCH - EmcGate::TRIAL;
+        // Lookups dearer than skipping: skipped until the next trial.
+        assert_eq!(epoch(&mut g, &policy, 40, 50), 0);
         assert!(g.bypassed());
-        let used = (0..EmcGate::PROBE_EVERY * 10).filter(|_| g.use_emc(&policy)).count();
-        assert_eq!(used, 10);
-        // The probing batches see the EMC answer again: back on after a window of them.
-        for _ in 0..EmcGate::WINDOW / 32 {
-            g.record(32, 30);
+        // The next trial finds the EMC cheaper: used again.
+        assert_eq!(epoch(&mut g, &policy, 60, 45), outside);
+        assert!(!g.bypassed());
+        // A trial without a usable measurement of both ways keeps the last choice.
+        for _ in 0..EmcGate::EPOCH {
+            g.next(&policy);
+            g.settle();
         }
         assert!(!g.bypassed());
-        assert!((0..10).all(|_| g.use_emc(&policy)));
-        // A window at exactly one hit in MIN_HIT_RATIO stays on.
-        for _ in 0..EmcGate::WINDOW / 32 {
-            g.record(32, 32 / EmcGate::MIN_HIT_RATIO);
-        }
-        assert!(!g.bypassed());
-        // emc-insert-inv-prob=0: never.
-        assert!(!g.use_emc(&EmcInsertPolicy::new(0, 1)));
+        // emc-insert-inv-prob=0: never, and nothing to measure.
+        assert_eq!(g.next(&EmcInsertPolicy::new(0, 1)), EmcChoice { lookup: false, measure: false });
     }
 
     #[test]
