@@ -32,7 +32,7 @@
 //! amortised. Nothing allocates on lookup.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use hashbrown::HashTable;
@@ -205,6 +205,11 @@ pub struct Megaflow {
     pub dead: AtomicBool,
     /// What its packets need ([`Disposition::of`] its `actions`, which never change).
     pub disposition: Disposition,
+    /// Scratch for the owning PMD while it groups a batch by megaflow: the index of this
+    /// megaflow's group in the batch being grouped (OVS's `flow->batch`). Only a hint: the
+    /// PMD checks that the group it names is this megaflow's, so stale values from earlier
+    /// batches are harmless. Written by the owning PMD only.
+    pub batch_group: AtomicU8,
     /// Counters.
     pub stats: MegaflowStats,
     /// Datapath actions (empty = drop). (A `Vec` as translation built it, not a boxed slice:
@@ -232,6 +237,7 @@ impl Megaflow {
         Megaflow {
             dead: AtomicBool::new(false),
             disposition: Disposition::of(&actions),
+            batch_group: AtomicU8::new(u8::MAX),
             stats,
             actions,
             id,

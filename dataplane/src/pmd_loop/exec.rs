@@ -1,6 +1,7 @@
 //! Steps 4 and 5 of the packet path: group a classified batch by megaflow, count each group's
 //! traffic once, and execute (see the [parent module](super)).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use arrayvec::ArrayVec;
@@ -119,21 +120,21 @@ pub(super) fn dispatch(
     }
 }
 
-/// Index of the group of `flow`, created if needed.
+/// Index of the group of `flow`, created if needed: one load and one compare through the
+/// megaflow's `batch_group` hint, instead of a search of the groups (32 groups of one packet
+/// each when every packet of a batch is on its own megaflow).
 #[inline(always)]
 fn group_index<'a>(groups: &mut ArrayVec<Group<'a>, BURST_SIZE>, flow: &'a Megaflow) -> usize {
-    // Most batches carry one or a few flows, and consecutive packets tend to share one: look
-    // at the last group first.
-    if let Some(g) = groups.last() {
+    let hint = usize::from(flow.batch_group.load(Ordering::Relaxed));
+    if let Some(g) = groups.get(hint) {
         if std::ptr::eq(g.flow, flow) {
-            return groups.len() - 1;
+            return hint;
         }
     }
-    if let Some(g) = groups.iter().position(|g| std::ptr::eq(g.flow, flow)) {
-        return g;
-    }
+    let g = groups.len();
     groups.push(Group { flow, disposition: flow.disposition, packets: ArrayVec::new(), bytes: 0, tcp_flags: 0 });
-    groups.len() - 1
+    flow.batch_group.store(g as u8, Ordering::Relaxed);
+    g
 }
 
 /// Runs a megaflow's action list on one packet: header rewrites in place, outputs into
