@@ -59,19 +59,36 @@ pub fn same_head(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    #[inline(always)]
-    fn diff16(a: &[u8], b: &[u8], at: usize) -> u128 {
-        let x = u128::from_ne_bytes(a[at..at + 16].try_into().expect("16 bytes"));
-        let y = u128::from_ne_bytes(b[at..at + 16].try_into().expect("16 bytes"));
-        x ^ y
+    if n >= 32 {
+        // Four 16-byte blocks at 0, 16, t and t + 16 (the whole window, or the frame).
+        let t = n.min(WINDOW) - 32;
+        return blocks_equal(a, b, t);
     }
-    if n >= WINDOW {
-        (diff16(a, b, 0) | diff16(a, b, 16) | diff16(a, b, 32) | diff16(a, b, 48)) == 0
-    } else if n >= 32 {
-        let t = n - 32;
-        (diff16(a, b, 0) | diff16(a, b, 16) | diff16(a, b, t) | diff16(a, b, t + 16)) == 0
-    } else {
-        a == b
+    a == b
+}
+
+/// True if `a` and `b` (of at least `t + 32` bytes) agree on the 16-byte blocks at 0, 16, `t`
+/// and `t + 16`. In SSE2 registers: as `u128` values the XORs went through pairs of
+/// general registers and back.
+#[inline(always)]
+fn blocks_equal(a: &[u8], b: &[u8], t: usize) -> bool {
+    assert!(a.len() >= t + 32 && b.len() >= t + 32);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_setzero_si128, _mm_xor_si128};
+        // SAFETY: SSE2 is part of x86_64; every load reads 16 bytes at an offset of at most
+        // t + 16 in slices of at least t + 32 bytes (asserted above); unaligned loads.
+        unsafe {
+            let d = |at: usize| -> __m128i {
+                _mm_xor_si128(_mm_loadu_si128(a.as_ptr().add(at).cast()), _mm_loadu_si128(b.as_ptr().add(at).cast()))
+            };
+            let x = _mm_or_si128(_mm_or_si128(d(0), d(16)), _mm_or_si128(d(t), d(t + 16)));
+            _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) == 0xffff
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        a[..32] == b[..32] && a[t..t + 32] == b[t..t + 32]
     }
 }
 
