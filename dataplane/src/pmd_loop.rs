@@ -430,19 +430,15 @@ impl Pmd {
             let mut prev: Option<(usize, HeaderOffsets, u32)> = None;
             for (i, pkt) in rx_batch.iter_mut().enumerate() {
                 if same_as_prev & (1 << i) != 0 {
-                    if let Some((root, off, map)) = prev {
+                    if let Some((root, off, _map)) = prev {
                         pkt.meta.in_port = dp_port;
                         pkt.meta.l3_ofs = off.l3;
                         pkt.meta.l4_ofs = off.l4;
                         // Not the whole key (240 bytes, a memcpy call): only what executing
                         // reads (`tcp_flags`). Lookups and upcalls are the root's alone.
+                        // Its EMC identity is not needed either: only roots are looked up and
+                        // inserted.
                         keys[i].tcp_flags = keys[root].tcp_flags;
-                        emc_keys[i] = if pkt.meta.has_rss_hash {
-                            EmcKey { map, hash: pkt.meta.rss_hash }
-                        } else {
-                            unhashed |= ((unhashed >> root) & 1) << i;
-                            emc_keys[root]
-                        };
                         valid |= 1 << i;
                         reused |= 1 << i;
                         reuse_of[i] = root as u8;
