@@ -243,6 +243,13 @@ impl PacketBuf {
         Some(taken)
     }
 
+    /// Whether the packet holds a buffer (false once taken: [`PacketBuf::take`],
+    /// [`PacketBuf::take_external`]).
+    #[inline]
+    pub fn holds_buffer(&self) -> bool {
+        !self.storage.is_empty()
+    }
+
     /// Moves the packet out, leaving an empty packet with no buffer in its place (dropping it
     /// costs nothing; unlike `std::mem::take`, which would allocate a standard-size one).
     #[inline]
@@ -574,7 +581,7 @@ mod tests {
             // Given up: the caller holds it, nothing is released.
             let mut p = packet(&[8; 10]);
             let (buf, start, len) = p.take_external(kind()).unwrap();
-            assert_eq!((start, len, p.len(), p.external_kind()), (128, 10, 0, None));
+            assert_eq!((start, len, p.len(), p.external_kind(), p.holds_buffer()), (128, 10, 0, None, false));
             drop(p);
             assert_eq!((start, len), (128, 10));
             assert_eq!(RELEASED.load(Ordering::SeqCst), r0 + 3);
@@ -582,8 +589,9 @@ mod tests {
             unsafe { release(buf) };
             let mut own = PacketBuf::from_slice(&[1]);
             assert!(own.take_external(kind()).is_none());
+            assert!(own.holds_buffer());
             assert_eq!(own.take().data(), &[1]);
-            assert!(own.is_empty() && own.tailroom() == 0);
+            assert!(own.is_empty() && own.tailroom() == 0 && !own.holds_buffer());
         }
     }
 

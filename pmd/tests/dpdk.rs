@@ -122,6 +122,35 @@ mod with_feature {
     }
 
     #[test]
+    fn frames_a_full_ring_refuses_are_dropped_and_not_counted_as_sent() {
+        if !eal("frames_a_full_ring_refuses_are_dropped_and_not_counted_as_sent") {
+            return;
+        }
+        let port = DpdkPort::open(&spec(&vdev("net_ring"))).unwrap();
+        let free = port.pool_available();
+        // Nobody receives: the ring fills up, and the device refuses the rest.
+        let sent = frames(5000, 60);
+        let mut txq = port.open_txq().unwrap();
+        for chunk in sent.chunks(32) {
+            let mut b = PacketBatch::new();
+            for f in chunk {
+                b.push(PacketBuf::from_slice(f)).unwrap();
+            }
+            assert_eq!(txq.tx_burst(&mut b), chunk.len(), "every packet is taken");
+        }
+        let s = port.stats();
+        assert!(s.tx_dropped > 0 && s.tx_packets > 0, "{s:?}");
+        assert_eq!(s.tx_packets + s.tx_dropped, 5000);
+        let n = s.tx_packets as usize;
+        assert_eq!(s.tx_bytes, sent[..n].iter().map(|f| f.len() as u64).sum::<u64>());
+        // What the ring took comes back, in order; every mbuf returns to the pool.
+        let got = receive(&port, n);
+        assert_eq!(got.iter().map(|p| p.data().to_vec()).collect::<Vec<_>>(), sent[..n]);
+        drop(got);
+        assert_eq!(port.pool_available(), free);
+    }
+
+    #[test]
     fn null_device_sinks_and_sources_and_every_mbuf_comes_back() {
         if !eal("null_device_sinks_and_sources_and_every_mbuf_comes_back") {
             return;

@@ -30,11 +30,11 @@
 //! # Cost
 //! Per lent packet, read where it lies in the batch (not moved out): the checks that it is a
 //! plain frame, the compare of its buffer kind, four mbuf header stores, the packet emptied in
-//! place (two stores) and one array store. The burst's count stays in a register and its
-//! bytes are summed at send time (a running count in memory per packet was a dependency chain
-//! through the store buffer); the port's shared state is borrowed, not reference-counted; no
-//! lock on a queue of the handle's own; nothing touches a thread-local unless packets were
-//! copied.
+//! place (two stores) and one array store; the emptied packets are forgotten together, not
+//! dropped one by one. The burst's count and bytes stay in registers (a running count in
+//! memory, per packet, was a dependency chain through the store buffer); the port's shared
+//! state is borrowed, not reference-counted; no lock on a queue of the handle's own; nothing
+//! touches a thread-local unless packets were copied.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -162,22 +162,17 @@ impl DpdkTxq {
 }
 
 impl Burst {
-    /// Queues the packet `p` (taken from its batch slot, which is left empty) as slot `n` of
-    /// the burst, sending the burst first if it is full, and returns the new count, which the
-    /// caller keeps in a register.
+    /// Whether `p` is a plain frame that fits an mbuf: no segmentation or checksum pending.
     #[inline(always)]
-    fn push_at(&mut self, n: usize, p: &mut PacketBuf, dev: Dev<'_>, d: &mut PortStats) -> usize {
-        let plain = p.meta.gso.kind == GsoKind::None && p.meta.csum == CsumState::Final && (14..=self.max_frame).contains(&p.len());
-        if plain {
-            self.push_frame(n, p, dev, d)
-        } else {
-            self.push_other(n, p.take(), dev, d)
-        }
+    fn is_plain(&self, p: &PacketBuf) -> bool {
+        p.meta.gso.kind == GsoKind::None && p.meta.csum == CsumState::Final && (14..=self.max_frame).contains(&p.len())
     }
 
-    /// [`Burst::push_at`] for a plain frame that fits an mbuf. A lent mbuf is taken back in
-    /// place, the packet read where it lies in its batch (moving it out first cost a copy of
-    /// the packet to the stack and back); any other packet is moved out, to be copied.
+    /// Queues the plain frame `p` as slot `n` of the burst (sending the burst first if it is
+    /// full) and returns the new count, which the caller keeps in a register. A lent mbuf is
+    /// taken back in place, the packet read where it lies in its batch (moving it out first
+    /// cost a copy of the packet to the stack and back); any other packet is moved out, to be
+    /// copied.
     #[inline(always)]
     fn push_frame(&mut self, mut n: usize, p: &mut PacketBuf, dev: Dev<'_>, d: &mut PortStats) -> usize {
         if n == BURST_SIZE {
@@ -192,8 +187,9 @@ impl Burst {
         n + 1
     }
 
-    /// [`Burst::push_at`] for the rest: super-frames (cut into segments), partial checksums
-    /// (completed), and frames too short or too long (dropped).
+    /// [`Burst::push_frame`] for the rest, whose bytes it counts itself: super-frames (cut
+    /// into segments), partial checksums (completed), and frames too short or too long
+    /// (dropped).
     #[cold]
     #[inline(never)]
     fn push_other(&mut self, n: usize, mut p: PacketBuf, dev: Dev<'_>, d: &mut PortStats) -> usize {
@@ -211,6 +207,7 @@ impl Burst {
             }
             d.tx_csum_completed += 1;
         }
+        d.tx_bytes = d.tx_bytes.wrapping_add(p.len() as u64);
         self.push_frame(n, &mut p, dev, d)
     }
 
@@ -228,8 +225,8 @@ impl Burst {
             return n;
         }
         d.tx_gso_segmented += 1;
-        for mut s in segs {
-            n = self.push_at(n, &mut s, dev, d);
+        for s in segs {
+            n = self.push_other(n, s, dev, d);
         }
         n
     }
@@ -242,25 +239,19 @@ impl Burst {
             return;
         }
         if !self.pending.copies.is_empty() {
-            n = self.fill_copies(n, dev);
+            n = self.fill_copies(n, dev, d);
         }
         let q = &mut *self.pending;
-        // Bytes from the headers just written (the device may free the mbufs as it sends
-        // them): counted here, once per burst, rather than per packet as they were queued,
-        // where the running sum, kept in memory across the calls of `send`, was a chain of
-        // dependent loads and stores.
-        // SAFETY: n mbufs of ours, their headers set.
-        let bytes: u64 = q.mbufs[..n].iter().map(|&m| u64::from(unsafe { mbuf::pkt_len(m) })).sum();
-        // SAFETY: as above; the device queue is ours for the call.
+        // SAFETY: n mbufs of ours, their headers set; the device queue is ours for the call.
         let sent = unsafe { ffi::rvs_dpdk_tx_burst(dev.shared.port_id, dev.queue, q.mbufs.as_mut_ptr(), n as u16) } as usize;
         d.tx_packets += sent as u64;
-        d.tx_bytes += bytes;
         if sent < n {
             let refused = &mut q.mbufs[sent..n];
             d.tx_dropped += refused.len() as u64;
             // SAFETY: the refused mbufs are still ours: read, then freed.
             unsafe {
-                d.tx_bytes -= refused.iter().map(|&m| u64::from(mbuf::pkt_len(m))).sum::<u64>();
+                // Wrapping: the plain frames' bytes are added at the end of the burst.
+                d.tx_bytes = d.tx_bytes.wrapping_sub(refused.iter().map(|&m| u64::from(mbuf::pkt_len(m))).sum::<u64>());
                 ffi::rvs_dpdk_free_bulk(refused.as_mut_ptr(), refused.len() as u32);
             }
         }
@@ -270,7 +261,7 @@ impl Burst {
     /// count (smaller when the pool was empty: the copies are then dropped, the lent mbufs
     /// still go, in order).
     #[cold]
-    fn fill_copies(&mut self, mut n: usize, dev: Dev<'_>) -> usize {
+    fn fill_copies(&mut self, mut n: usize, dev: Dev<'_>, d: &mut PortStats) -> usize {
         let q = &mut *self.pending;
         let c = q.copies.len();
         // SAFETY: the array holds BURST_SIZE >= c entries; the pool outlives `shared`.
@@ -288,6 +279,8 @@ impl Burst {
             }
         } else {
             dev.shared.tx_nombuf.fetch_add(c as u64, Ordering::Relaxed);
+            // Wrapping, as in `send`.
+            d.tx_bytes = d.tx_bytes.wrapping_sub(q.copies.iter().map(|(_, p)| p.len() as u64).sum::<u64>());
             let mut keep = 0;
             let mut copy_slots = q.copies.iter().map(|(s, _)| usize::from(*s)).peekable();
             for i in 0..n {
@@ -317,15 +310,22 @@ impl TxQueue for DpdkTxq {
         let _guard = (!self.exclusive).then(|| dev.shared.tx.locks[usize::from(dev.queue)].lock().unwrap_or_else(|e| e.into_inner()));
         let mut d = PortStats::default();
         let burst = &mut self.burst;
-        let mut n = 0;
+        // The count and the plain frames' bytes stay in registers (see "Cost").
+        let (mut n, mut bytes) = (0, 0);
         for p in batch.iter_mut() {
-            n = burst.push_at(n, p, dev, &mut d);
+            if burst.is_plain(p) {
+                bytes += p.len() as u64;
+                n = burst.push_frame(n, p, dev, &mut d);
+            } else {
+                n = burst.push_other(n, p.take(), dev, &mut d);
+            }
         }
         burst.send(n, dev, &mut d);
         drop(_guard);
-        // Every packet was taken out of its slot: what is left are empty packets, whose drop
-        // does nothing.
-        batch.remove_front(taken);
+        // The refused and dropped frames' bytes were taken off already (wrapping).
+        d.tx_bytes = d.tx_bytes.wrapping_add(bytes);
+        // Every packet was taken out of its slot: forget the emptied packets.
+        batch.clear_taken();
         self.counters.add(&d);
         taken
     }
