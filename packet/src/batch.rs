@@ -128,6 +128,19 @@ impl PacketBatch {
         self.packets.drain(..n);
     }
 
+    /// Empties a batch whose packets were all taken out of their slots (with
+    /// [`PacketBuf::take`] or [`PacketBuf::take_external`]), as a transmit path that reads
+    /// packets in place does: the emptied packets are forgotten, not dropped one by one. A
+    /// packet that still held a buffer would be leaked (never freed, which is safe but a bug
+    /// of the caller's): debug builds check that none does.
+    #[inline]
+    pub fn clear_taken(&mut self) {
+        debug_assert!(self.packets.iter().all(|p| !p.holds_buffer()), "clear_taken: a packet still holds its buffer");
+        // SAFETY: a length of 0 is within capacity; the packets beyond it are forgotten, and
+        // forgetting is safe (they hold no buffer, so nothing leaks).
+        unsafe { self.packets.set_len(0) };
+    }
+
     /// Drops all packets, handing their buffers back to the thread's pool in one go
     /// ([`with_local_pool`]; do not call it inside that function's closure, where
     /// [`LocalPool::recycle`] does the same).
@@ -185,5 +198,9 @@ mod tests {
         b.retain(|p| p.data()[0] == 31);
         assert_eq!(b.len(), 1);
         assert_eq!(b.room(), BURST_SIZE - 1);
+        let taken: Vec<PacketBuf> = b.iter_mut().map(|p| p.take()).collect();
+        b.clear_taken();
+        assert!(b.is_empty());
+        assert_eq!(taken[0].data(), &[31]);
     }
 }

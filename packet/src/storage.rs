@@ -22,8 +22,8 @@
 //! # Invariants
 //! `ptr` is valid for reads and writes of `len` bytes for as long as the storage lives, and
 //! nobody else touches those bytes meanwhile. A heap storage owns its box; an external one
-//! owns one reference to its buffer, released exactly once (drop), unless it is given up with
-//! [`Storage::into_external`].
+//! owns one reference to its buffer, released exactly once (drop), unless it is given up
+//! ([`PacketBuf::take_external`](crate::PacketBuf::take_external) forgets the storage).
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -104,6 +104,12 @@ impl Storage {
         (self.kind() != 0).then_some(ExternalKind(self.kind()))
     }
 
+    /// The start of the bytes.
+    #[inline(always)]
+    pub(crate) fn ptr(&self) -> NonNull<u8> {
+        self.ptr
+    }
+
     /// The heap box, if this is one (else `Err(self)`).
     #[inline]
     pub(crate) fn into_heap(self) -> Result<Box<[u8]>, Storage> {
@@ -113,15 +119,6 @@ impl Storage {
         let me = std::mem::ManuallyDrop::new(self);
         // SAFETY: a kind-0 storage was made from exactly this box by `heap`.
         Ok(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(me.ptr.as_ptr(), me.byte_len())) })
-    }
-
-    /// Gives up an external buffer without releasing it: the caller now holds that reference.
-    #[inline]
-    pub(crate) fn into_external(self) -> Result<NonNull<u8>, Storage> {
-        if self.kind() == 0 {
-            return Err(self);
-        }
-        Ok(std::mem::ManuallyDrop::new(self).ptr)
     }
 }
 
@@ -211,13 +208,6 @@ mod tests {
         let e = e.into_heap().unwrap_err();
         drop(e);
         assert_eq!(RELEASED.load(Ordering::SeqCst), before + 1);
-        // Given up: not released.
-        // SAFETY: as above.
-        let e = unsafe { Storage::external(kind, leak(), 256) };
-        let p = e.into_external().unwrap();
-        assert_eq!(RELEASED.load(Ordering::SeqCst), before + 1);
-        // SAFETY: we hold the reference now.
-        unsafe { release_test(p) };
         assert!(Storage::default().is_empty());
     }
 }

@@ -10,12 +10,19 @@
  * their layout, and Rust sees a handful of functions over plain integers, pointers and the
  * small flat structures declared below (mirrored in pmd/src/dpdk/ffi.rs, field for field).
  *
- * Calls per burst, not per packet: receive is one call (burst + descriptors of every mbuf),
- * transmit two (allocate + data pointers; lengths + burst + free of what was not sent).
+ * One exception, for speed: the nine rte_mbuf fields the packet path reads and writes per
+ * packet (buffer, offsets, lengths, segments, reference count, flags, RSS hash) are accessed
+ * from Rust at offsets pinned below by static assertions, so that a packet costs no call and
+ * no intermediate descriptor.
+ *
+ * Calls per burst, not per packet: receive is one call (the burst), transmit one (the burst)
+ * plus one allocation when packets from other ports are copied and one bulk free when the
+ * device refused some.
  *
  * Error convention: functions returning int return 0 or a negative errno value.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -68,25 +75,48 @@ struct rvs_dpdk_stats {
     uint64_t rx_nombuf;
 };
 
-/* One received mbuf as the receive path needs it. */
-struct rvs_dpdk_rxdesc {
-    const uint8_t *data; /* first segment's data */
-    uint8_t *buf;        /* the mbuf's buffer (buf_addr) */
-    uint32_t pkt_len;    /* whole packet */
-    uint16_t data_len;   /* first segment */
-    uint16_t nb_segs;
-    uint16_t buf_len;
-    uint16_t data_off;
-    uint32_t rss_hash;
-    uint8_t has_rss_hash;
-    /* The packet may hold the mbuf itself: one segment, a direct mbuf of one reference with
-     * its buffer right after its header (so the header can be found from the buffer). */
-    uint8_t lendable;
-};
-
 /* Rust finds an mbuf from its buffer address by subtracting this (pools have no private
  * area: rte_pktmbuf_pool_create(..., priv_size = 0, ...)). */
 _Static_assert(sizeof(struct rte_mbuf) == 128, "pmd/src/dpdk/ffi.rs MBUF_HEADER assumes 128");
+
+/* The receive and transmit paths read and write these mbuf fields from Rust, at the offsets
+ * and with the flag values of pmd/src/dpdk/mbuf.rs (`field`, `flag`): pinned here, so that a
+ * DPDK with another layout fails to build instead of being misread. rvs_dpdk_mbuf_layout
+ * gives the same numbers to a unit test there, which catches the two files drifting apart. */
+#define RVS_PIN(field, off, size)                                                         \
+    _Static_assert(offsetof(struct rte_mbuf, field) == (off)                              \
+                       && sizeof(((struct rte_mbuf *)0)->field) == (size),               \
+                   "struct rte_mbuf: " #field " is not where pmd/src/dpdk/mbuf.rs reads it")
+RVS_PIN(buf_addr, 0, 8);
+RVS_PIN(data_off, 16, 2);
+RVS_PIN(refcnt, 18, 2);
+RVS_PIN(nb_segs, 20, 2);
+RVS_PIN(ol_flags, 24, 8);
+RVS_PIN(pkt_len, 36, 4);
+RVS_PIN(data_len, 40, 2);
+RVS_PIN(hash.rss, 44, 4);
+RVS_PIN(buf_len, 54, 2);
+_Static_assert(RTE_MBUF_F_RX_RSS_HASH == (1ULL << 1), "pmd/src/dpdk/mbuf.rs flag::RX_RSS_HASH");
+_Static_assert(RTE_MBUF_F_INDIRECT == (1ULL << 62), "pmd/src/dpdk/mbuf.rs flag::NOT_DIRECT");
+_Static_assert(RTE_MBUF_F_EXTERNAL == (1ULL << 61), "pmd/src/dpdk/mbuf.rs flag::NOT_DIRECT");
+
+/* The pinned offsets and flags, in the order of mbuf.rs's test. */
+void rvs_dpdk_mbuf_layout(uint64_t out[13])
+{
+    out[0] = sizeof(struct rte_mbuf);
+    out[1] = offsetof(struct rte_mbuf, buf_addr);
+    out[2] = offsetof(struct rte_mbuf, data_off);
+    out[3] = offsetof(struct rte_mbuf, refcnt);
+    out[4] = offsetof(struct rte_mbuf, nb_segs);
+    out[5] = offsetof(struct rte_mbuf, ol_flags);
+    out[6] = offsetof(struct rte_mbuf, pkt_len);
+    out[7] = offsetof(struct rte_mbuf, data_len);
+    out[8] = offsetof(struct rte_mbuf, hash.rss);
+    out[9] = offsetof(struct rte_mbuf, buf_len);
+    out[10] = RTE_MBUF_F_RX_RSS_HASH;
+    out[11] = RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+    out[12] = RTE_PKTMBUF_HEADROOM;
+}
 
 struct rvs_dpdk_port_conf {
     uint16_t n_rxq;
@@ -300,27 +330,10 @@ int rvs_dpdk_stats(uint16_t port, struct rvs_dpdk_stats *out)
     return 0;
 }
 
-/* Receives up to `n` mbufs and describes each. */
-uint16_t rvs_dpdk_rx(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, struct rvs_dpdk_rxdesc *d, uint16_t n)
+/* Receives up to `n` mbufs (Rust reads their headers itself: see mbuf.rs). */
+uint16_t rvs_dpdk_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 {
-    uint16_t got = rte_eth_rx_burst(port, queue, pkts, n);
-    uint16_t i;
-
-    for (i = 0; i < got; i++) {
-        struct rte_mbuf *m = pkts[i];
-        d[i].data = rte_pktmbuf_mtod(m, const uint8_t *);
-        d[i].pkt_len = m->pkt_len;
-        d[i].data_len = m->data_len;
-        d[i].nb_segs = m->nb_segs;
-        d[i].has_rss_hash = (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0;
-        d[i].rss_hash = m->hash.rss;
-        d[i].buf = m->buf_addr;
-        d[i].buf_len = m->buf_len;
-        d[i].data_off = m->data_off;
-        d[i].lendable = m->nb_segs == 1 && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1
-            && (uint8_t *)m->buf_addr == (uint8_t *)m + sizeof(struct rte_mbuf);
-    }
-    return got;
+    return rte_eth_rx_burst(port, queue, pkts, n);
 }
 
 /* Releases an mbuf held by a packet, given its buffer address. */
@@ -341,44 +354,25 @@ void rvs_dpdk_copy_out(const struct rte_mbuf *m, uint8_t *dst)
 
 void rvs_dpdk_free_bulk(struct rte_mbuf **pkts, unsigned n) { rte_pktmbuf_free_bulk(pkts, n); }
 
-/* Allocates `n` mbufs and gives each one's data pointer; returns 0 or -ENOMEM (none taken).
- * `off` receives the data offset of a fresh mbuf (its headroom). */
-int rvs_dpdk_alloc(void *pool, struct rte_mbuf **pkts, uint8_t **data, unsigned n, uint16_t *off)
+/* Allocates `n` fresh mbufs (reset: one segment, no flags, data at the headroom); returns 0
+ * or -ENOMEM (none taken). */
+int rvs_dpdk_alloc_bulk(void *pool, struct rte_mbuf **pkts, unsigned n)
 {
-    unsigned i;
-    if (rte_pktmbuf_alloc_bulk(pool, pkts, n) != 0)
-        return -ENOMEM;
-    for (i = 0; i < n; i++)
-        data[i] = rte_pktmbuf_mtod(pkts[i], uint8_t *);
-    *off = n ? pkts[0]->data_off : 0;
-    return 0;
+    return rte_pktmbuf_alloc_bulk(pool, pkts, n) != 0 ? -ENOMEM : 0;
 }
 
-/* Sets the frame of `n` single-segment mbufs (data offset and length: fresh mbufs filled by a
- * copy, or received mbufs a packet held and maybe changed), sends them, and frees what the
- * device did not take. Returns how many were sent. */
-uint16_t rvs_dpdk_tx(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, const uint16_t *offs, const uint16_t *lens, uint16_t n)
+/* Sends `n` single-segment mbufs whose headers Rust set (see mbuf.rs), retrying while the
+ * device takes more, as OVS does. Returns how many were sent; the rest are still the
+ * caller's. */
+uint16_t rvs_dpdk_tx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 {
-    uint16_t i, sent;
+    uint16_t sent = 0;
 
-    for (i = 0; i < n; i++) {
-        struct rte_mbuf *m = pkts[i];
-        m->data_off = offs[i];
-        m->data_len = lens[i];
-        m->pkt_len = lens[i];
-        /* Receive flags (RSS hash, checksum status) mean nothing on transmit; no offload is
-         * asked for. */
-        m->ol_flags = 0;
-    }
-    /* As OVS: retry while the device makes progress. */
-    sent = 0;
     while (sent < n) {
         uint16_t r = rte_eth_tx_burst(port, queue, pkts + sent, n - sent);
         if (!r)
             break;
         sent += r;
     }
-    if (sent < n)
-        rte_pktmbuf_free_bulk(pkts + sent, n - sent);
     return sent;
 }

@@ -122,6 +122,35 @@ mod with_feature {
     }
 
     #[test]
+    fn frames_a_full_ring_refuses_are_dropped_and_not_counted_as_sent() {
+        if !eal("frames_a_full_ring_refuses_are_dropped_and_not_counted_as_sent") {
+            return;
+        }
+        let port = DpdkPort::open(&spec(&vdev("net_ring"))).unwrap();
+        let free = port.pool_available();
+        // Nobody receives: the ring fills up, and the device refuses the rest.
+        let sent = frames(5000, 60);
+        let mut txq = port.open_txq().unwrap();
+        for chunk in sent.chunks(32) {
+            let mut b = PacketBatch::new();
+            for f in chunk {
+                b.push(PacketBuf::from_slice(f)).unwrap();
+            }
+            assert_eq!(txq.tx_burst(&mut b), chunk.len(), "every packet is taken");
+        }
+        let s = port.stats();
+        assert!(s.tx_dropped > 0 && s.tx_packets > 0, "{s:?}");
+        assert_eq!(s.tx_packets + s.tx_dropped, 5000);
+        let n = s.tx_packets as usize;
+        assert_eq!(s.tx_bytes, sent[..n].iter().map(|f| f.len() as u64).sum::<u64>());
+        // What the ring took comes back, in order; every mbuf returns to the pool.
+        let got = receive(&port, n);
+        assert_eq!(got.iter().map(|p| p.data().to_vec()).collect::<Vec<_>>(), sent[..n]);
+        drop(got);
+        assert_eq!(port.pool_available(), free);
+    }
+
+    #[test]
     fn null_device_sinks_and_sources_and_every_mbuf_comes_back() {
         if !eal("null_device_sinks_and_sources_and_every_mbuf_comes_back") {
             return;
@@ -179,6 +208,35 @@ mod with_feature {
         }
         // The port is closed: the device is removed and the file complete.
         assert_eq!(rvs_pmd::pcap::read_file(&out).unwrap(), sent);
+    }
+
+    #[test]
+    fn chained_mbufs_are_gathered_into_copies_in_order() {
+        if !eal("chained_mbufs_are_gathered_into_copies_in_order") {
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("rvs-dpdk-chain-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _cleanup = RemoveDir(dir.clone());
+        let (inp, out) = (dir.join("in.pcap"), dir.join("out.pcap"));
+        // net_pcap puts a frame larger than an mbuf's room (2 KiB at MTU 1500) into a chain
+        // of mbufs: those cannot be lent and are copied, between lent ones, in order.
+        let sizes = [60, 3000, 61, 62, 5000, 4100, 63];
+        let sent: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, &n)| test_frame([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], i as u8, n)).collect();
+        rvs_pmd::pcap::write(std::fs::File::create(&inp).unwrap(), &sent).unwrap();
+        let dev = format!("{},rx_pcap={},tx_pcap={}", vdev("net_pcap"), inp.display(), out.display());
+        let port = DpdkPort::open(&spec(&dev)).unwrap();
+        let free = port.pool_available();
+        let got = receive(&port, sent.len());
+        assert_eq!(got.iter().map(|p| p.data().to_vec()).collect::<Vec<_>>(), sent);
+        let lent: Vec<bool> = got.iter().map(|p| p.external_kind().is_some()).collect();
+        assert_eq!(lent, sizes.iter().map(|&n| n < 2048).collect::<Vec<_>>());
+        // The chains were freed at receive, the lent mbufs come back when dropped.
+        assert_eq!(port.pool_available(), free - 4);
+        drop(got);
+        assert_eq!(port.pool_available(), free);
+        let s = port.stats();
+        assert_eq!((s.rx_packets, s.rx_bytes), (7, sizes.iter().sum::<usize>() as u64));
     }
 
     #[test]

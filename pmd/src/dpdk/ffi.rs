@@ -1,6 +1,8 @@
 //! The functions of `pmd/dpdk/shim.c`, and the plain structures it fills. The structures are
 //! mirrored field for field from the C file (same order, same fixed-width types, `repr(C)`);
-//! the shim owns every DPDK structure, so nothing here depends on DPDK's own layouts.
+//! the shim owns every DPDK structure but one, so nothing here depends on DPDK's own layouts.
+//! The exception is the few `rte_mbuf` fields the packet path touches per packet, read and
+//! written in [`super::mbuf`] at offsets the shim pins with static assertions.
 //!
 //! Functions returning `c_int` return 0 (or a count) or a negative errno value.
 
@@ -73,37 +75,6 @@ pub(crate) struct EthStats {
     pub(crate) rx_nombuf: u64,
 }
 
-/// `struct rvs_dpdk_rxdesc`: one received mbuf.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct RxDesc {
-    pub(crate) data: *const u8,
-    pub(crate) buf: *mut u8,
-    pub(crate) pkt_len: u32,
-    pub(crate) data_len: u16,
-    pub(crate) nb_segs: u16,
-    pub(crate) buf_len: u16,
-    pub(crate) data_off: u16,
-    pub(crate) rss_hash: u32,
-    pub(crate) has_rss_hash: u8,
-    pub(crate) lendable: u8,
-}
-
-impl RxDesc {
-    pub(crate) const EMPTY: RxDesc = RxDesc {
-        data: std::ptr::null(),
-        buf: std::ptr::null_mut(),
-        pkt_len: 0,
-        data_len: 0,
-        nb_segs: 0,
-        buf_len: 0,
-        data_off: 0,
-        rss_hash: 0,
-        has_rss_hash: 0,
-        lendable: 0,
-    };
-}
-
 /// `sizeof(struct rte_mbuf)`: an mbuf's header sits this far before its buffer (checked by a
 /// static assertion in the shim).
 pub(crate) const MBUF_HEADER: usize = 128;
@@ -140,12 +111,14 @@ extern "C" {
     pub(crate) fn rvs_dpdk_link(port: u16, out: *mut Link) -> c_int;
     pub(crate) fn rvs_dpdk_set_link(port: u16, up: c_int) -> c_int;
     pub(crate) fn rvs_dpdk_stats(port: u16, out: *mut EthStats) -> c_int;
-    pub(crate) fn rvs_dpdk_rx(port: u16, queue: u16, pkts: *mut *mut RteMbuf, descs: *mut RxDesc, n: u16) -> u16;
+    pub(crate) fn rvs_dpdk_rx_burst(port: u16, queue: u16, pkts: *mut *mut RteMbuf, n: u16) -> u16;
     pub(crate) fn rvs_dpdk_copy_out(m: *const RteMbuf, dst: *mut u8);
     pub(crate) fn rvs_dpdk_free_bulk(pkts: *mut *mut RteMbuf, n: c_uint);
-    pub(crate) fn rvs_dpdk_alloc(pool: *mut c_void, pkts: *mut *mut RteMbuf, data: *mut *mut u8, n: c_uint, off: *mut u16) -> c_int;
-    pub(crate) fn rvs_dpdk_tx(port: u16, queue: u16, pkts: *mut *mut RteMbuf, offs: *const u16, lens: *const u16, n: u16) -> u16;
+    pub(crate) fn rvs_dpdk_alloc_bulk(pool: *mut c_void, pkts: *mut *mut RteMbuf, n: c_uint) -> c_int;
+    pub(crate) fn rvs_dpdk_tx_burst(port: u16, queue: u16, pkts: *mut *mut RteMbuf, n: u16) -> u16;
     pub(crate) fn rvs_dpdk_free_buf(buf: *mut u8);
+    #[cfg(test)]
+    pub(crate) fn rvs_dpdk_mbuf_layout(out: *mut u64);
 }
 
 /// DPDK's text for error number `e` (positive).

@@ -18,7 +18,7 @@ use rvs_packet::wire::MacAddr;
 use super::eal;
 use super::ffi::{self, DevInfo, EthStats, PortConf};
 use super::rx::DpdkRxq;
-use super::tx::DpdkTxq;
+use super::tx::{DpdkTxq, TxQueues};
 use crate::error::PortError;
 use crate::options::Options;
 use crate::port::{LinkState, Port, PortKind, PortSpec, RxClaims, RxQueue, TxQueue};
@@ -29,7 +29,7 @@ use crate::stats::{PortStats, StatsRegistry};
 const MAX_MBUFS: u32 = 256 * 1024 - 1;
 
 /// mbuf headroom (`RTE_PKTMBUF_HEADROOM` in Debian's build).
-const MBUF_HEADROOM: usize = 128;
+pub(super) const MBUF_HEADROOM: usize = 128;
 /// Per-lcore mempool cache size.
 const POOL_CACHE: u32 = 256;
 /// Default MTU when the interface has no `mtu_request`.
@@ -96,13 +96,6 @@ unsafe impl Send for Pool {}
 // SAFETY: as above.
 unsafe impl Sync for Pool {}
 
-/// One transmit queue of the device: its lock and how many handles use it.
-#[derive(Debug, Default)]
-pub(super) struct TxSlot {
-    pub(super) lock: Mutex<()>,
-    pub(super) users: AtomicUsize,
-}
-
 /// What the port and its queue handles share (see "Lifetime").
 #[derive(Debug)]
 pub(super) struct Shared {
@@ -110,7 +103,8 @@ pub(super) struct Shared {
     pub(super) pool: Pool,
     /// Data room of an mbuf after its headroom.
     pub(super) mbuf_room: usize,
-    pub(super) tx: Vec<TxSlot>,
+    /// The device's transmit queues: locks, and which handles use them.
+    pub(super) tx: TxQueues,
     /// Packets dropped because the pool was empty at transmit.
     pub(super) tx_nombuf: AtomicU64,
 }
@@ -351,7 +345,7 @@ impl DpdkPort {
             port_id,
             pool,
             mbuf_room,
-            tx: (0..n_txq).map(|_| TxSlot::default()).collect(),
+            tx: TxQueues::new(usize::from(n_txq)),
             tx_nombuf: AtomicU64::new(0),
         });
         Ok(DpdkPort {
@@ -457,10 +451,9 @@ impl Port for DpdkPort {
     }
 
     fn open_txq(&self) -> Result<Box<dyn TxQueue>, PortError> {
-        // The least shared device queue.
-        let (q, slot) = self.shared.tx.iter().enumerate().min_by_key(|(_, s)| s.users.load(Ordering::Relaxed)).expect("n_txq >= 1");
-        slot.users.fetch_add(1, Ordering::Relaxed);
-        Ok(Box::new(DpdkTxq::new(self.shared.clone(), q as u16, max_frame(self.mtu), self.stats.register())))
+        // A device queue of its own if one can be spared, else the least shared (see `tx`).
+        let queue = self.shared.tx.assign();
+        Ok(Box::new(DpdkTxq::new(self.shared.clone(), queue, max_frame(self.mtu), self.stats.register())))
     }
 
     /// Packets and bytes are what rvs received and sent; drops and errors add the device's

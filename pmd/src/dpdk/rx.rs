@@ -2,19 +2,26 @@
 //! (no copy, see [`super::mbuf`]), or, where it cannot be, copied into a pooled
 //! [`PacketBuf`](rvs_packet::PacketBuf) and freed with the burst's others in one bulk free.
 //!
-//! Reads from each mbuf (through the shim's descriptors): data, lengths, segment count, the
-//! RSS hash and its flag. Writes to each packet: its bytes, `meta.rss_hash`,
-//! `meta.has_rss_hash`. Multi-segment mbufs (jumbo frames on devices with scattered receive)
-//! are gathered into the queue's scratch buffer first (one extra copy, no allocation).
+//! Reads from each mbuf header, in Rust ([`mbuf::Received`]): buffer, offsets, lengths,
+//! segment count, reference count, flags and RSS hash. Writes to each packet: its bytes (or
+//! its buffer, when lent), `meta.rss_hash`, `meta.has_rss_hash`. Multi-segment mbufs (jumbo
+//! frames on devices with scattered receive, net_pcap's frames larger than an mbuf) are
+//! gathered into the queue's scratch buffer first (one extra copy, no allocation).
+//!
+//! # Cost
+//! The common burst, every mbuf lendable, runs one tight loop: a header read, one branch on
+//! lendability, the packet built in its batch slot. The copying path, with its buffer pool
+//! (a thread-local borrow) and bulk free, starts at the first mbuf that cannot be lent.
 
 use std::os::fd::RawFd;
 use std::sync::Arc;
 
-use rvs_packet::{with_local_pool, PacketBatch, BURST_SIZE};
+use rvs_packet::{with_local_pool, ExternalKind, PacketBatch, BURST_SIZE};
 
-use super::{eal, mbuf};
-use super::ffi::{self, RteMbuf, RxDesc};
+use super::ffi::{self, RteMbuf};
+use super::mbuf::{self, Received};
 use super::port::Shared;
+use super::eal;
 use crate::port::{RxClaim, RxQueue};
 use crate::stats::{PortStats, QueueCounters};
 
@@ -25,8 +32,9 @@ const MAX_GATHER: usize = 65536 + 256;
 pub(crate) struct DpdkRxq {
     shared: Arc<Shared>,
     queue: u16,
+    /// [`mbuf::kind`], read once.
+    kind: ExternalKind,
     mbufs: [*mut RteMbuf; BURST_SIZE],
-    descs: [RxDesc; BURST_SIZE],
     /// For multi-segment packets.
     gather: Vec<u8>,
     counters: Arc<QueueCounters>,
@@ -42,53 +50,39 @@ impl DpdkRxq {
         DpdkRxq {
             shared,
             queue,
+            kind: mbuf::kind(),
             mbufs: [std::ptr::null_mut(); BURST_SIZE],
-            descs: [RxDesc::EMPTY; BURST_SIZE],
             gather: Vec::new(),
             counters,
             _claim: claim,
         }
     }
-}
 
-impl RxQueue for DpdkRxq {
-    fn rx_burst(&mut self, batch: &mut PacketBatch) -> usize {
-        let room = batch.room();
-        if room == 0 {
-            return 0;
-        }
-        eal::attach_thread();
-        // SAFETY: the queue is ours alone (claimed); the arrays hold BURST_SIZE >= room entries.
-        let got = unsafe {
-            ffi::rvs_dpdk_rx(self.shared.port_id, self.queue, self.mbufs.as_mut_ptr(), self.descs.as_mut_ptr(), room as u16)
-        } as usize;
-        if got == 0 {
-            return 0;
-        }
-        let mut d = PortStats::default();
-        let mut appended = 0;
-        // mbufs copied (not lent): freed together after the burst.
+    /// The burst's mbufs from `from` on (`got` in all), the first of which cannot be lent:
+    /// lent or copied in order, the copied ones freed together at the end.
+    #[cold]
+    #[inline(never)]
+    fn receive_rest(&mut self, from: usize, got: usize, batch: &mut PacketBatch, d: &mut PortStats) {
+        let kind = self.kind;
+        // mbufs copied (not lent), gathered at the front of the array as we go (never ahead
+        // of the one being read).
         let mut copied = 0usize;
-        let (mbufs, descs, gather) = (&mut self.mbufs, &self.descs, &mut self.gather);
+        let (mbufs, gather) = (&mut self.mbufs, &mut self.gather);
         with_local_pool(|pool| {
-            for i in 0..got {
-                let desc = &descs[i];
-                let len = desc.pkt_len as usize;
-                // Each packet is built straight into its batch slot (room was checked:
-                // `got <= room`), then given its hash there: a packet built in a local first
-                // went through a stack temporary, and reloading that stalled store forwarding
-                // on every packet.
-                if desc.lendable != 0 {
-                    // SAFETY: a lendable mbuf of this burst, given up here.
-                    batch.push_in_room(|| unsafe { mbuf::lend(desc) });
+            for i in from..got {
+                let m = mbufs[i];
+                // SAFETY: received by this burst, not given up yet.
+                let r = unsafe { Received::read(m) };
+                let len = r.pkt_len as usize;
+                if r.lendable {
+                    // SAFETY: lendable, given up here.
+                    batch.push_in_room(|| unsafe { r.lend(kind) });
                 } else {
-                    let m = mbufs[i];
                     mbufs[copied] = m;
                     copied += 1;
-                    let frame: &[u8] = if desc.nb_segs <= 1 {
-                        // SAFETY: the shim read this mbuf's data pointer and length; the mbuf
-                        // is ours until the bulk free below.
-                        unsafe { std::slice::from_raw_parts(desc.data, usize::from(desc.data_len)) }
+                    let frame: &[u8] = if r.nb_segs <= 1 {
+                        // SAFETY: the mbuf is ours until the bulk free below.
+                        unsafe { r.first_segment() }
                     } else if len <= MAX_GATHER {
                         if gather.len() < len {
                             gather.resize(MAX_GATHER, 0);
@@ -100,16 +94,15 @@ impl RxQueue for DpdkRxq {
                         d.rx_errors += 1;
                         continue;
                     };
-                    batch.push_in_room(|| pool.packet_from_slice(frame));
-                }
-                if desc.has_rss_hash != 0 {
-                    if let Some(p) = batch.as_mut_slice().last_mut() {
-                        p.meta.rss_hash = desc.rss_hash;
-                        p.meta.has_rss_hash = true;
-                    }
+                    batch.push_in_room(|| {
+                        let mut p = pool.packet_from_slice(frame);
+                        p.meta.rss_hash = r.rss_hash;
+                        p.meta.has_rss_hash = r.has_rss_hash;
+                        p
+                    });
                 }
                 d.rx_bytes += len as u64;
-                appended += 1;
+                d.rx_packets += 1;
             }
         });
         if copied > 0 {
@@ -117,9 +110,45 @@ impl RxQueue for DpdkRxq {
             // nothing any more.
             unsafe { ffi::rvs_dpdk_free_bulk(self.mbufs.as_mut_ptr(), copied as u32) };
         }
-        d.rx_packets = appended as u64;
+    }
+}
+
+impl RxQueue for DpdkRxq {
+    fn rx_burst(&mut self, batch: &mut PacketBatch) -> usize {
+        let room = batch.room();
+        if room == 0 {
+            return 0;
+        }
+        eal::attach_thread();
+        // SAFETY: the queue is ours alone (claimed); the array holds BURST_SIZE >= room entries.
+        let got = unsafe { ffi::rvs_dpdk_rx_burst(self.shared.port_id, self.queue, self.mbufs.as_mut_ptr(), room as u16) } as usize;
+        if got == 0 {
+            return 0;
+        }
+        let before = batch.len();
+        let kind = self.kind;
+        let mut d = PortStats::default();
+        let mut i = 0;
+        // Lent, until the first mbuf that cannot be. Each packet is built straight into its
+        // batch slot (`got <= room`): a packet built in a local first went through a stack
+        // temporary, and reloading that stalled store forwarding on every packet.
+        for &m in &self.mbufs[..got] {
+            // SAFETY: received by this burst, not given up yet.
+            let r = unsafe { Received::read(m) };
+            if !r.lendable {
+                break;
+            }
+            // SAFETY: lendable, given up here.
+            batch.push_in_room(|| unsafe { r.lend(kind) });
+            d.rx_bytes += u64::from(r.pkt_len);
+            i += 1;
+        }
+        d.rx_packets = i as u64;
+        if i < got {
+            self.receive_rest(i, got, batch, &mut d);
+        }
         self.counters.add(&d);
-        appended
+        batch.len() - before
     }
 
     fn wait_fd(&self) -> Option<RawFd> {
