@@ -141,6 +141,8 @@ pub struct Pmd {
     txqs: TxPorts,
     emc: Emc,
     dpcls: MegaflowCache,
+    /// An empty registry map with capacity, swapped in by [`Pmd::flush_flows`].
+    spare_registry: MegaflowRegistry,
     emc_policy: EmcInsertPolicy,
     config: PmdConfig,
     counters: PmdCounters,
@@ -192,6 +194,7 @@ impl Pmd {
             txqs: TxPorts::default(),
             emc: Emc::new(DEFAULT_ENTRIES),
             dpcls: MegaflowCache::new(),
+            spare_registry: MegaflowRegistry::default(),
             emc_policy: EmcInsertPolicy::new(config.emc_insert_inv_prob, 0x9e37_79b9 ^ id as u32),
             config,
             counters: PmdCounters::default(),
@@ -583,15 +586,7 @@ impl Pmd {
                 self.delete_flows(gone);
             }
             PmdCommand::DeleteFlows(flows) => self.delete_flows(flows),
-            PmdCommand::FlushFlows => {
-                let all = self.dpcls.clear();
-                self.emc.clear();
-                let mut reg = self.shared.registry.lock().unwrap_or_else(|e| e.into_inner());
-                for f in all {
-                    f.dead.store(true, Ordering::Relaxed);
-                    reg.remove(&f.id);
-                }
-            }
+            PmdCommand::FlushFlows => self.flush_flows(),
             PmdCommand::Sync(reply) => {
                 self.shared.stats.publish(&self.counters);
                 let _ = reply.send(());
@@ -609,6 +604,18 @@ impl Pmd {
         self.shared.rxqs.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
         let cycles = h.stats.take_current();
         self.rxqs.push(Rxq { dp_port: h.dp_port, queue: h.queue, q: h.rxq, cycles, stats: h.stats });
+    }
+
+    /// Removes every megaflow. The registry's map is swapped under its lock for an empty one
+    /// that keeps its capacity (the previous flush's), and emptied outside it, where the
+    /// megaflows are freed: no search per megaflow, no table to grow back.
+    fn flush_flows(&mut self) {
+        self.dpcls.clear();
+        self.emc.clear();
+        let mut old = std::mem::take(&mut self.spare_registry);
+        std::mem::swap(&mut *self.shared.registry.lock().unwrap_or_else(|e| e.into_inner()), &mut old);
+        old.clear();
+        self.spare_registry = old;
     }
 
     fn delete_flows(&mut self, flows: Vec<Arc<Megaflow>>) {

@@ -435,19 +435,28 @@ impl MegaflowCache {
     }
 
     /// Orders subtables by hits since the last ranking (busiest first) and restarts counting.
+    /// Subtables left empty by [`MegaflowCache::clear`] are dropped here.
     pub fn rank(&mut self) {
+        self.subtables.retain(|s| !s.flows.is_empty());
         self.subtables.sort_by_key(|s| std::cmp::Reverse(s.hits.get()));
         for s in &mut self.subtables {
             s.hits.set(0);
         }
     }
 
-    /// Removes every megaflow, returning them.
-    pub fn clear(&mut self) -> Vec<Arc<Megaflow>> {
-        let all: Vec<Arc<Megaflow>> = self.iter().cloned().collect();
-        self.subtables.clear();
-        self.n_flows = 0;
-        all
+    /// Removes every megaflow, marking each dead (so that other holders, such as an
+    /// exact-match cache, treat it as absent), and returns how many there were. The subtables
+    /// stay, empty, with their tables' memory: a purge is mostly followed by the same masks
+    /// again, and growing the tables back cost more than the purge. [`MegaflowCache::rank`]
+    /// drops the ones still empty by then. (Draining instead of collecting the megaflows
+    /// first saves a reference count round trip per megaflow.)
+    pub fn clear(&mut self) -> usize {
+        for st in &mut self.subtables {
+            for slot in st.flows.drain() {
+                slot.flow.dead.store(true, Ordering::Relaxed);
+            }
+        }
+        std::mem::take(&mut self.n_flows)
     }
 }
 
@@ -518,8 +527,17 @@ mod tests {
         assert!(!c.remove(&f1));
         assert_eq!(c.n_subtables(), 1);
         assert!(c.lookup(&key(1, 77, 5)).is_none());
-        assert_eq!(c.clear().len(), 1);
+        assert_eq!(c.clear(), 1);
         assert!(c.is_empty());
+        assert!(f2.is_dead(), "cleared megaflows are marked dead");
+        assert!(c.lookup(&key(2, 0x0a00_0042, 5)).is_none());
+        assert_eq!(c.n_subtables(), 1, "the empty subtable stays until the next ranking");
+        assert!(c.insert(Arc::new(Megaflow::new(4, &key(2, 0x0a00_0001, 0), &m2, vec![], deps(), 0))));
+        assert_eq!(c.lookup(&key(2, 0x0a00_0042, 5)).map(|f| f.id), Some(4));
+        assert_eq!((c.n_subtables(), c.len()), (1, 1));
+        c.clear();
+        c.rank();
+        assert_eq!(c.n_subtables(), 0, "ranking drops empty subtables");
     }
 
     #[test]
