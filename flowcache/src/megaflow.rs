@@ -40,6 +40,12 @@ use hashbrown::HashTable;
 use crate::dpaction::DpAction;
 use crate::key::{FlowKey, FlowMask};
 use crate::ofp::Rule;
+use crate::small_list::SmallList;
+
+/// A megaflow's datapath actions: two inline (an output; a rewrite and an output).
+pub type FlowActions = SmallList<DpAction, 2>;
+/// The OpenFlow rules a megaflow's translation hit: two inline.
+pub type RuleList = SmallList<Arc<Rule>, 2>;
 
 /// Traffic counters of a megaflow. Written by the owning PMD only.
 #[derive(Debug, Default)]
@@ -85,9 +91,9 @@ impl MegaflowStats {
 /// N" on a megaflow it keeps; `u64::MAX` in `mac_generation` means `NORMAL` was not used.
 #[derive(Debug)]
 pub struct XlateDeps {
-    /// OpenFlow rules hit, credited with the megaflow's traffic. (A `Vec` as translation built
-    /// it, not a boxed slice: shrinking it to size cost a `realloc` per flow setup.)
-    pub rules: Vec<Arc<Rule>>,
+    /// OpenFlow rules hit, credited with the megaflow's traffic (inline when few: see
+    /// [`crate::small_list`]).
+    pub rules: RuleList,
     /// Pipeline version the translation saw.
     pub pipeline_version: AtomicU64,
     /// MAC table generation the translation saw, or `u64::MAX` when `NORMAL` was not used.
@@ -109,9 +115,9 @@ pub struct XlateDeps {
 
 impl XlateDeps {
     /// Dependencies of a translation.
-    pub fn new(rules: Vec<Arc<Rule>>, pipeline_version: u64, mac_generation: Option<u64>, config_generation: u64) -> Self {
+    pub fn new(rules: impl Into<RuleList>, pipeline_version: u64, mac_generation: Option<u64>, config_generation: u64) -> Self {
         XlateDeps {
-            rules,
+            rules: rules.into(),
             pipeline_version: AtomicU64::new(pipeline_version),
             mac_generation: AtomicU64::new(mac_generation.unwrap_or(u64::MAX)),
             config_generation: AtomicU64::new(config_generation),
@@ -179,9 +185,8 @@ pub struct Megaflow {
     pub mask: FlowMask,
     /// Non-zero words of `mask`.
     pub map: u32,
-    /// Datapath actions (empty = drop). (A `Vec` as translation built it, not a boxed slice:
-    /// shrinking it to size cost a `realloc` per flow setup.)
-    pub actions: Vec<DpAction>,
+    /// Datapath actions (empty = drop), inline when few (see [`crate::small_list`]).
+    pub actions: FlowActions,
     /// Counters.
     pub stats: MegaflowStats,
     /// Set when the megaflow is being removed; caches treat it as absent.
@@ -194,7 +199,7 @@ pub struct Megaflow {
 
 impl Megaflow {
     /// A megaflow for `key` (unmasked, datapath `in_port`) under `mask`.
-    pub fn new(id: u64, key: &FlowKey, mask: &FlowMask, actions: Vec<DpAction>, deps: XlateDeps, now_ms: u64) -> Megaflow {
+    pub fn new(id: u64, key: &FlowKey, mask: &FlowMask, actions: impl Into<FlowActions>, deps: XlateDeps, now_ms: u64) -> Megaflow {
         let stats = MegaflowStats::default();
         stats.used_ms.store(now_ms, Ordering::Relaxed);
         Megaflow {
@@ -202,7 +207,7 @@ impl Megaflow {
             key: key.masked(mask),
             mask: *mask,
             map: mask.nonzero_map(),
-            actions,
+            actions: actions.into(),
             stats,
             dead: AtomicBool::new(false),
             created_ms: now_ms,

@@ -1,11 +1,12 @@
 //! Step 3 of the packet path: translating a missed key into a megaflow, and finding which of a
 //! batch's new megaflows already covers a later miss of the same batch.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use arrayvec::ArrayVec;
-use rvs_flowcache::megaflow::{Megaflow, XlateDeps};
-use rvs_flowcache::xlate::{xlate, XlateInput};
+use rvs_flowcache::megaflow::{FlowActions, Megaflow, RuleList, XlateDeps};
+use rvs_flowcache::xlate::{xlate_with, XlateBuffers, XlateInput};
 use rvs_flowcache::FlowKey;
 use rvs_packet::BURST_SIZE;
 
@@ -54,6 +55,14 @@ impl BatchFlows {
     }
 }
 
+thread_local! {
+    /// The vectors this thread's translations build their actions and rules in. What a
+    /// megaflow keeps is moved into its inline lists, and the vectors, emptied, come back
+    /// here: no allocation per upcall for them (and none at all for the megaflow's lists
+    /// when they are short, see `rvs_flowcache::small_list`).
+    static XLATE_BUFFERS: Cell<XlateBuffers> = const { Cell::new(XlateBuffers { actions: Vec::new(), rules: Vec::new() }) };
+}
+
 /// Translates a missed key into a megaflow (not installed yet).
 pub(super) fn translate(dp: &DatapathShared, now_ms: u64, key: &FlowKey) -> Result<Arc<Megaflow>, DropReason> {
     let ports = dp.ports.load();
@@ -64,16 +73,12 @@ pub(super) fn translate(dp: &DatapathShared, now_ms: u64, key: &FlowKey) -> Resu
     let mac_gen = br.mac_generation();
     let mut of_key = *key;
     of_key.in_port = info.ofport.0;
-    let out = xlate(&XlateInput {
-        pipeline: &pipeline,
-        bridge: &conf.bridge,
-        macs: &br.macs,
-        key: of_key,
-        now_ms,
-        may_learn: true,
-        trace: false,
-    });
-    let mut deps = XlateDeps::new(out.rules, pipeline.version(), out.used_normal.then_some(mac_gen), conf.generation)
+    let input = XlateInput { pipeline: &pipeline, bridge: &conf.bridge, macs: &br.macs, key: of_key, now_ms, may_learn: true, trace: false };
+    let mut out = xlate_with(&input, XLATE_BUFFERS.take());
+    let actions = FlowActions::take_from(&mut out.actions);
+    let rules = RuleList::take_from(&mut out.rules);
+    XLATE_BUFFERS.set(XlateBuffers { actions: std::mem::take(&mut out.actions), rules: std::mem::take(&mut out.rules) });
+    let mut deps = XlateDeps::new(rules, pipeline.version(), out.used_normal.then_some(mac_gen), conf.generation)
         .with_groups(out.groups);
     if !out.fin_timeouts.is_empty() {
         deps = deps.with_fin_timeouts(out.fin_timeouts);
@@ -86,6 +91,6 @@ pub(super) fn translate(dp: &DatapathShared, now_ms: u64, key: &FlowKey) -> Resu
         dp.send_learned(&br.name, learned.clone());
         deps = deps.with_learned(learned);
     }
-    let flow = Arc::new(Megaflow::new(dp.next_flow_id(), key, &out.wc, out.actions, deps, now_ms));
+    let flow = Arc::new(Megaflow::new(dp.next_flow_id(), key, &out.wc, actions, deps, now_ms));
     Ok(flow)
 }
