@@ -100,7 +100,7 @@ use crate::pmd_stats::{cycles, PmdCounters, PmdStatsShared};
 use exec::{dispatch, Classified};
 pub use handle::{FlowIdHasher, MegaflowRegistry, PmdCommand, PmdConfig, PmdShared, RxqEntry, RxqHandoff};
 use tx::{TxPorts, TxSlot};
-use upcall::{translate, BatchFlows};
+use upcall::{BatchFlows, Translator};
 
 /// Iterations between counter publications and subtable re-ranking.
 pub const PUBLISH_EVERY: u64 = 1024;
@@ -461,6 +461,7 @@ impl Pmd {
             if upcalls != 0 {
                 let mut which = [0u8; BURST_SIZE];
                 let mut batch_flows = BatchFlows::default();
+                let mut translator = Translator::new(dp, now_ms);
                 for i in bits(upcalls) {
                     // An earlier upcall of this batch may cover it.
                     if let Some(j) = batch_flows.covering(&new_flows, &keys[i]) {
@@ -468,7 +469,7 @@ impl Pmd {
                         which[i] = j as u8;
                         continue;
                     }
-                    match translate(dp, now_ms, &keys[i]) {
+                    match translator.translate(&keys[i]) {
                         Ok(f) => {
                             which[i] = new_flows.len() as u8;
                             batch_flows.add(&f, &new_flows);
