@@ -329,6 +329,12 @@ impl Subtable {
         diff == 0
     }
 
+    /// The megaflow (live or dead) with exactly this masked key.
+    fn find_exact(&self, masked_key: &FlowKey) -> Option<&Arc<Megaflow>> {
+        let h = masked_key.hash_words(self.map, BASIS);
+        self.flows.find(h as u64, |s| s.hash == h && s.flow.key == *masked_key).map(|s| &s.flow)
+    }
+
     /// The live megaflow covering `key`, whose hash is `h`.
     #[inline(always)]
     fn find(&self, key: &FlowKey, h: u32) -> Option<&Arc<Megaflow>> {
@@ -385,29 +391,34 @@ impl MegaflowCache {
         None
     }
 
-    fn subtable_index(&self, mask: &FlowMask) -> Option<usize> {
-        self.subtables.iter().position(|s| s.mask == *mask)
+    /// The subtable of `mask`, whose non-zero word map is `map` (compared first: masks of
+    /// other subtables mostly differ there, and it saves comparing 240 bytes).
+    fn subtable_index(&self, mask: &FlowMask, map: u32) -> Option<usize> {
+        self.subtables.iter().position(|s| s.map == map && s.mask == *mask)
     }
 
     /// The megaflow with exactly this masked key and mask.
     pub fn find_exact(&self, masked_key: &FlowKey, mask: &FlowMask) -> Option<&Arc<Megaflow>> {
-        let st = &self.subtables[self.subtable_index(mask)?];
-        let h = masked_key.hash_words(st.map, BASIS);
-        st.flows.find(h as u64, |s| s.hash == h && s.flow.key == *masked_key).map(|s| &s.flow)
+        let st = &self.subtables[self.subtable_index(mask, mask.nonzero_map())?];
+        st.find_exact(masked_key)
     }
 
     /// Inserts a megaflow. Returns `false` (and does nothing) if a live one with the same key
     /// and mask is already there; a dead one is replaced.
     pub fn insert(&mut self, flow: Arc<Megaflow>) -> bool {
-        if let Some(old) = self.find_exact(&flow.key, &flow.mask) {
-            if !old.is_dead() {
-                return false;
+        let idx = match self.subtable_index(&flow.mask, flow.map) {
+            Some(i) => {
+                if let Some(old) = self.subtables[i].find_exact(&flow.key) {
+                    if !old.is_dead() {
+                        return false;
+                    }
+                    // Replace the dead twin; its removal may drop the subtable: start over.
+                    let old = old.clone();
+                    self.remove(&old);
+                    return self.insert(flow);
+                }
+                i
             }
-            let old = old.clone();
-            self.remove(&old);
-        }
-        let idx = match self.subtable_index(&flow.mask) {
-            Some(i) => i,
             None => {
                 self.subtables.push(Subtable::new(&flow.mask, flow.map));
                 self.subtables.len() - 1
@@ -422,7 +433,7 @@ impl MegaflowCache {
 
     /// Removes `flow` (by identity). Empty subtables are dropped. Returns whether it was there.
     pub fn remove(&mut self, flow: &Arc<Megaflow>) -> bool {
-        let Some(idx) = self.subtable_index(&flow.mask) else { return false };
+        let Some(idx) = self.subtable_index(&flow.mask, flow.map) else { return false };
         let st = &mut self.subtables[idx];
         let h = flow.key.hash_words(st.map, BASIS);
         let Ok(entry) = st.flows.find_entry(h as u64, |s| Arc::ptr_eq(&s.flow, flow)) else { return false };
@@ -564,6 +575,21 @@ mod tests {
         assert_eq!(c.lookup_counted(&misses[0]).map(|(_, p)| p), None);
         f1.dead.store(true, Ordering::Relaxed);
         assert!(c.lookup(&hits[0]).is_none(), "dead megaflows answer nothing");
+    }
+
+    #[test]
+    fn a_dead_twin_is_replaced() {
+        let mut c = MegaflowCache::new();
+        let mut m = FlowKey::ZERO;
+        m.in_port = u32::MAX;
+        let old = Arc::new(Megaflow::new(1, &key(1, 0, 0), &m, vec![DpAction::Output(2)], deps(), 0));
+        assert!(c.insert(old.clone()));
+        old.dead.store(true, Ordering::Relaxed);
+        let new = Arc::new(Megaflow::new(2, &key(1, 5, 5), &m, vec![DpAction::Output(3)], deps(), 0));
+        assert!(c.insert(new), "a dead megaflow with the same key and mask gives way");
+        assert_eq!((c.len(), c.n_subtables()), (1, 1));
+        assert_eq!(c.lookup(&key(1, 7, 7)).map(|f| f.id), Some(2));
+        assert!(!c.remove(&old), "the dead one is gone");
     }
 
     #[test]

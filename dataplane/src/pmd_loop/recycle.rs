@@ -41,18 +41,17 @@ pub(super) fn recycle(flows: impl IntoIterator<Item = Arc<Megaflow>>) {
     });
 }
 
-/// `flow` in an `Arc`: a recycled one's memory if the pool has one, else a new allocation.
-pub(super) fn into_arc(flow: Megaflow) -> Arc<Megaflow> {
-    let reused = POOL.with_borrow_mut(|pool| {
-        while let Some(mut old) = pool.pop() {
-            if let Some(m) = Arc::get_mut(&mut old) {
-                *m = flow;
-                return Ok(old);
-            }
+/// The megaflow `make` builds, in an `Arc`: a recycled one's memory if the pool has one,
+/// else a new allocation. (Built by the caller's closure where it is stored, so that the
+/// 800-byte value is not moved through the pool's code.)
+pub(super) fn into_arc(make: impl FnOnce() -> Megaflow) -> Arc<Megaflow> {
+    while let Some(mut old) = POOL.with_borrow_mut(Vec::pop) {
+        if let Some(m) = Arc::get_mut(&mut old) {
+            *m = make();
+            return old;
         }
-        Err(flow)
-    });
-    reused.unwrap_or_else(Arc::new)
+    }
+    Arc::new(make())
 }
 
 /// Megaflows in this thread's pool (for tests).
@@ -80,11 +79,11 @@ mod tests {
         let lone_ptr = Arc::as_ptr(&lone);
         recycle([lone, shared]);
         assert_eq!(pooled(), 1, "a megaflow someone else holds is not kept");
-        let f = into_arc(flow(3));
+        let f = into_arc(|| flow(3));
         assert_eq!(Arc::as_ptr(&f), lone_ptr, "the pooled memory is reused");
         assert_eq!((f.id, f.is_dead()), (3, false));
         assert_eq!(other.id, 2);
-        let g = into_arc(flow(4));
+        let g = into_arc(|| flow(4));
         assert_eq!(g.id, 4, "an empty pool allocates");
         assert_eq!(pooled(), 0);
     }
@@ -96,7 +95,7 @@ mod tests {
         // Only the pool holds it; take it back out as the pool would, but keep a second
         // reference (as a revalidator holding a clone would) before reuse.
         let held = POOL.with_borrow(|p| p[0].clone());
-        let g = into_arc(flow(2));
+        let g = into_arc(|| flow(2));
         assert!(!Arc::ptr_eq(&g, &held), "a megaflow held elsewhere is never overwritten");
         assert_eq!((held.id, g.id), (1, 2));
         assert_eq!(pooled(), 0, "it leaves the pool all the same");

@@ -32,7 +32,11 @@ const BATCH_BASIS: u32 = 0xba7c_4f10;
 impl BatchFlows {
     /// Records `flow`, about to become `new_flows[new_flows.len()]`.
     pub(super) fn add(&mut self, flow: &Megaflow, new_flows: &[(Arc<Megaflow>, u8)]) {
-        let m = match self.masks.iter().position(|&r| new_flows[r as usize].0.mask == flow.mask) {
+        let same_mask = |r: &u8| {
+            let rep = &new_flows[*r as usize].0;
+            rep.map == flow.map && rep.mask == flow.mask
+        };
+        let m = match self.masks.iter().position(same_mask) {
             Some(m) => m,
             None => {
                 self.masks.push(new_flows.len() as u8);
@@ -129,6 +133,7 @@ impl<'a> Translator<'a> {
             dp.send_learned(&br.name, learned.clone());
             deps = deps.with_learned(learned);
         }
-        Ok(super::recycle::into_arc(Megaflow::new(dp.next_flow_id(), key, &out.wc, actions, deps, now_ms)))
+        let id = dp.next_flow_id();
+        Ok(super::recycle::into_arc(|| Megaflow::new(id, key, &out.wc, actions, deps, now_ms)))
     }
 }
