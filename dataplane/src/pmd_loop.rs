@@ -76,7 +76,6 @@
 
 mod exec;
 pub mod handle;
-mod recycle;
 mod tx;
 mod upcall;
 
@@ -610,27 +609,25 @@ impl Pmd {
 
     /// Removes every megaflow. The registry's map is swapped under its lock for an empty one
     /// that keeps its capacity (the previous flush's), and emptied outside it, where the
-    /// megaflows go to the recycling pool ([`recycle`]) or are freed: no search per
-    /// megaflow, no table to grow back.
+    /// megaflows are freed: no search per megaflow, no table to grow back.
     fn flush_flows(&mut self) {
         self.dpcls.clear();
         self.emc.clear();
         let mut old = std::mem::take(&mut self.spare_registry);
         std::mem::swap(&mut *self.shared.registry.lock().unwrap_or_else(|e| e.into_inner()), &mut old);
-        recycle::recycle(old.drain().map(|(_, f)| f));
+        old.clear();
         self.spare_registry = old;
     }
 
     fn delete_flows(&mut self, flows: Vec<Arc<Megaflow>>) {
         let mut reg = self.shared.registry.lock().unwrap_or_else(|e| e.into_inner());
-        for f in &flows {
+        for f in flows {
             f.dead.store(true, Ordering::Relaxed);
-            self.dpcls.remove(f);
+            self.dpcls.remove(&f);
             reg.remove(&f.id);
         }
         drop(reg);
         self.emc.sweep_dead();
-        recycle::recycle(flows);
     }
 
     /// Sleeps until a queue has packets, a command arrives, or `us` microseconds pass.

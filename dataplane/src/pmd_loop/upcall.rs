@@ -133,7 +133,6 @@ impl<'a> Translator<'a> {
             dp.send_learned(&br.name, learned.clone());
             deps = deps.with_learned(learned);
         }
-        let id = dp.next_flow_id();
-        Ok(super::recycle::into_arc(|| Megaflow::new(id, key, &out.wc, actions, deps, now_ms)))
+        Ok(Arc::new(Megaflow::new(dp.next_flow_id(), key, &out.wc, actions, deps, now_ms)))
     }
 }
