@@ -8,11 +8,15 @@
 //!    port delivered a receive hash (`meta.has_rss_hash`, DPDK's RSS hash): that is the EMC
 //!    hash then, as in OVS. A packet whose first 64 bytes and length equal the packet's
 //!    before it, in a run after an IPv4 packet whose headers fit in those bytes, is not
-//!    extracted: it takes the key and (step 2) the cache answer of the run's first packet
-//!    ([`rvs_flowcache::key_reuse`], exact by construction). The runs are found by comparing
+//!    extracted: it takes the key of the run's first packet, its *root*
+//!    ([`rvs_flowcache::key_reuse`], exact by construction), and after steps 2 and 3 the
+//!    root's answer, from whichever cache or upcall gave it; only roots are looked up. The runs are found by comparing
 //!    neighbours first; two differences end the search, so a batch of many flows pays two
 //!    comparisons. (1 flow: 404 -> 313 instructions per packet; 10,000 flows: 484 -> 499.)
 //! 2. **Look up** each key in the exact-match cache, then the misses in the megaflow cache.
+//!    Where timing trials show that EMC lookups cost more than they save (a megaflow cache
+//!    that answers in one probe, more flows than EMC entries), batches skip them
+//!    ([`EmcGate`]; no hash in step 1 either, except for the keys step 6 inserts).
 //!    The answers are *borrowed* from the caches (no reference counting per packet): every
 //!    change to the caches (EMC insertions, new megaflows) waits until the batch is done.
 //! 3. **Upcall** what missed both, one by one: an earlier upcall of this batch may already
@@ -43,11 +47,16 @@
 //! iterations publishes its counters and re-ranks megaflow subtables.
 //!
 //! # Load measurement (for scheduling and `pmd-perf-show`)
-//! The TSC is read once after every poll; a queue whose burst brought packets is charged the
-//! cycles from the end of the previous poll to the end of its burst's processing. Inside a
-//! burst, one more reading per stage boundary splits the cost into receive, lookup, upcall
-//! (only read when the batch had misses) and actions; the transmit flush is the rest of a
-//! busy iteration. Every `interval_ms` (5 s) [`Pmd::end_interval`] moves the queues' cycles
+//! A TSC reading costs about 40 cycles here (a VM), more than a tenth of a packet's budget
+//! per batch, so readings are few. Each iteration starts at the previous one's last reading.
+//! A queue whose burst brought packets is charged from the previous reading to the end of its
+//! burst's processing, one reading (as OVS); an empty poll takes none. The iteration ends with
+//! one reading after the transmit flush. The split of a batch's cost into receive, lookup,
+//! actions and transmit takes one more reading per stage boundary, so only one busy iteration
+//! in [`STAGE_SAMPLE_EVERY`] does it; their cycles (`stage_busy_cycles`) stand for all busy
+//! cycles in `pmd-perf-show`. The upcall stage is timed every time it runs (its readings are
+//! nothing against a translation), so upcall times are exact. Every `interval_ms` (5 s)
+//! [`Pmd::end_interval`] moves the queues' cycles
 //! into their history rings and the PMD's busy and total cycles into its own
 //! ([`crate::pmd_perf`]); the control side reads those to assign queues ([`crate::sched`]).
 //! Queues arrive and leave as [`PmdCommand::AdoptRxq`] / [`PmdCommand::ReleaseRxq`] with their
@@ -85,7 +94,7 @@ use std::sync::{Arc, Mutex};
 use arrayvec::ArrayVec;
 use crossbeam_channel::Receiver;
 use rvs_flowcache::dpaction::DpAction;
-use rvs_flowcache::emc::{Emc, EmcInsertPolicy, EmcKey, DEFAULT_ENTRIES};
+use rvs_flowcache::emc::{Emc, EmcGate, EmcInsertPolicy, EmcKey, DEFAULT_ENTRIES};
 use rvs_flowcache::megaflow::{Megaflow, MegaflowCache};
 use rvs_flowcache::key::HeaderOffsets;
 use rvs_flowcache::key_reuse::{reusable, same_head};
@@ -108,6 +117,9 @@ pub const PUBLISH_EVERY: u64 = 1024;
 pub const DEFAULT_FLOW_LIMIT: usize = 200_000;
 /// Iterations between readings of the millisecond clock (see [`Pmd::iteration`]).
 const CLOCK_EVERY: u64 = 16;
+/// One busy iteration in this many times its stages for `pmd-perf-show` (see "Load
+/// measurement").
+pub const STAGE_SAMPLE_EVERY: u32 = 8;
 /// Longest sleep of the non-PMD thread when its queues are idle (a packet or a command wakes
 /// it at once; the limit only bounds how stale its clock and housekeeping get).
 pub const NON_PMD_SLEEP_US: u64 = 10_000;
@@ -144,6 +156,8 @@ pub struct Pmd {
     /// An empty registry map with capacity, swapped in by [`Pmd::flush_flows`].
     spare_registry: MegaflowRegistry,
     emc_policy: EmcInsertPolicy,
+    /// Whether batches consult the EMC (see [`EmcGate`]).
+    emc_gate: EmcGate,
     config: PmdConfig,
     counters: PmdCounters,
     scratch: Box<Scratch>,
@@ -151,6 +165,10 @@ pub struct Pmd {
     rx_batch: Box<PacketBatch>,
     now_ms: u64,
     idle_iterations: u32,
+    /// The TSC at the end of the previous iteration (where the next one starts).
+    last_tsc: u64,
+    /// Busy iterations until the next one that times its stages.
+    stage_countdown: u32,
     /// Where the current measurement interval started.
     interval: IntervalMark,
     stop: bool,
@@ -196,6 +214,7 @@ impl Pmd {
             dpcls: MegaflowCache::new(),
             spare_registry: MegaflowRegistry::default(),
             emc_policy: EmcInsertPolicy::new(config.emc_insert_inv_prob, 0x9e37_79b9 ^ id as u32),
+            emc_gate: EmcGate::default(),
             config,
             counters: PmdCounters::default(),
             scratch: Box::new(Scratch {
@@ -206,6 +225,8 @@ impl Pmd {
             rx_batch: Box::new(PacketBatch::new()),
             now_ms: 0,
             idle_iterations: 0,
+            last_tsc: cycles(),
+            stage_countdown: 0,
             interval: IntervalMark::default(),
             stop: false,
         };
@@ -229,7 +250,9 @@ impl Pmd {
     /// One pass over every receive queue, then the transmit flush and housekeeping. Public
     /// for benchmarks and tests that drive a PMD without a thread.
     pub fn iteration(&mut self) {
-        let start = cycles();
+        // The iteration starts where the previous one's last TSC reading left off (a reading
+        // costs about 40 cycles in a VM: a tenth of a batch's per-packet budget).
+        let start = self.last_tsc;
         // The millisecond clock (a vDSO call, about as dear as switching a packet) is read
         // every CLOCK_EVERY iterations and after sleeps, so `now_ms` lags by at most those
         // iterations' time: microseconds, against the seconds that megaflow idle times and
@@ -240,33 +263,47 @@ impl Pmd {
                 self.end_interval();
             }
         }
-        // One TSC reading per poll: a queue is charged from the end of the previous poll to
-        // the end of its own burst's processing, when the burst brought packets (as OVS).
+        // Whether this iteration times its stages (see "Load measurement").
+        let timed = self.stage_countdown == 0;
+        let upcall_cycles_before = self.counters.upcall_cycles;
+        // A queue whose burst brought packets is charged from the previous reading to the end
+        // of its burst's processing (as OVS); an empty poll takes no reading.
         let mut received = 0;
         let mut t = start;
         for i in 0..self.rxqs.len() {
             let rxq = &mut self.rxqs[i];
             let n = rxq.q.rx_burst(&mut self.rx_batch);
-            let t_rx = cycles();
             if n > 0 {
                 let dp_port = rxq.dp_port;
                 received += n;
-                self.counters.rx_cycles += t_rx.wrapping_sub(t);
+                let t_rx = if timed {
+                    let t_rx = cycles();
+                    self.counters.rx_cycles += t_rx.wrapping_sub(t);
+                    Some(t_rx)
+                } else {
+                    None
+                };
                 let t_end = self.process_rx(dp_port, t_rx);
                 self.rxqs[i].cycles += t_end.wrapping_sub(t);
                 t = t_end;
-            } else {
-                t = t_rx;
             }
         }
         self.flush_tx();
         self.counters.iterations += 1;
         let end = cycles();
+        self.last_tsc = end;
         let spent = end.wrapping_sub(start);
         if received > 0 {
             self.counters.busy_cycles += spent;
             self.counters.busy_iterations += 1;
-            self.counters.tx_cycles += end.wrapping_sub(t);
+            if timed {
+                self.counters.tx_cycles += end.wrapping_sub(t);
+                let upcalls = self.counters.upcall_cycles - upcall_cycles_before;
+                self.counters.stage_busy_cycles += spent.saturating_sub(upcalls);
+                self.stage_countdown = STAGE_SAMPLE_EVERY - 1;
+            } else {
+                self.stage_countdown -= 1;
+            }
             self.idle_iterations = 0;
         } else {
             self.counters.idle_cycles += spent;
@@ -280,9 +317,12 @@ impl Pmd {
         if received == 0 && sleep_us > 0 && self.idle_iterations > idle_before_sleep {
             let t = cycles();
             self.idle_sleep(sleep_us);
-            let slept = cycles().wrapping_sub(t);
-            self.counters.idle_cycles += slept;
+            let woke = cycles();
+            let slept = woke.wrapping_sub(t);
+            // The time from the end of the iteration to the sleep is idle too.
+            self.counters.idle_cycles += woke.wrapping_sub(end);
             self.counters.sleep_cycles += slept;
+            self.last_tsc = woke;
             self.now_ms = self.dp.now_ms();
         }
     }
@@ -323,7 +363,7 @@ impl Pmd {
     pub fn process_batch(&mut self, batch: &mut PacketBatch, dp_port: u32) {
         debug_assert!(self.rx_batch.is_empty());
         std::mem::swap(batch, &mut *self.rx_batch);
-        self.process_rx(dp_port, cycles());
+        self.process_rx(dp_port, Some(cycles()));
     }
 
     /// Classifies, upcalls and executes the received batch (all from `dp_port`), leaving it
@@ -332,14 +372,22 @@ impl Pmd {
     /// Reads: the packets' headers, `meta.rss_hash`. Writes: `meta.in_port`, `meta.l3_ofs`, `meta.l4_ofs`;
     /// the caches (after the batch: EMC insertions, new megaflows); counters.
     ///
-    /// `t0` is the TSC when the batch arrived; returns the TSC when it is done. The stages in
-    /// between are timed with one TSC reading each (the upcall stage only when it runs).
-    fn process_rx(&mut self, dp_port: u32, t0: u64) -> u64 {
+    /// `t_rx` is the TSC when the batch arrived, when this batch's stages are to be timed
+    /// (one more TSC reading per stage); the upcall stage is timed whenever it runs. Returns
+    /// the TSC when the batch is done.
+    fn process_rx(&mut self, dp_port: u32, t_rx: Option<u64>) -> u64 {
         let n = self.rx_batch.len();
         self.counters.rx_packets += n as u64;
-        let Pmd { scratch, emc, dpcls, counters, emc_policy, txqs, dp, shared, config, now_ms, rx_batch, .. } = self;
+        let Pmd { scratch, emc, dpcls, counters, emc_policy, emc_gate, txqs, dp, shared, config, now_ms, rx_batch, .. } = self;
         let Scratch { keys, emc_keys, slots } = &mut **scratch;
         let now_ms = *now_ms;
+        // Whether this batch looks its keys up in the EMC (and whether it is one of the gate's
+        // trial batches, timed from here to the end). Insertions go on either way (one in
+        // `emc-insert-inv-prob` megaflow hits), so that the EMC stays as warm as when it is
+        // consulted.
+        let emc_choice = emc_gate.next(emc_policy);
+        let use_emc = emc_choice.lookup;
+        let t_start = if emc_choice.measure { t_rx.unwrap_or_else(cycles) } else { 0 };
 
         // 1. Extract every key and hash it for the exact-match cache, except for a packet
         //    whose headers equal those of the packet before it (`key_reuse`): it takes that
@@ -363,11 +411,18 @@ impl Pmd {
         }
         let mut valid = 0u32;
         let mut reused = 0u32;
+        // Packets whose EMC hash was not computed (the EMC is skipped and the port gave no
+        // receive hash): hashed in step 6 if they are to be inserted.
+        let mut unhashed = 0u32;
         let mut reuse_of = [0u8; BURST_SIZE];
         if same_as_prev == 0 {
             for (i, pkt) in rx_batch.iter_mut().enumerate() {
-                if extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], counters).is_some() {
+                if extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], use_emc, counters).is_some() {
                     valid |= 1 << i;
+                    unhashed |= u32::from(!use_emc && !pkt.meta.has_rss_hash) << i;
+                    if use_emc {
+                        emc.prefetch(emc_keys[i].hash);
+                    }
                 }
             }
         } else {
@@ -383,19 +438,27 @@ impl Pmd {
                         pkt.meta.l3_ofs = off.l3;
                         pkt.meta.l4_ofs = off.l4;
                         // Not the whole key (240 bytes, a memcpy call): only what executing
-                        // reads (`tcp_flags`); step 2 copies the rest if the run's first
-                        // packet missed the exact-match cache.
+                        // reads (`tcp_flags`). Lookups and upcalls are the root's alone.
                         keys[i].tcp_flags = keys[root].tcp_flags;
-                        emc_keys[i] = if pkt.meta.has_rss_hash { EmcKey { map, hash: pkt.meta.rss_hash } } else { emc_keys[root] };
+                        emc_keys[i] = if pkt.meta.has_rss_hash {
+                            EmcKey { map, hash: pkt.meta.rss_hash }
+                        } else {
+                            unhashed |= ((unhashed >> root) & 1) << i;
+                            emc_keys[root]
+                        };
                         valid |= 1 << i;
                         reused |= 1 << i;
                         reuse_of[i] = root as u8;
                         continue;
                     }
                 }
-                prev = match extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], counters) {
+                prev = match extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], use_emc, counters) {
                     Some((off, map)) => {
                         valid |= 1 << i;
+                        unhashed |= u32::from(!use_emc && !pkt.meta.has_rss_hash) << i;
+                        if use_emc {
+                            emc.prefetch(emc_keys[i].hash);
+                        }
                         reusable(map, off).then_some((i, off, map))
                     }
                     None => None,
@@ -409,31 +472,28 @@ impl Pmd {
         //    calls, end those borrows: moving an `ArrayVec` copies it.
         let mut new_flows: ArrayVec<(Arc<Megaflow>, u8), BURST_SIZE> = ArrayVec::new();
         let mut t2;
+        let had_upcalls;
         {
             let mut flows: [Option<&Arc<Megaflow>>; BURST_SIZE] = [None; BURST_SIZE];
             let mut emc_inserts: ArrayVec<(u8, &Arc<Megaflow>), BURST_SIZE> = ArrayVec::new();
+            // Only the packets with keys of their own are looked up (and upcalled); a reused
+            // key takes the answer of the packet it was copied from once that one has it.
+            let roots = valid & !reused;
             let mut missed = 0u32;
-            for i in bits(valid) {
-                // A reused key has the answer of the packet it was copied from (an earlier
-                // one, already looked up).
-                if reused & (1 << i) != 0 {
-                    let root = usize::from(reuse_of[i]);
-                    match flows[root] {
-                        Some(f) => flows[i] = Some(f),
-                        None => {
-                            // On to the megaflow cache and upcalls, which need the whole key.
-                            keys[i] = keys[root];
-                            missed |= 1 << i;
+            let mut emc_hit = 0u32;
+            if use_emc {
+                for i in bits(roots) {
+                    match emc.lookup_key(&keys[i], emc_keys[i]) {
+                        Some(f) => {
+                            flows[i] = Some(f);
+                            emc_hit |= 1 << i;
                         }
+                        None => missed |= 1 << i,
                     }
-                    continue;
                 }
-                match emc.lookup_key(&keys[i], emc_keys[i]) {
-                    Some(f) => flows[i] = Some(f),
-                    None => missed |= 1 << i,
-                }
+            } else {
+                missed = roots;
             }
-            counters.emc_hits += (valid & !missed).count_ones() as u64;
             let mut upcalls = 0u32;
             if missed != 0 {
                 let (mut found, mut probes) = (0u32, 0u64);
@@ -452,12 +512,16 @@ impl Pmd {
                 counters.megaflow_subtable_lookups += probes;
             }
 
-            let t1 = cycles();
-            counters.lookup_cycles += t1.wrapping_sub(t0);
+            had_upcalls = upcalls != 0;
+            let timed = t_rx.is_some();
+            let t1 = if timed || had_upcalls { cycles() } else { 0 };
+            if let Some(t0) = t_rx {
+                counters.lookup_cycles += t1.wrapping_sub(t0);
+            }
             t2 = t1;
-            let had_upcalls = upcalls != 0;
 
             // 3. Upcall what missed both. A packet is never dropped because it missed.
+            let mut failed: ArrayVec<(u8, DropReason), BURST_SIZE> = ArrayVec::new();
             if upcalls != 0 {
                 let mut which = [0u8; BURST_SIZE];
                 let mut batch_flows = BatchFlows::default();
@@ -477,6 +541,7 @@ impl Pmd {
                         }
                         Err(reason) => {
                             counters.drop(reason, 1);
+                            failed.push((i as u8, reason));
                             upcalls &= !(1 << i);
                         }
                     }
@@ -491,21 +556,54 @@ impl Pmd {
                 counters.upcall_cycles += t2.wrapping_sub(t1);
             }
 
+            // The reused keys take their roots' answers, counted as the roots were found: in
+            // the EMC, else the megaflow cache (an upcall's megaflow too, as for the packets an
+            // earlier upcall of the batch covers).
+            let mut reused_megaflow_hits = 0u64;
+            for i in bits(reused) {
+                let root = usize::from(reuse_of[i]);
+                flows[i] = flows[root];
+                if flows[i].is_some() {
+                    if emc_hit & (1 << root) != 0 {
+                        emc_hit |= 1 << i;
+                    } else {
+                        reused_megaflow_hits += 1;
+                    }
+                } else if let Some(&(_, reason)) = failed.iter().find(|(r, _)| usize::from(*r) == root) {
+                    counters.drop(reason, 1);
+                }
+            }
+            counters.emc_hits += emc_hit.count_ones() as u64;
+            counters.megaflow_hits += reused_megaflow_hits;
+
             // 4-5. Group and execute.
             let classified = Classified { flows: &flows, keys: &keys[..], n };
             dispatch(classified, rx_batch, slots, txqs, counters, dp, now_ms);
 
             // 6. After the batch: exact-match cache insertions...
             for &(i, f) in &emc_inserts {
-                emc.insert_key(&keys[i as usize], emc_keys[i as usize], f);
+                let i = usize::from(i);
+                emc.insert_key(&keys[i], emc_key_of(&keys[i], emc_keys[i], unhashed, i), f);
             }
         }
         // ... and the new megaflows.
         let t3 = cycles();
-        counters.action_cycles += t3.wrapping_sub(t2);
+        if t_rx.is_some() {
+            counters.action_cycles += t3.wrapping_sub(t2);
+        }
         if new_flows.is_empty() {
+            if emc_choice.measure && !had_upcalls {
+                emc_gate.record(emc_choice, t3.wrapping_sub(t_start), n);
+            }
+            emc_gate.settle();
             return t3;
         }
+        emc_gate.settle();
+        for &(_, i) in &new_flows {
+            let i = usize::from(i);
+            emc_keys[i] = emc_key_of(&keys[i], emc_keys[i], unhashed, i);
+        }
+        let emc = emc_policy.inserts().then_some(emc);
         Self::install(&mut new_flows, (&keys[..], &emc_keys[..]), dpcls, emc, shared, config.flow_limit, counters);
         let t4 = cycles();
         counters.upcall_cycles += t4.wrapping_sub(t3);
@@ -519,7 +617,7 @@ impl Pmd {
         new_flows: &mut ArrayVec<(Arc<Megaflow>, u8), BURST_SIZE>,
         (keys, emc_keys): (&[FlowKey], &[EmcKey]),
         dpcls: &mut MegaflowCache,
-        emc: &mut Emc,
+        mut emc: Option<&mut Emc>,
         shared: &PmdShared,
         flow_limit: usize,
         counters: &mut PmdCounters,
@@ -531,7 +629,9 @@ impl Pmd {
         for (flow, i) in new_flows.drain(..) {
             let i = i as usize;
             if dpcls.len() < flow_limit && dpcls.insert(flow.clone()) {
-                emc.insert_key(&keys[i], emc_keys[i], &flow);
+                if let Some(emc) = emc.as_deref_mut() {
+                    emc.insert_key(&keys[i], emc_keys[i], &flow);
+                }
                 registry.insert(flow.id, flow);
                 counters.upcalls += 1;
             } else {
@@ -683,7 +783,7 @@ impl Pmd {
 /// sets the packet's input port and header offsets; a malformed packet is counted (and its
 /// key must not be used). Returns the offsets and the key's word map.
 #[inline(always)]
-fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &mut EmcKey, counters: &mut PmdCounters) -> Option<(HeaderOffsets, u32)> {
+fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &mut EmcKey, use_emc: bool, counters: &mut PmdCounters) -> Option<(HeaderOffsets, u32)> {
     pkt.meta.in_port = dp_port;
     match key.extract_mapped(pkt.data(), dp_port) {
         Ok((off, map)) => {
@@ -692,13 +792,25 @@ fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &m
             // A receive hash from the port (RSS) is the EMC hash, as in OVS: it saves hashing
             // the key. Equal keys get equal hashes as long as the port hashes them the same
             // way; a collision only costs a slot (the whole key is compared).
-            *emc_key = if pkt.meta.has_rss_hash { EmcKey { map, hash: pkt.meta.rss_hash } } else { EmcKey::new(key, map) };
+            // With the EMC bypassed, the hash is not needed.
+            *emc_key = if pkt.meta.has_rss_hash || !use_emc { EmcKey { map, hash: pkt.meta.rss_hash } } else { EmcKey::new(key, map) };
             Some((off, map))
         }
         Err(m) => {
             counters.drop(DropReason::Malformed(m), 1);
             None
         }
+    }
+}
+
+/// The EMC identity of packet `i`'s `key` for an insertion: `k` as extraction left it, hashed
+/// now if its bit in `unhashed` says extraction skipped the hash.
+#[inline]
+fn emc_key_of(key: &FlowKey, k: EmcKey, unhashed: u32, i: usize) -> EmcKey {
+    if unhashed & (1 << i) != 0 {
+        EmcKey::new(key, k.map)
+    } else {
+        k
     }
 }
 

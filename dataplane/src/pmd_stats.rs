@@ -100,15 +100,20 @@ counters! {
     busy_iterations,
     /// TSC cycles spent sleeping (part of `idle_cycles`).
     sleep_cycles,
-    /// TSC cycles in receive bursts that brought packets.
+    /// TSC cycles of the busy iterations whose stages were timed (one in
+    /// [`crate::pmd_loop::STAGE_SAMPLE_EVERY`]), less their upcall cycles: the stage counters
+    /// `rx_cycles`, `lookup_cycles`, `action_cycles` and `tx_cycles` cover these cycles only.
+    stage_busy_cycles,
+    /// TSC cycles in receive bursts that brought packets (timed iterations only).
     rx_cycles,
-    /// TSC cycles extracting keys and looking them up in the EMC and megaflow cache.
+    /// TSC cycles extracting keys and looking them up in the EMC and megaflow cache (timed
+    /// iterations only).
     lookup_cycles,
-    /// TSC cycles translating misses and installing megaflows.
+    /// TSC cycles translating misses and installing megaflows (every iteration).
     upcall_cycles,
-    /// TSC cycles grouping packets and executing actions.
+    /// TSC cycles grouping packets and executing actions (timed iterations only).
     action_cycles,
-    /// TSC cycles flushing transmit buffers in busy iterations.
+    /// TSC cycles flushing transmit buffers in busy iterations (timed iterations only).
     tx_cycles,
 }
 

@@ -21,8 +21,10 @@
 //! hash). Insertion fills an empty or dead slot of the two, else replaces the one holding
 //! the lower hash (an arbitrary but cheap choice, as in OVS). A megaflow marked dead is
 //! treated as a miss. Entries are not counted as "owned": the megaflow cache is the truth,
-//! the EMC only shortcuts to it. (Prefetching a batch's slots before the lookups was tried:
-//! it cost the single-flow case 5% and won 3% with 10,000 flows, so it is not done.)
+//! the EMC only shortcuts to it. The PMD prefetches a key's two slots as soon as it has
+//! hashed the key ([`Emc::prefetch`]), so a batch's misses overlap; runs of one flow hash
+//! (and prefetch) only their first packet, so they do not pay for it. (A separate prefetch
+//! pass over the whole batch, before key reuse, cost the single-flow case 5%.)
 //!
 //! # Thrashing
 //! With more live flows than slots, inserting on every megaflow hit would evict hot entries
@@ -145,6 +147,28 @@ impl Emc {
         ((hash & self.mask) as usize, ((hash >> self.shift) & self.mask) as usize)
     }
 
+    /// Starts loading the two slots a key of hash `hash` may live in, so that a lookup a
+    /// little later finds them in cache. A batch's keys are all hashed before any is looked
+    /// up: prefetching each as it is hashed overlaps the batch's cache misses instead of
+    /// taking them one after another.
+    #[inline(always)]
+    pub fn prefetch(&self, hash: u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let (a, b) = self.slots(hash);
+            let base = self.entries.as_ptr();
+            // SAFETY: prefetching has no effect on memory and cannot fault; `a` and `b` are
+            // below the table's length (masked), so the addresses are inside it anyway.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(base.add(a).cast());
+                _mm_prefetch::<_MM_HINT_T0>(base.add(a).cast::<u8>().add(64).cast());
+                _mm_prefetch::<_MM_HINT_T0>(base.add(b).cast());
+                _mm_prefetch::<_MM_HINT_T0>(base.add(b).cast::<u8>().add(64).cast());
+            }
+        }
+    }
+
     /// The megaflow cached for exactly `key` (whose hash is `hash`, from [`emc_hash`]).
     #[inline]
     pub fn lookup(&self, key: &FlowKey, hash: u32) -> Option<&Arc<Megaflow>> {
@@ -256,6 +280,12 @@ impl EmcInsertPolicy {
         self.inv_prob = inv_prob;
     }
 
+    /// False when nothing is ever inserted (`inv_prob` 0: the EMC is off).
+    #[inline]
+    pub fn inserts(&self) -> bool {
+        self.inv_prob != 0
+    }
+
     /// True if this hit should be inserted.
     #[inline]
     pub fn should_insert(&mut self) -> bool {
@@ -272,6 +302,94 @@ impl EmcInsertPolicy {
                 x.is_multiple_of(n)
             }
         }
+    }
+}
+
+/// Decides, batch by batch, whether the EMC is worth consulting at all, by measuring.
+///
+/// The EMC pays only where a megaflow lookup is dear: with many subtables to probe, a hit
+/// saves several of them. Where the megaflow cache answers in one probe of a table in
+/// cache (one rule, whatever the number of flows), an EMC lookup costs as much as the
+/// megaflow lookup it saves, and with more live flows than entries (10,000 flows over 8,192
+/// entries) its misses and its probes out of cache cost more than that. Hit rates do not
+/// tell which case holds; the cycles do. So every [`EmcGate::EPOCH`] batches the gate runs a
+/// trial of [`EmcGate::TRIAL`] batches, alternately with and without EMC lookups, and the
+/// PMD reports each trial batch's cycles per packet (batches with upcalls excluded: a
+/// translation's cost says nothing of the caches). Until the next trial, batches use the
+/// EMC only if the trial's batches that used it were cheaper per packet. Batches that skip
+/// it skip the key's hash too; insertions go on as usual either way (the caller hashes the
+/// few keys it inserts), so the EMC holds what it would hold if consulted, and the next
+/// trial measures it warm. An `emc-insert-inv-prob` of 0 turns the EMC off altogether, as in
+/// OVS.
+///
+/// Skipping the EMC is always correct: it only shortcuts the megaflow cache.
+#[derive(Clone, Debug, Default)]
+pub struct EmcGate {
+    /// Batches since the current epoch began.
+    batches: u32,
+    /// The choice for batches outside trials (`true` until a trial says otherwise).
+    skip: bool,
+    /// (cycles, packets) of the trial's batches without and with EMC lookups.
+    trial: [(u64, u64); 2],
+}
+
+/// What the gate decided for a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmcChoice {
+    /// Look the batch's keys up in the EMC.
+    pub lookup: bool,
+    /// A trial batch: report its cost with [`EmcGate::record`].
+    pub measure: bool,
+}
+
+impl EmcGate {
+    /// Batches from one trial's start to the next.
+    pub const EPOCH: u32 = 1 << 15;
+    /// Batches in a trial, half with and half without EMC lookups, alternating.
+    pub const TRIAL: u32 = 512;
+
+    /// The choice for the next batch under insertion policy `policy`.
+    #[inline]
+    pub fn next(&mut self, policy: &EmcInsertPolicy) -> EmcChoice {
+        if policy.inv_prob == 0 {
+            return EmcChoice { lookup: false, measure: false };
+        }
+        let b = self.batches;
+        self.batches = if b + 1 == Self::EPOCH { 0 } else { b + 1 };
+        if b < Self::TRIAL {
+            EmcChoice { lookup: b & 1 == 1, measure: true }
+        } else {
+            EmcChoice { lookup: !self.skip, measure: false }
+        }
+    }
+
+    /// Reports a trial batch: whether it looked up (`choice.lookup`), its cycles and
+    /// packets. The choice is made when the trial's last batch has been reported.
+    #[inline]
+    pub fn record(&mut self, choice: EmcChoice, cycles: u64, packets: usize) {
+        let arm = &mut self.trial[usize::from(choice.lookup)];
+        arm.0 += cycles;
+        arm.1 += packets as u64;
+    }
+
+    /// Ends a trial if the last batch given out was its last: decides, and starts counting
+    /// afresh. (Called after every batch; cheap.)
+    #[inline]
+    pub fn settle(&mut self) {
+        if self.batches != Self::TRIAL {
+            return;
+        }
+        let [(off_c, off_p), (on_c, on_p)] = self.trial;
+        if off_p > 0 && on_p > 0 {
+            // off_c / off_p < on_c / on_p, without division.
+            self.skip = u128::from(off_c) * u128::from(on_p) < u128::from(on_c) * u128::from(off_p);
+        }
+        self.trial = [(0, 0); 2];
+    }
+
+    /// True while batches outside trials skip the EMC.
+    pub fn bypassed(&self) -> bool {
+        self.skip
     }
 }
 
@@ -292,6 +410,47 @@ mod tests {
         k.in_port = 1;
         k.nw_src = n;
         k
+    }
+
+    /// Runs a gate through one epoch whose trial batches cost `off` and `on` cycles per
+    /// packet; returns how many batches outside the trial looked up.
+    fn epoch(g: &mut EmcGate, policy: &EmcInsertPolicy, off: u64, on: u64) -> u32 {
+        let mut lookups = 0;
+        for _ in 0..EmcGate::EPOCH {
+            let c = g.next(policy);
+            if c.measure {
+                g.record(c, if c.lookup { on } else { off } * 32, 32);
+            } else {
+                lookups += u32::from(c.lookup);
+            }
+            g.settle();
+        }
+        lookups
+    }
+
+    #[test]
+    fn gate_keeps_the_cheaper_way_trial_after_trial() {
+        let policy = EmcInsertPolicy::new(100, 1);
+        let mut g = EmcGate::default();
+        // The first trial: half its batches look up, alternating.
+        let trial: Vec<bool> = (0..8).map(|_| g.next(&policy).lookup).collect();
+        assert_eq!(trial, [false, true, false, true, false, true, false, true]);
+        let mut g = EmcGate::default();
+        let outside = EmcGate::EPOCH - EmcGate::TRIAL;
+        // Lookups dearer than skipping: skipped until the next trial.
+        assert_eq!(epoch(&mut g, &policy, 40, 50), 0);
+        assert!(g.bypassed());
+        // The next trial finds the EMC cheaper: used again.
+        assert_eq!(epoch(&mut g, &policy, 60, 45), outside);
+        assert!(!g.bypassed());
+        // A trial without a usable measurement of both ways keeps the last choice.
+        for _ in 0..EmcGate::EPOCH {
+            g.next(&policy);
+            g.settle();
+        }
+        assert!(!g.bypassed());
+        // emc-insert-inv-prob=0: never, and nothing to measure.
+        assert_eq!(g.next(&EmcInsertPolicy::new(0, 1)), EmcChoice { lookup: false, measure: false });
     }
 
     #[test]

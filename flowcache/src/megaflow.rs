@@ -32,7 +32,7 @@
 //! amortised. Nothing allocates on lookup.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use hashbrown::HashTable;
@@ -174,25 +174,63 @@ impl XlateDeps {
     }
 }
 
+/// What a megaflow's packets need, decided once from its actions when it is made: the
+/// packet path reads this, in the megaflow's first cache line, instead of the action list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// No actions: drop.
+    Drop,
+    /// A single output to this datapath port.
+    Output(u32),
+    /// Anything else: run the action list.
+    Execute,
+}
+
+impl Disposition {
+    /// The disposition of an action list.
+    pub fn of(actions: &[DpAction]) -> Disposition {
+        match actions {
+            [] => Disposition::Drop,
+            [DpAction::Output(port)] => Disposition::Output(*port),
+            _ => Disposition::Execute,
+        }
+    }
+}
+
 /// A cached translation. See the module documentation.
+///
+/// # Layout
+/// A hit reads `dead` (the exact-match cache), `disposition`, and writes `stats`: they come
+/// first, in the megaflow's first cache line (the allocation is cache-line aligned), so that
+/// a hit on a megaflow out of cache costs one miss, not one per field. The keys, which only
+/// insertion, revalidation and dumps read, follow.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub struct Megaflow {
+    /// Set when the megaflow is being removed; caches treat it as absent.
+    pub dead: AtomicBool,
+    /// What its packets need ([`Disposition::of`] its `actions`, which never change).
+    pub disposition: Disposition,
+    /// Scratch for the owning PMD while it groups a batch by megaflow: the index of this
+    /// megaflow's group in the batch being grouped (OVS's `flow->batch`). Only a hint: the
+    /// PMD checks that the group it names is this megaflow's, so stale values from earlier
+    /// batches are harmless. Written by the owning PMD only.
+    pub batch_group: AtomicU8,
+    /// Counters.
+    pub stats: MegaflowStats,
+    /// Datapath actions (empty = drop), inline when few (see [`crate::small_list`]): those
+    /// of a megaflow that needs them (`Execute`) are read right after its first cache line.
+    pub actions: FlowActions,
     /// Unique id (OVS's ufid, as a number).
     pub id: u64,
+    /// Non-zero words of `mask`.
+    pub map: u32,
+    /// When it was installed (monotonic ms).
+    pub created_ms: u64,
     /// Key, masked (datapath port in `in_port`).
     pub key: FlowKey,
     /// Mask.
     pub mask: FlowMask,
-    /// Non-zero words of `mask`.
-    pub map: u32,
-    /// Datapath actions (empty = drop), inline when few (see [`crate::small_list`]).
-    pub actions: FlowActions,
-    /// Counters.
-    pub stats: MegaflowStats,
-    /// Set when the megaflow is being removed; caches treat it as absent.
-    pub dead: AtomicBool,
-    /// When it was installed (monotonic ms).
-    pub created_ms: u64,
     /// What its translation depended on.
     pub deps: XlateDeps,
 }
@@ -200,17 +238,20 @@ pub struct Megaflow {
 impl Megaflow {
     /// A megaflow for `key` (unmasked, datapath `in_port`) under `mask`.
     pub fn new(id: u64, key: &FlowKey, mask: &FlowMask, actions: impl Into<FlowActions>, deps: XlateDeps, now_ms: u64) -> Megaflow {
+        let actions: FlowActions = actions.into();
         let stats = MegaflowStats::default();
         stats.used_ms.store(now_ms, Ordering::Relaxed);
         Megaflow {
+            dead: AtomicBool::new(false),
+            disposition: Disposition::of(&actions),
+            batch_group: AtomicU8::new(u8::MAX),
+            stats,
+            actions,
             id,
+            map: mask.nonzero_map(),
+            created_ms: now_ms,
             key: key.masked(mask),
             mask: *mask,
-            map: mask.nonzero_map(),
-            actions: actions.into(),
-            stats,
-            dead: AtomicBool::new(false),
-            created_ms: now_ms,
             deps,
         }
     }

@@ -1,11 +1,12 @@
 //! Steps 4 and 5 of the packet path: group a classified batch by megaflow, count each group's
 //! traffic once, and execute (see the [parent module](super)).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use arrayvec::ArrayVec;
 use rvs_flowcache::dpaction::DpAction;
-use rvs_flowcache::megaflow::Megaflow;
+use rvs_flowcache::megaflow::{Disposition, Megaflow};
 use rvs_flowcache::FlowKey;
 use rvs_packet::{PacketBatch, PacketBuf, BURST_SIZE};
 
@@ -13,27 +14,6 @@ use super::tx::TxPorts;
 use crate::datapath::{DatapathShared, PacketIn};
 use crate::drops::DropReason;
 use crate::pmd_stats::PmdCounters;
-
-/// What a group's packets need once classified.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Disposition {
-    /// No actions: drop (and count).
-    Drop,
-    /// A single output: move each packet straight to the port's transmit buffer.
-    Output(u32),
-    /// Anything else: run the action list on each packet ([`execute_actions`]).
-    Execute,
-}
-
-impl Disposition {
-    fn of(actions: &[DpAction]) -> Disposition {
-        match actions {
-            [] => Disposition::Drop,
-            [DpAction::Output(port)] => Disposition::Output(*port),
-            _ => Disposition::Execute,
-        }
-    }
-}
 
 /// A batch's packets that share a megaflow (OVS's `packet_batch_per_flow`), with their
 /// traffic, counted once per group.
@@ -74,7 +54,7 @@ pub(super) fn dispatch(
     // Common case first: every packet of the batch on one megaflow.
     if let Some(Some(first)) = batch.flows.first() {
         if batch.flows[..batch.n].iter().all(|f| f.is_some_and(|f| Arc::ptr_eq(f, first))) {
-            let disposition = Disposition::of(&first.actions);
+            let disposition = first.disposition;
             // An action list is counted below, with the general case.
             if disposition != Disposition::Execute {
                 let bytes: u64 = rx_batch.iter().map(|p| p.len() as u64).sum();
@@ -140,21 +120,21 @@ pub(super) fn dispatch(
     }
 }
 
-/// Index of the group of `flow`, created if needed.
+/// Index of the group of `flow`, created if needed: one load and one compare through the
+/// megaflow's `batch_group` hint, instead of a search of the groups (32 groups of one packet
+/// each when every packet of a batch is on its own megaflow).
 #[inline(always)]
 fn group_index<'a>(groups: &mut ArrayVec<Group<'a>, BURST_SIZE>, flow: &'a Megaflow) -> usize {
-    // Most batches carry one or a few flows, and consecutive packets tend to share one: look
-    // at the last group first.
-    if let Some(g) = groups.last() {
+    let hint = usize::from(flow.batch_group.load(Ordering::Relaxed));
+    if let Some(g) = groups.get(hint) {
         if std::ptr::eq(g.flow, flow) {
-            return groups.len() - 1;
+            return hint;
         }
     }
-    if let Some(g) = groups.iter().position(|g| std::ptr::eq(g.flow, flow)) {
-        return g;
-    }
-    groups.push(Group { flow, disposition: Disposition::of(&flow.actions), packets: ArrayVec::new(), bytes: 0, tcp_flags: 0 });
-    groups.len() - 1
+    let g = groups.len();
+    groups.push(Group { flow, disposition: flow.disposition, packets: ArrayVec::new(), bytes: 0, tcp_flags: 0 });
+    flow.batch_group.store(g as u8, Ordering::Relaxed);
+    g
 }
 
 /// Runs a megaflow's action list on one packet: header rewrites in place, outputs into
