@@ -109,7 +109,7 @@ use crate::pmd_stats::{cycles, PmdCounters, PmdStatsShared};
 use exec::{dispatch, Classified};
 pub use handle::{FlowIdHasher, MegaflowRegistry, PmdCommand, PmdConfig, PmdShared, RxqEntry, RxqHandoff};
 use tx::{TxPorts, TxSlot};
-use upcall::{translate, BatchFlows};
+use upcall::{BatchFlows, Translator};
 
 /// Iterations between counter publications and subtable re-ranking.
 pub const PUBLISH_EVERY: u64 = 1024;
@@ -153,6 +153,8 @@ pub struct Pmd {
     txqs: TxPorts,
     emc: Emc,
     dpcls: MegaflowCache,
+    /// An empty registry map with capacity, swapped in by [`Pmd::flush_flows`].
+    spare_registry: MegaflowRegistry,
     emc_policy: EmcInsertPolicy,
     /// Whether batches consult the EMC (see [`EmcGate`]).
     emc_gate: EmcGate,
@@ -210,6 +212,7 @@ impl Pmd {
             txqs: TxPorts::default(),
             emc: Emc::new(DEFAULT_ENTRIES),
             dpcls: MegaflowCache::new(),
+            spare_registry: MegaflowRegistry::default(),
             emc_policy: EmcInsertPolicy::new(config.emc_insert_inv_prob, 0x9e37_79b9 ^ id as u32),
             emc_gate: EmcGate::default(),
             config,
@@ -518,6 +521,7 @@ impl Pmd {
             if upcalls != 0 {
                 let mut which = [0u8; BURST_SIZE];
                 let mut batch_flows = BatchFlows::default();
+                let mut translator = Translator::new(dp, now_ms);
                 for i in bits(upcalls) {
                     // An earlier upcall of this batch may cover it.
                     if let Some(j) = batch_flows.covering(&new_flows, &keys[i]) {
@@ -525,7 +529,7 @@ impl Pmd {
                         which[i] = j as u8;
                         continue;
                     }
-                    match translate(dp, now_ms, &keys[i]) {
+                    match translator.translate(&keys[i]) {
                         Ok(f) => {
                             which[i] = new_flows.len() as u8;
                             batch_flows.add(&f, &new_flows);
@@ -679,15 +683,7 @@ impl Pmd {
                 self.delete_flows(gone);
             }
             PmdCommand::DeleteFlows(flows) => self.delete_flows(flows),
-            PmdCommand::FlushFlows => {
-                let all = self.dpcls.clear();
-                self.emc.clear();
-                let mut reg = self.shared.registry.lock().unwrap_or_else(|e| e.into_inner());
-                for f in all {
-                    f.dead.store(true, Ordering::Relaxed);
-                    reg.remove(&f.id);
-                }
-            }
+            PmdCommand::FlushFlows => self.flush_flows(),
             PmdCommand::Sync(reply) => {
                 self.shared.stats.publish(&self.counters);
                 let _ = reply.send(());
@@ -705,6 +701,18 @@ impl Pmd {
         self.shared.rxqs.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
         let cycles = h.stats.take_current();
         self.rxqs.push(Rxq { dp_port: h.dp_port, queue: h.queue, q: h.rxq, cycles, stats: h.stats });
+    }
+
+    /// Removes every megaflow. The registry's map is swapped under its lock for an empty one
+    /// that keeps its capacity (the previous flush's), and emptied outside it, where the
+    /// megaflows are freed: no search per megaflow, no table to grow back.
+    fn flush_flows(&mut self) {
+        self.dpcls.clear();
+        self.emc.clear();
+        let mut old = std::mem::take(&mut self.spare_registry);
+        std::mem::swap(&mut *self.shared.registry.lock().unwrap_or_else(|e| e.into_inner()), &mut old);
+        old.clear();
+        self.spare_registry = old;
     }
 
     fn delete_flows(&mut self, flows: Vec<Arc<Megaflow>>) {

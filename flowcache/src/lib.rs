@@ -10,7 +10,8 @@
 //! * [`xlate`]: translation of a flow through the pipeline into datapath actions and a megaflow
 //!   mask; [`mac_learning`] for its `NORMAL` action; [`dpaction`] for what it produces.
 //! * [`megaflow`] and [`emc`]: the per-PMD caches of translations, tuple space search over
-//!   megaflow masks and an exact-match front cache.
+//!   megaflow masks and an exact-match front cache; [`small_list`] keeps a megaflow's actions
+//!   and rules inside it.
 //!
 //! This crate does no I/O, starts no threads and reads no clock: time is a parameter.
 #![warn(missing_docs)]
@@ -30,6 +31,7 @@ pub mod mac_learning;
 pub mod megaflow;
 pub mod ofp;
 pub mod pipeline;
+pub mod small_list;
 pub mod versioned;
 pub mod xlate;
 

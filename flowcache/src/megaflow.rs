@@ -40,6 +40,12 @@ use hashbrown::HashTable;
 use crate::dpaction::DpAction;
 use crate::key::{FlowKey, FlowMask};
 use crate::ofp::Rule;
+use crate::small_list::SmallList;
+
+/// A megaflow's datapath actions: two inline (an output; a rewrite and an output).
+pub type FlowActions = SmallList<DpAction, 2>;
+/// The OpenFlow rules a megaflow's translation hit: two inline.
+pub type RuleList = SmallList<Arc<Rule>, 2>;
 
 /// Traffic counters of a megaflow. Written by the owning PMD only.
 #[derive(Debug, Default)]
@@ -85,9 +91,9 @@ impl MegaflowStats {
 /// N" on a megaflow it keeps; `u64::MAX` in `mac_generation` means `NORMAL` was not used.
 #[derive(Debug)]
 pub struct XlateDeps {
-    /// OpenFlow rules hit, credited with the megaflow's traffic. (A `Vec` as translation built
-    /// it, not a boxed slice: shrinking it to size cost a `realloc` per flow setup.)
-    pub rules: Vec<Arc<Rule>>,
+    /// OpenFlow rules hit, credited with the megaflow's traffic (inline when few: see
+    /// [`crate::small_list`]).
+    pub rules: RuleList,
     /// Pipeline version the translation saw.
     pub pipeline_version: AtomicU64,
     /// MAC table generation the translation saw, or `u64::MAX` when `NORMAL` was not used.
@@ -109,9 +115,9 @@ pub struct XlateDeps {
 
 impl XlateDeps {
     /// Dependencies of a translation.
-    pub fn new(rules: Vec<Arc<Rule>>, pipeline_version: u64, mac_generation: Option<u64>, config_generation: u64) -> Self {
+    pub fn new(rules: impl Into<RuleList>, pipeline_version: u64, mac_generation: Option<u64>, config_generation: u64) -> Self {
         XlateDeps {
-            rules,
+            rules: rules.into(),
             pipeline_version: AtomicU64::new(pipeline_version),
             mac_generation: AtomicU64::new(mac_generation.unwrap_or(u64::MAX)),
             config_generation: AtomicU64::new(config_generation),
@@ -212,9 +218,9 @@ pub struct Megaflow {
     pub batch_group: AtomicU8,
     /// Counters.
     pub stats: MegaflowStats,
-    /// Datapath actions (empty = drop). (A `Vec` as translation built it, not a boxed slice:
-    /// shrinking it to size cost a `realloc` per flow setup.)
-    pub actions: Vec<DpAction>,
+    /// Datapath actions (empty = drop), inline when few (see [`crate::small_list`]): those
+    /// of a megaflow that needs them (`Execute`) are read right after its first cache line.
+    pub actions: FlowActions,
     /// Unique id (OVS's ufid, as a number).
     pub id: u64,
     /// Non-zero words of `mask`.
@@ -231,7 +237,8 @@ pub struct Megaflow {
 
 impl Megaflow {
     /// A megaflow for `key` (unmasked, datapath `in_port`) under `mask`.
-    pub fn new(id: u64, key: &FlowKey, mask: &FlowMask, actions: Vec<DpAction>, deps: XlateDeps, now_ms: u64) -> Megaflow {
+    pub fn new(id: u64, key: &FlowKey, mask: &FlowMask, actions: impl Into<FlowActions>, deps: XlateDeps, now_ms: u64) -> Megaflow {
+        let actions: FlowActions = actions.into();
         let stats = MegaflowStats::default();
         stats.used_ms.store(now_ms, Ordering::Relaxed);
         Megaflow {
@@ -363,6 +370,12 @@ impl Subtable {
         diff == 0
     }
 
+    /// The megaflow (live or dead) with exactly this masked key.
+    fn find_exact(&self, masked_key: &FlowKey) -> Option<&Arc<Megaflow>> {
+        let h = masked_key.hash_words(self.map, BASIS);
+        self.flows.find(h as u64, |s| s.hash == h && s.flow.key == *masked_key).map(|s| &s.flow)
+    }
+
     /// The live megaflow covering `key`, whose hash is `h`.
     #[inline(always)]
     fn find(&self, key: &FlowKey, h: u32) -> Option<&Arc<Megaflow>> {
@@ -419,29 +432,34 @@ impl MegaflowCache {
         None
     }
 
-    fn subtable_index(&self, mask: &FlowMask) -> Option<usize> {
-        self.subtables.iter().position(|s| s.mask == *mask)
+    /// The subtable of `mask`, whose non-zero word map is `map` (compared first: masks of
+    /// other subtables mostly differ there, and it saves comparing 240 bytes).
+    fn subtable_index(&self, mask: &FlowMask, map: u32) -> Option<usize> {
+        self.subtables.iter().position(|s| s.map == map && s.mask == *mask)
     }
 
     /// The megaflow with exactly this masked key and mask.
     pub fn find_exact(&self, masked_key: &FlowKey, mask: &FlowMask) -> Option<&Arc<Megaflow>> {
-        let st = &self.subtables[self.subtable_index(mask)?];
-        let h = masked_key.hash_words(st.map, BASIS);
-        st.flows.find(h as u64, |s| s.hash == h && s.flow.key == *masked_key).map(|s| &s.flow)
+        let st = &self.subtables[self.subtable_index(mask, mask.nonzero_map())?];
+        st.find_exact(masked_key)
     }
 
     /// Inserts a megaflow. Returns `false` (and does nothing) if a live one with the same key
     /// and mask is already there; a dead one is replaced.
     pub fn insert(&mut self, flow: Arc<Megaflow>) -> bool {
-        if let Some(old) = self.find_exact(&flow.key, &flow.mask) {
-            if !old.is_dead() {
-                return false;
+        let idx = match self.subtable_index(&flow.mask, flow.map) {
+            Some(i) => {
+                if let Some(old) = self.subtables[i].find_exact(&flow.key) {
+                    if !old.is_dead() {
+                        return false;
+                    }
+                    // Replace the dead twin; its removal may drop the subtable: start over.
+                    let old = old.clone();
+                    self.remove(&old);
+                    return self.insert(flow);
+                }
+                i
             }
-            let old = old.clone();
-            self.remove(&old);
-        }
-        let idx = match self.subtable_index(&flow.mask) {
-            Some(i) => i,
             None => {
                 self.subtables.push(Subtable::new(&flow.mask, flow.map));
                 self.subtables.len() - 1
@@ -456,7 +474,7 @@ impl MegaflowCache {
 
     /// Removes `flow` (by identity). Empty subtables are dropped. Returns whether it was there.
     pub fn remove(&mut self, flow: &Arc<Megaflow>) -> bool {
-        let Some(idx) = self.subtable_index(&flow.mask) else { return false };
+        let Some(idx) = self.subtable_index(&flow.mask, flow.map) else { return false };
         let st = &mut self.subtables[idx];
         let h = flow.key.hash_words(st.map, BASIS);
         let Ok(entry) = st.flows.find_entry(h as u64, |s| Arc::ptr_eq(&s.flow, flow)) else { return false };
@@ -474,19 +492,28 @@ impl MegaflowCache {
     }
 
     /// Orders subtables by hits since the last ranking (busiest first) and restarts counting.
+    /// Subtables left empty by [`MegaflowCache::clear`] are dropped here.
     pub fn rank(&mut self) {
+        self.subtables.retain(|s| !s.flows.is_empty());
         self.subtables.sort_by_key(|s| std::cmp::Reverse(s.hits.get()));
         for s in &mut self.subtables {
             s.hits.set(0);
         }
     }
 
-    /// Removes every megaflow, returning them.
-    pub fn clear(&mut self) -> Vec<Arc<Megaflow>> {
-        let all: Vec<Arc<Megaflow>> = self.iter().cloned().collect();
-        self.subtables.clear();
-        self.n_flows = 0;
-        all
+    /// Removes every megaflow, marking each dead (so that other holders, such as an
+    /// exact-match cache, treat it as absent), and returns how many there were. The subtables
+    /// stay, empty, with their tables' memory: a purge is mostly followed by the same masks
+    /// again, and growing the tables back cost more than the purge. [`MegaflowCache::rank`]
+    /// drops the ones still empty by then. (Draining instead of collecting the megaflows
+    /// first saves a reference count round trip per megaflow.)
+    pub fn clear(&mut self) -> usize {
+        for st in &mut self.subtables {
+            for slot in st.flows.drain() {
+                slot.flow.dead.store(true, Ordering::Relaxed);
+            }
+        }
+        std::mem::take(&mut self.n_flows)
     }
 }
 
@@ -557,8 +584,17 @@ mod tests {
         assert!(!c.remove(&f1));
         assert_eq!(c.n_subtables(), 1);
         assert!(c.lookup(&key(1, 77, 5)).is_none());
-        assert_eq!(c.clear().len(), 1);
+        assert_eq!(c.clear(), 1);
         assert!(c.is_empty());
+        assert!(f2.is_dead(), "cleared megaflows are marked dead");
+        assert!(c.lookup(&key(2, 0x0a00_0042, 5)).is_none());
+        assert_eq!(c.n_subtables(), 1, "the empty subtable stays until the next ranking");
+        assert!(c.insert(Arc::new(Megaflow::new(4, &key(2, 0x0a00_0001, 0), &m2, vec![], deps(), 0))));
+        assert_eq!(c.lookup(&key(2, 0x0a00_0042, 5)).map(|f| f.id), Some(4));
+        assert_eq!((c.n_subtables(), c.len()), (1, 1));
+        c.clear();
+        c.rank();
+        assert_eq!(c.n_subtables(), 0, "ranking drops empty subtables");
     }
 
     #[test]
@@ -580,6 +616,21 @@ mod tests {
         assert_eq!(c.lookup_counted(&misses[0]).map(|(_, p)| p), None);
         f1.dead.store(true, Ordering::Relaxed);
         assert!(c.lookup(&hits[0]).is_none(), "dead megaflows answer nothing");
+    }
+
+    #[test]
+    fn a_dead_twin_is_replaced() {
+        let mut c = MegaflowCache::new();
+        let mut m = FlowKey::ZERO;
+        m.in_port = u32::MAX;
+        let old = Arc::new(Megaflow::new(1, &key(1, 0, 0), &m, vec![DpAction::Output(2)], deps(), 0));
+        assert!(c.insert(old.clone()));
+        old.dead.store(true, Ordering::Relaxed);
+        let new = Arc::new(Megaflow::new(2, &key(1, 5, 5), &m, vec![DpAction::Output(3)], deps(), 0));
+        assert!(c.insert(new), "a dead megaflow with the same key and mask gives way");
+        assert_eq!((c.len(), c.n_subtables()), (1, 1));
+        assert_eq!(c.lookup(&key(1, 7, 7)).map(|f| f.id), Some(2));
+        assert!(!c.remove(&old), "the dead one is gone");
     }
 
     #[test]

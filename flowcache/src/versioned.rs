@@ -8,7 +8,8 @@
 //!
 //! # How: two copies and a log
 //! There are two [`Pipeline`]s. The *active* one sits in an [`ArcSwap`]; a reader takes
-//! [`FlowTableReader::snapshot`] (one `Arc` clone) once per upcall and drops it after. The
+//! [`FlowTableReader::snapshot`] (one `Arc` clone) once per upcall, or once per batch of a PMD's
+//! upcalls, and drops it after. The
 //! writer owns the other one, the *spare*, and a log of the changes (insert or remove one rule)
 //! made to the active copy since the spare was last brought up to date. Rules are `Arc`s, so
 //! both copies share every rule; only the hash tables exist twice.
@@ -32,11 +33,12 @@
 //! [`FlowTableWriter::snapshot`] across two publishes would otherwise wait forever), the writer
 //! stops waiting after [`WAIT_YIELDS`] yields and clones the active copy instead: O(rules),
 //! but never a deadlock. [`FlowTableWriter::n_copies`] counts those fallbacks. Readers on cores
-//! of their own (PMDs) release a version within one upcall; a reader that shares a core with
+//! of their own (PMDs) release a version within one batch of upcalls (microseconds); a reader that shares a core with
 //! the writer and is preempted while holding one delays the next batch by up to its time slice.
 //!
 //! # Costs
-//! Reader: one atomic load and reference count increment per upcall. Writer: each change is
+//! Reader: one atomic load and reference count increment per upcall (per batch of them in
+//! the PMDs). Writer: each change is
 //! applied twice (once now, once replayed at the next batch), O(1) amortised each; the log
 //! holds one `Arc` per change until the replay.
 
@@ -61,8 +63,8 @@ pub struct FlowTableReader {
 }
 
 impl FlowTableReader {
-    /// The published pipeline. Take it once per upcall and drop it after: while any reader
-    /// holds a version, the writer cannot reuse its memory.
+    /// The published pipeline. Take it once per upcall (or batch of upcalls) and drop it
+    /// after: while any reader holds a version, the writer cannot reuse its memory.
     #[inline]
     pub fn snapshot(&self) -> Arc<Pipeline> {
         self.active.load_full()

@@ -89,7 +89,8 @@ pub enum PmdCommand {
 /// (SipHash cost more than the rest of a megaflow's installation).
 pub type MegaflowRegistry = std::collections::HashMap<u64, Arc<Megaflow>, BuildHasherDefault<FlowIdHasher>>;
 
-/// The hasher of [`MegaflowRegistry`]: Fibonacci hashing of a `u64` id.
+/// The hasher of [`MegaflowRegistry`] (and of the datapath's port map): Fibonacci hashing of
+/// a `u64` id.
 #[derive(Default)]
 pub struct FlowIdHasher(u64);
 
@@ -106,6 +107,10 @@ impl Hasher for FlowIdHasher {
 
     fn write_u64(&mut self, id: u64) {
         self.0 = (self.0 ^ id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        self.write_u64(u64::from(id));
     }
 }
 

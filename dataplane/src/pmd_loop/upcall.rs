@@ -1,15 +1,18 @@
 //! Step 3 of the packet path: translating a missed key into a megaflow, and finding which of a
 //! batch's new megaflows already covers a later miss of the same batch.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use arrayvec::ArrayVec;
-use rvs_flowcache::megaflow::{Megaflow, XlateDeps};
-use rvs_flowcache::xlate::{xlate, XlateInput};
+use rvs_flowcache::megaflow::{FlowActions, Megaflow, RuleList, XlateDeps};
+use rvs_flowcache::xlate::{xlate_with, XlateBuffers, XlateInput};
 use rvs_flowcache::FlowKey;
 use rvs_packet::BURST_SIZE;
 
-use crate::datapath::DatapathShared;
+use rvs_flowcache::Pipeline;
+
+use crate::datapath::{BridgeDp, DatapathShared, DpPortMap, XlateConf};
 use crate::drops::DropReason;
 
 /// Finds which megaflow made by this batch's upcalls covers a key, without trying each in
@@ -29,7 +32,11 @@ const BATCH_BASIS: u32 = 0xba7c_4f10;
 impl BatchFlows {
     /// Records `flow`, about to become `new_flows[new_flows.len()]`.
     pub(super) fn add(&mut self, flow: &Megaflow, new_flows: &[(Arc<Megaflow>, u8)]) {
-        let m = match self.masks.iter().position(|&r| new_flows[r as usize].0.mask == flow.mask) {
+        let same_mask = |r: &u8| {
+            let rep = &new_flows[*r as usize].0;
+            rep.map == flow.map && rep.mask == flow.mask
+        };
+        let m = match self.masks.iter().position(same_mask) {
             Some(m) => m,
             None => {
                 self.masks.push(new_flows.len() as u8);
@@ -54,38 +61,78 @@ impl BatchFlows {
     }
 }
 
-/// Translates a missed key into a megaflow (not installed yet).
-pub(super) fn translate(dp: &DatapathShared, now_ms: u64, key: &FlowKey) -> Result<Arc<Megaflow>, DropReason> {
-    let ports = dp.ports.load();
-    let info = ports.get(key.in_port).ok_or(DropReason::NoSuchPort)?;
-    let br = &info.bridge;
-    let pipeline = br.tables.snapshot();
-    let conf = br.xlate.load_full();
-    let mac_gen = br.mac_generation();
-    let mut of_key = *key;
-    of_key.in_port = info.ofport.0;
-    let out = xlate(&XlateInput {
-        pipeline: &pipeline,
-        bridge: &conf.bridge,
-        macs: &br.macs,
-        key: of_key,
-        now_ms,
-        may_learn: true,
-        trace: false,
-    });
-    let mut deps = XlateDeps::new(out.rules, pipeline.version(), out.used_normal.then_some(mac_gen), conf.generation)
-        .with_groups(out.groups);
-    if !out.fin_timeouts.is_empty() {
-        deps = deps.with_fin_timeouts(out.fin_timeouts);
-        deps.apply_fin_timeouts(key.tcp_flags);
+thread_local! {
+    /// The vectors this thread's translations build their actions and rules in. What a
+    /// megaflow keeps is moved into its inline lists, and the vectors, emptied, come back
+    /// here: no allocation per upcall for them (and none at all for the megaflow's lists
+    /// when they are short, see `rvs_flowcache::small_list`).
+    static XLATE_BUFFERS: Cell<XlateBuffers> = const { Cell::new(XlateBuffers { actions: Vec::new(), rules: Vec::new() }) };
+}
+
+/// The bridge state translations read, taken once per batch (see [`Translator`]).
+struct BridgeSnapshot {
+    bridge: Arc<BridgeDp>,
+    pipeline: Arc<Pipeline>,
+    conf: Arc<XlateConf>,
+    mac_generation: u64,
+}
+
+/// Translates a batch's misses into megaflows (not installed yet). The datapath's port map,
+/// and the pipeline, configuration and MAC table generation of a bridge, are read once per
+/// batch, at its first miss on that bridge, not once per miss: three `ArcSwap` loads and a
+/// mutex round trip, about a tenth of a flow setup's instructions. A batch is one moment;
+/// translating its misses against one snapshot is what translating them at that moment does.
+/// (The generations are read before any translation, so a change during the batch leaves
+/// its megaflows stale for the revalidator, never wrongly fresh.)
+pub(super) struct Translator<'a> {
+    dp: &'a DatapathShared,
+    now_ms: u64,
+    ports: Option<Arc<DpPortMap>>,
+    bridge: Option<BridgeSnapshot>,
+}
+
+impl<'a> Translator<'a> {
+    /// A translator for one batch; it reads nothing until the first miss.
+    pub(super) fn new(dp: &'a DatapathShared, now_ms: u64) -> Self {
+        Translator { dp, now_ms, ports: None, bridge: None }
     }
-    if !out.learned.is_empty() {
-        // `learn`: the control thread installs the flows; the megaflow keeps them so that the
-        // revalidator can refresh them while it has traffic (see rvs_flowcache::learn).
-        let learned: Arc<[rvs_flowcache::FlowMod]> = out.learned.into();
-        dp.send_learned(&br.name, learned.clone());
-        deps = deps.with_learned(learned);
+
+    /// Translates a missed key into a megaflow (not installed yet).
+    pub(super) fn translate(&mut self, key: &FlowKey) -> Result<Arc<Megaflow>, DropReason> {
+        let (dp, now_ms) = (self.dp, self.now_ms);
+        let ports = self.ports.get_or_insert_with(|| dp.ports.load_full());
+        let info = ports.get(key.in_port).ok_or(DropReason::NoSuchPort)?;
+        if !self.bridge.as_ref().is_some_and(|b| Arc::ptr_eq(&b.bridge, &info.bridge)) {
+            let br = &info.bridge;
+            self.bridge = Some(BridgeSnapshot {
+                bridge: br.clone(),
+                pipeline: br.tables.snapshot(),
+                conf: br.xlate.load_full(),
+                mac_generation: br.mac_generation(),
+            });
+        }
+        let snap = self.bridge.as_ref().expect("set above");
+        let (br, pipeline, conf) = (&snap.bridge, &snap.pipeline, &snap.conf);
+        let mut of_key = *key;
+        of_key.in_port = info.ofport.0;
+        let input = XlateInput { pipeline, bridge: &conf.bridge, macs: &br.macs, key: of_key, now_ms, may_learn: true, trace: false };
+        let mut out = xlate_with(&input, XLATE_BUFFERS.take());
+        let actions = FlowActions::take_from(&mut out.actions);
+        let rules = RuleList::take_from(&mut out.rules);
+        XLATE_BUFFERS.set(XlateBuffers { actions: std::mem::take(&mut out.actions), rules: std::mem::take(&mut out.rules) });
+        let mut deps = XlateDeps::new(rules, pipeline.version(), out.used_normal.then_some(snap.mac_generation), conf.generation)
+            .with_groups(out.groups);
+        if !out.fin_timeouts.is_empty() {
+            deps = deps.with_fin_timeouts(out.fin_timeouts);
+            deps.apply_fin_timeouts(key.tcp_flags);
+        }
+        if !out.learned.is_empty() {
+            // `learn`: the control thread installs the flows; the megaflow keeps them so that
+            // the revalidator can refresh them while it has traffic (see rvs_flowcache::learn).
+            let learned: Arc<[rvs_flowcache::FlowMod]> = out.learned.into();
+            dp.send_learned(&br.name, learned.clone());
+            deps = deps.with_learned(learned);
+        }
+        Ok(Arc::new(Megaflow::new(dp.next_flow_id(), key, &out.wc, actions, deps, now_ms)))
     }
-    let flow = Arc::new(Megaflow::new(dp.next_flow_id(), key, &out.wc, out.actions, deps, now_ms));
-    Ok(flow)
 }

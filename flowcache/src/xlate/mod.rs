@@ -176,7 +176,28 @@ pub type GroupHit = (Arc<GroupCounters>, Vec<usize>);
 
 /// Translates a packet. See the module documentation.
 pub fn xlate(input: &XlateInput<'_>) -> XlateOutput {
+    xlate_with(input, XlateBuffers::default())
+}
+
+/// Empty vectors, with capacity, that a translation builds its actions and rules in (see
+/// [`xlate_with`]).
+#[derive(Debug, Default)]
+pub struct XlateBuffers {
+    /// Becomes [`XlateOutput::actions`].
+    pub actions: Vec<DpAction>,
+    /// Becomes [`XlateOutput::rules`].
+    pub rules: Vec<Arc<Rule>>,
+}
+
+/// [`xlate`], building the output's actions and rules in `bufs` (cleared first), so that a
+/// caller translating many packets can give the vectors back to the next translation and not
+/// allocate them each time.
+pub fn xlate_with(input: &XlateInput<'_>, mut bufs: XlateBuffers) -> XlateOutput {
+    bufs.actions.clear();
+    bufs.rules.clear();
     let mut ctx = Ctx::new(input);
+    ctx.out = bufs.actions;
+    ctx.rules = bufs.rules;
     ctx.wc.in_port = u32::MAX;
     ctx.wc.recirc_id = u32::MAX;
     if input.bridge.no_recv.contains(&OfPort(input.key.in_port)) {
@@ -348,9 +369,7 @@ impl<'a> Ctx<'a> {
     fn run_table(&mut self, table: u8, entry: Entry) {
         let prev_table = self.table_id;
         self.table_id = table;
-        let mut wc = self.wc;
-        let rule = self.inp.pipeline.lookup(table, &self.flow, &mut wc).cloned();
-        self.wc = wc;
+        let rule = self.inp.pipeline.lookup(table, &self.flow, &mut self.wc).cloned();
         if self.inp.trace {
             self.trace.push(TraceEvent::Table {
                 depth: self.trace_depth,
