@@ -555,8 +555,24 @@ impl Pmd {
             // The reused keys take their roots' answers, counted as the roots were found: in
             // the EMC, else the megaflow cache (an upcall's megaflow too, as for the packets an
             // earlier upcall of the batch covers).
+            // A batch that is one run (every packet a copy of the first) is answered as a
+            // whole: its packets are not given the answer one by one, and dispatch takes the
+            // run's bytes and TCP flags from its first packet.
+            let whole_run = n >= 2 && valid & 1 != 0 && reused == (u32::MAX >> (32 - n)) & !1;
             let mut reused_megaflow_hits = 0u64;
-            for i in bits(reused) {
+            if whole_run {
+                let others = (n - 1) as u64;
+                if flows[0].is_some() {
+                    if emc_hit & 1 != 0 {
+                        counters.emc_hits += others;
+                    } else {
+                        reused_megaflow_hits = others;
+                    }
+                } else if let Some(&(_, reason)) = failed.first() {
+                    counters.drop(reason, others);
+                }
+            }
+            for i in bits(if whole_run { 0 } else { reused }) {
                 let root = usize::from(reuse_of[i]);
                 flows[i] = flows[root];
                 if flows[i].is_some() {
@@ -573,7 +589,7 @@ impl Pmd {
             counters.megaflow_hits += reused_megaflow_hits;
 
             // 4-5. Group and execute.
-            let classified = Classified { flows: &flows, keys: &keys[..], n };
+            let classified = Classified { flows: &flows, keys: &keys[..], n, whole_run };
             dispatch(classified, rx_batch, slots, txqs, counters, dp, now_ms);
 
             // 6. After the batch: exact-match cache insertions...

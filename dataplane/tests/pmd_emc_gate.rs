@@ -69,3 +69,25 @@ fn runs_take_their_roots_answer() {
     assert_eq!(c.total_drops(), 2 * BURST_SIZE as u64);
     assert_eq!(sw.port(1).stats().tx_packets, 0);
 }
+
+#[test]
+fn runs_through_action_lists_and_outputs() {
+    // A run on a megaflow with two outputs (executed packet by packet) and one with a single
+    // output (moved as a whole): every packet comes out, counted on its megaflow.
+    let frame = anchor_udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 1000, 2000);
+    let mut sw = TestSwitch::builder().port(PortSetup::replay(vec![frame.clone()])).port(PortSetup::sink()).port(PortSetup::sink()).build();
+    sw.flows(&["in_port=1,actions=output:2,output:3"]);
+    sw.run(5);
+    assert_eq!(sw.port(1).stats().tx_packets, 5 * BURST_SIZE as u64);
+    assert_eq!(sw.port(2).stats().tx_packets, 5 * BURST_SIZE as u64);
+    let mf = &sw.megaflows()[0];
+    assert_eq!(mf.stats.read().0, 5 * BURST_SIZE as u64);
+    assert_eq!(mf.stats.read().1, 5 * BURST_SIZE as u64 * frame.len() as u64);
+
+    let mut sw = TestSwitch::builder().port(PortSetup::replay(vec![frame.clone()])).port(PortSetup::sink()).build();
+    sw.flows(&["in_port=1,actions=output:2"]);
+    sw.run(5);
+    assert_eq!(sw.port(1).stats().tx_packets, 5 * BURST_SIZE as u64);
+    let mf = &sw.megaflows()[0];
+    assert_eq!((mf.stats.read().0, mf.stats.read().1), (5 * BURST_SIZE as u64, 5 * BURST_SIZE as u64 * frame.len() as u64));
+}

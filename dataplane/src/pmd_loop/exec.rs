@@ -34,6 +34,9 @@ pub(super) struct Classified<'f, 'k> {
     pub(super) flows: &'f [Option<&'f Arc<Megaflow>>; BURST_SIZE],
     pub(super) keys: &'k [FlowKey],
     pub(super) n: usize,
+    /// Every packet is a copy of the first (same length, same headers: `key_reuse`): only
+    /// the first one's megaflow and key are filled in, and they stand for all.
+    pub(super) whole_run: bool,
 }
 
 /// Steps 4 and 5 of [`Pmd::process_rx`]: groups the batch's packets by megaflow, counts each
@@ -51,14 +54,31 @@ pub(super) fn dispatch(
     dp: &DatapathShared,
     now_ms: u64,
 ) {
+    if batch.whole_run {
+        let Some(first) = batch.flows[0] else {
+            // Dropped (and counted) before dispatch: the first packet's upcall failed.
+            rx_batch.clear();
+            return;
+        };
+        if first.disposition == Disposition::Execute {
+            // Each packet runs the actions: the general case, with every packet's megaflow.
+            // (The copies' keys hold their TCP flags, all that grouping reads.)
+            let flows = [Some(first); BURST_SIZE];
+            let all = Classified { flows: &flows, keys: batch.keys, n: batch.n, whole_run: false };
+            return dispatch(all, rx_batch, slots, txqs, counters, dp, now_ms);
+        }
+    }
     // Common case first: every packet of the batch on one megaflow.
     if let Some(Some(first)) = batch.flows.first() {
-        if batch.flows[..batch.n].iter().all(|f| f.is_some_and(|f| Arc::ptr_eq(f, first))) {
+        if batch.whole_run || batch.flows[..batch.n].iter().all(|f| f.is_some_and(|f| Arc::ptr_eq(f, first))) {
             let disposition = first.disposition;
             // An action list is counted below, with the general case.
             if disposition != Disposition::Execute {
-                let bytes: u64 = rx_batch.iter().map(|p| p.len() as u64).sum();
-                let tcp_flags = batch.keys[..batch.n].iter().fold(0, |a, k| a | k.tcp_flags);
+                let (bytes, tcp_flags) = if batch.whole_run {
+                    (rx_batch.len() as u64 * rx_batch.as_slice()[0].len() as u64, batch.keys[0].tcp_flags)
+                } else {
+                    (rx_batch.iter().map(|p| p.len() as u64).sum(), batch.keys[..batch.n].iter().fold(0, |a, k| a | k.tcp_flags))
+                };
                 first.stats.add(batch.n as u64, bytes, now_ms, tcp_flags);
             }
             match disposition {
