@@ -415,14 +415,12 @@ impl Pmd {
         // receive hash): hashed in step 6 if they are to be inserted.
         let mut unhashed = 0u32;
         let mut reuse_of = [0u8; BURST_SIZE];
+        let lookup_emc = use_emc.then_some(&*emc);
         if same_as_prev == 0 {
             for (i, pkt) in rx_batch.iter_mut().enumerate() {
-                if extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], use_emc, counters).is_some() {
+                if let Some(x) = extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], lookup_emc, counters) {
                     valid |= 1 << i;
-                    unhashed |= u32::from(!use_emc && !pkt.meta.has_rss_hash) << i;
-                    if use_emc {
-                        emc.prefetch(emc_keys[i].hash);
-                    }
+                    unhashed |= u32::from(x.unhashed) << i;
                 }
             }
         } else {
@@ -448,14 +446,11 @@ impl Pmd {
                         continue;
                     }
                 }
-                prev = match extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], use_emc, counters) {
-                    Some((off, map)) => {
+                prev = match extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], lookup_emc, counters) {
+                    Some(x) => {
                         valid |= 1 << i;
-                        unhashed |= u32::from(!use_emc && !pkt.meta.has_rss_hash) << i;
-                        if use_emc {
-                            emc.prefetch(emc_keys[i].hash);
-                        }
-                        reusable(map, off).then_some((i, off, map))
+                        unhashed |= u32::from(x.unhashed) << i;
+                        reusable(x.map, x.off).then_some((i, x.off, x.map))
                     }
                     None => None,
                 };
@@ -607,10 +602,8 @@ impl Pmd {
             if emc_choice.measure && !had_upcalls {
                 emc_gate.record(emc_choice, t3.wrapping_sub(t_start), n);
             }
-            emc_gate.settle();
             return t3;
         }
-        emc_gate.settle();
         for &(_, i) in &new_flows {
             let i = usize::from(i);
             emc_keys[i] = emc_key_of(&keys[i], emc_keys[i], unhashed, i);
@@ -791,11 +784,21 @@ impl Pmd {
 }
 
 
+/// What [`extract_one`] found of a well-formed packet.
+struct Extracted {
+    off: HeaderOffsets,
+    /// The key's word map.
+    map: u32,
+    /// The EMC hash was not computed (see [`emc_key_of`]).
+    unhashed: bool,
+}
+
 /// Extracts `pkt`'s key into `key` and its exact-match cache identity into `emc_key`, and
 /// sets the packet's input port and header offsets; a malformed packet is counted (and its
-/// key must not be used). Returns the offsets and the key's word map.
+/// key must not be used). With `lookup` (the EMC the batch will consult), the key's slots
+/// there are prefetched; without, the key is not hashed unless the port gave a hash.
 #[inline(always)]
-fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &mut EmcKey, use_emc: bool, counters: &mut PmdCounters) -> Option<(HeaderOffsets, u32)> {
+fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &mut EmcKey, lookup: Option<&Emc>, counters: &mut PmdCounters) -> Option<Extracted> {
     pkt.meta.in_port = dp_port;
     match key.extract_mapped(pkt.data(), dp_port) {
         Ok((off, map)) => {
@@ -804,9 +807,12 @@ fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &m
             // A receive hash from the port (RSS) is the EMC hash, as in OVS: it saves hashing
             // the key. Equal keys get equal hashes as long as the port hashes them the same
             // way; a collision only costs a slot (the whole key is compared).
-            // With the EMC bypassed, the hash is not needed.
-            *emc_key = if pkt.meta.has_rss_hash || !use_emc { EmcKey { map, hash: pkt.meta.rss_hash } } else { EmcKey::new(key, map) };
-            Some((off, map))
+            let rss = pkt.meta.has_rss_hash;
+            *emc_key = if rss || lookup.is_none() { EmcKey { map, hash: pkt.meta.rss_hash } } else { EmcKey::new(key, map) };
+            if let Some(emc) = lookup {
+                emc.prefetch(emc_key.hash);
+            }
+            Some(Extracted { off, map, unhashed: !rss && lookup.is_none() })
         }
         Err(m) => {
             counters.drop(DropReason::Malformed(m), 1);

@@ -356,6 +356,10 @@ impl EmcGate {
         }
         let b = self.batches;
         self.batches = if b + 1 == Self::EPOCH { 0 } else { b + 1 };
+        if b == Self::TRIAL {
+            // Every trial batch has reported: decide.
+            self.decide();
+        }
         if b < Self::TRIAL {
             EmcChoice { lookup: b & 1 == 1, measure: true }
         } else {
@@ -364,7 +368,7 @@ impl EmcGate {
     }
 
     /// Reports a trial batch: whether it looked up (`choice.lookup`), its cycles and
-    /// packets. The choice is made when the trial's last batch has been reported.
+    /// packets. The choice is made by the first [`EmcGate::next`] after the trial.
     #[inline]
     pub fn record(&mut self, choice: EmcChoice, cycles: u64, packets: usize) {
         let arm = &mut self.trial[usize::from(choice.lookup)];
@@ -372,13 +376,8 @@ impl EmcGate {
         arm.1 += packets as u64;
     }
 
-    /// Ends a trial if the last batch given out was its last: decides, and starts counting
-    /// afresh. (Called after every batch; cheap.)
-    #[inline]
-    pub fn settle(&mut self) {
-        if self.batches != Self::TRIAL {
-            return;
-        }
+    /// Ends a trial: keeps the cheaper way, and starts counting afresh.
+    fn decide(&mut self) {
         let [(off_c, off_p), (on_c, on_p)] = self.trial;
         if off_p > 0 && on_p > 0 {
             // off_c / off_p < on_c / on_p, without division.
@@ -423,7 +422,6 @@ mod tests {
             } else {
                 lookups += u32::from(c.lookup);
             }
-            g.settle();
         }
         lookups
     }
@@ -446,7 +444,6 @@ mod tests {
         // A trial without a usable measurement of both ways keeps the last choice.
         for _ in 0..EmcGate::EPOCH {
             g.next(&policy);
-            g.settle();
         }
         assert!(!g.bypassed());
         // emc-insert-inv-prob=0: never, and nothing to measure.
