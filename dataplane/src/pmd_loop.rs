@@ -86,13 +86,14 @@
 mod exec;
 pub mod handle;
 mod tx;
+mod reclaim;
 mod upcall;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use arrayvec::ArrayVec;
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 use rvs_flowcache::dpaction::DpAction;
 use rvs_flowcache::emc::{Emc, EmcGate, EmcInsertPolicy, EmcKey, DEFAULT_ENTRIES};
 use rvs_flowcache::megaflow::{Megaflow, MegaflowCache};
@@ -153,8 +154,9 @@ pub struct Pmd {
     txqs: TxPorts,
     emc: Emc,
     dpcls: MegaflowCache,
-    /// An empty registry map with capacity, swapped in by [`Pmd::flush_flows`].
-    spare_registry: MegaflowRegistry,
+    /// Emptied megaflow caches and registry maps coming back from the reclaimer, with their
+    /// capacity, for [`Pmd::flush_flows`] to swap in (see [`reclaim`]).
+    spares: (Sender<reclaim::Spare>, Receiver<reclaim::Spare>),
     emc_policy: EmcInsertPolicy,
     /// Whether batches consult the EMC (see [`EmcGate`]).
     emc_gate: EmcGate,
@@ -212,7 +214,7 @@ impl Pmd {
             txqs: TxPorts::default(),
             emc: Emc::new(DEFAULT_ENTRIES),
             dpcls: MegaflowCache::new(),
-            spare_registry: MegaflowRegistry::default(),
+            spares: crossbeam_channel::unbounded(),
             emc_policy: EmcInsertPolicy::new(config.emc_insert_inv_prob, 0x9e37_79b9 ^ id as u32),
             emc_gate: EmcGate::default(),
             config,
@@ -604,11 +606,19 @@ impl Pmd {
             }
             return t3;
         }
-        for &(_, i) in &new_flows {
-            let i = usize::from(i);
-            emc_keys[i] = emc_key_of(&keys[i], emc_keys[i], unhashed, i);
+        // A new megaflow goes into the exact-match cache with the insertion probability, as
+        // a megaflow hit does (OVS's emc_probabilistic_insert after an upcall): with 1 in
+        // 100, a burst of new flows does not evict the EMC's hot entries, and a setup skips
+        // a random write into a cache-sized table.
+        let mut emc_new = 0u32;
+        for (j, &(_, i)) in new_flows.iter().enumerate() {
+            if emc_policy.should_insert() {
+                let i = usize::from(i);
+                emc_keys[i] = emc_key_of(&keys[i], emc_keys[i], unhashed, i);
+                emc_new |= 1 << j;
+            }
         }
-        let emc = emc_policy.inserts().then_some(emc);
+        let emc = (emc, emc_new);
         Self::install(&mut new_flows, (&keys[..], &emc_keys[..]), dpcls, emc, shared, config.flow_limit, counters);
         let t4 = cycles();
         counters.upcall_cycles += t4.wrapping_sub(t3);
@@ -616,13 +626,14 @@ impl Pmd {
     }
 
     /// Installs the megaflows a batch's upcalls made (with the index of the packet that made
-    /// each), unless the flow limit is reached.
+    /// each), unless the flow limit is reached; those whose bit is set in `emc_new` (by their
+    /// index in `new_flows`) go into the exact-match cache too.
     #[inline]
     fn install(
         new_flows: &mut ArrayVec<(Arc<Megaflow>, u8), BURST_SIZE>,
         (keys, emc_keys): (&[FlowKey], &[EmcKey]),
         dpcls: &mut MegaflowCache,
-        mut emc: Option<&mut Emc>,
+        (emc, emc_new): (&mut Emc, u32),
         shared: &PmdShared,
         flow_limit: usize,
         counters: &mut PmdCounters,
@@ -631,10 +642,10 @@ impl Pmd {
             return;
         }
         let mut registry = shared.registry.lock().unwrap_or_else(|e| e.into_inner());
-        for (flow, i) in new_flows.drain(..) {
+        for (j, (flow, i)) in new_flows.drain(..).enumerate() {
             let i = i as usize;
             if dpcls.len() < flow_limit && dpcls.insert(flow.clone()) {
-                if let Some(emc) = emc.as_deref_mut() {
+                if emc_new & (1 << j) != 0 {
                     emc.insert_key(&keys[i], emc_keys[i], &flow);
                 }
                 registry.insert(flow.id, flow);
@@ -712,27 +723,28 @@ impl Pmd {
         self.rxqs.push(Rxq { dp_port: h.dp_port, queue: h.queue, q: h.rxq, cycles, stats: h.stats });
     }
 
-    /// Removes every megaflow. The registry's map is swapped under its lock for an empty one
-    /// that keeps its capacity (the previous flush's), and emptied outside it, where the
-    /// megaflows are freed: no search per megaflow, no table to grow back.
+    /// Removes every megaflow: the megaflow cache, and the registry's map under its lock, are
+    /// swapped for an emptied pair that kept its capacity (an earlier flush's, back from the
+    /// reclaimer), and the old pair goes to the reclaimer thread, which frees the megaflows
+    /// (see [`reclaim`]). The PMD pays for no megaflow, and grows no table back.
     fn flush_flows(&mut self) {
-        self.dpcls.clear();
         self.emc.clear();
-        let mut old = std::mem::take(&mut self.spare_registry);
-        std::mem::swap(&mut *self.shared.registry.lock().unwrap_or_else(|e| e.into_inner()), &mut old);
-        old.clear();
-        self.spare_registry = old;
+        let (mut dpcls, mut registry) = self.spares.1.try_recv().unwrap_or_default();
+        std::mem::swap(&mut self.dpcls, &mut dpcls);
+        std::mem::swap(&mut *self.shared.registry.lock().unwrap_or_else(|e| e.into_inner()), &mut registry);
+        reclaim::defer(reclaim::Garbage::Purged { dpcls, registry, back: self.spares.0.clone() });
     }
 
     fn delete_flows(&mut self, flows: Vec<Arc<Megaflow>>) {
         let mut reg = self.shared.registry.lock().unwrap_or_else(|e| e.into_inner());
-        for f in flows {
+        for f in &flows {
             f.dead.store(true, Ordering::Relaxed);
-            self.dpcls.remove(&f);
+            self.dpcls.remove(f);
             reg.remove(&f.id);
         }
         drop(reg);
         self.emc.sweep_dead();
+        reclaim::defer(reclaim::Garbage::Deleted(flows));
     }
 
     /// Sleeps until a queue has packets, a command arrives, or `us` microseconds pass.
@@ -780,6 +792,11 @@ impl Pmd {
     /// Number of megaflows installed.
     pub fn n_megaflows(&self) -> usize {
         self.dpcls.len()
+    }
+
+    /// Number of exact-match cache entries holding a live megaflow.
+    pub fn n_emc_entries(&self) -> usize {
+        self.emc.count()
     }
 }
 

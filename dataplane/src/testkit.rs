@@ -483,6 +483,11 @@ impl TestSwitch {
         self.pmd.n_megaflows()
     }
 
+    /// Number of the PMD's exact-match cache entries holding a live megaflow.
+    pub fn n_emc_entries(&self) -> usize {
+        self.pmd.n_emc_entries()
+    }
+
     /// The PMD's installed megaflows (its registry, as the revalidator sees it).
     pub fn megaflows(&self) -> Vec<Arc<Megaflow>> {
         let reg = self.pmd_shared.registry.lock().unwrap_or_else(|e| e.into_inner());

@@ -3,6 +3,7 @@
 //! come out. Built on `rvs_dataplane::testkit`; everything runs on the test's thread.
 
 use rvs_dataplane::drops::DropReason;
+use rvs_dataplane::pmd_loop::PmdConfig;
 use rvs_dataplane::testkit::{PortSetup, TestSwitch};
 use rvs_flowcache::dpaction::DpAction;
 use rvs_flowcache::xlate::VlanConfig;
@@ -355,16 +356,50 @@ fn each_flow_keeps_its_order_through_shared_and_full_transmit_buffers() {
 
 // ---------------------------------------------------------------- caches
 
+/// `emc-insert-inv-prob=1`: every new megaflow and every megaflow hit goes into the EMC, so
+/// that tests can say which packet hits where.
+fn every_flow_into_the_emc() -> PmdConfig {
+    PmdConfig { emc_insert_inv_prob: 1, ..PmdConfig::default() }
+}
+
+#[test]
+fn new_flows_enter_the_emc_with_the_insertion_probability() {
+    // Default 1 in 100, as OVS after an upcall: 320 new flows put a few in the EMC, not 320.
+    // (Counted in the EMC itself: its hit counters depend on the EMC gate's trials.)
+    let frames: Vec<Vec<u8>> =
+        (0..320u16).map(|i| Frame { ip_src: [10, 1, (i >> 8) as u8, i as u8], ..Frame::udp(MAC_A, MAC_B) }.build()).collect();
+    let setups = |config: PmdConfig| {
+        let mut sw = TestSwitch::new(2);
+        sw.configure_pmd(config);
+        // Megaflows (nearly) exact on the source address: most packets are setups.
+        sw.flows(&["ip,nw_src=1.1.1.1,actions=drop", "in_port=1,actions=output:2"]);
+        for f in &frames {
+            sw.port(0).inject(f);
+        }
+        sw.run_until_idle();
+        let c = sw.counters();
+        assert_eq!(c.rx_packets, 320);
+        assert!(c.upcalls >= 100, "{c:?}");
+        (c.upcalls as usize, sw.n_emc_entries())
+    };
+    let (upcalls, in_emc) = setups(PmdConfig::default());
+    assert!(in_emc < upcalls / 8, "{in_emc} EMC entries after {upcalls} new flows");
+    // With probability 1 every new flow does.
+    let (upcalls, in_emc) = setups(every_flow_into_the_emc());
+    assert_eq!(in_emc, upcalls);
+}
+
 #[test]
 fn repeated_flows_hit_the_caches_not_the_upcall_path() {
     let mut sw = TestSwitch::new(2);
+    sw.configure_pmd(every_flow_into_the_emc());
     sw.flows(&["in_port=1,actions=output:2"]);
     let f = Frame::udp(MAC_A, MAC_B).build();
     sw.port(0).inject(&f);
     sw.run_until_idle();
     assert_eq!((sw.counters().upcalls, sw.counters().emc_hits, sw.counters().megaflow_hits), (1, 0, 0));
 
-    // Same flow again: the upcall put it in the exact-match cache.
+    // Same flow again: the upcall put it in the exact-match cache (insertion probability 1).
     sw.port(0).inject(&f);
     sw.run_until_idle();
     assert_eq!((sw.counters().upcalls, sw.counters().emc_hits, sw.counters().megaflow_hits), (1, 1, 0));
@@ -388,6 +423,7 @@ fn repeated_flows_hit_the_caches_not_the_upcall_path() {
 #[test]
 fn flow_mods_reach_cached_flows_after_revalidation() {
     let mut sw = TestSwitch::new(3);
+    sw.configure_pmd(every_flow_into_the_emc());
     sw.flows(&["priority=10,in_port=1,actions=output:2"]);
     let web = Frame::udp(MAC_A, MAC_B).ports(1024, 5000).build();
     let other = Frame::udp(MAC_A, MAC_B).ports(1024, 6000).build();
@@ -512,6 +548,7 @@ fn partial_checksums_pass_to_offloading_ports_and_are_completed_for_others() {
 #[test]
 fn a_receive_hash_from_the_port_is_the_exact_match_cache_hash() {
     let mut sw = TestSwitch::new(2);
+    sw.configure_pmd(every_flow_into_the_emc());
     sw.flows(&["in_port=1,actions=output:2"]);
     let with_hash = |frame: &[u8], hash: u32| {
         let mut p = PacketBuf::from_slice(frame);
