@@ -12,21 +12,32 @@
 //!   spends all its on-CPU time on packets).
 //!
 //! # new-flows: the cost of a flow setup
-//! The window is split in two halves. In the first, nothing happens: the 8,000 megaflows exist
-//! and every packet hits them (`c_hit` cycles per packet). In the second, the harness deletes
-//! every datapath flow every [`PURGE_INTERVAL`], so every source address is set up again and
-//! again; the switch's own counter of successful upcalls gives the number of setups `U`. With
-//! `C` worker cycles and `P` packets in that half, one setup costs
-//! `c_setup = (C - P * c_hit) / U` cycles beyond forwarding the packet, and one core sets up
-//! `TSC Hz / c_setup` flows per second. The CSV's Mpps for `new-flows` are those of the
-//! second half (forwarding while flows churn).
+//! The window is split in [`CHURN_ROUNDS`] rounds of two halves. In the first half of a
+//! round, nothing happens: the 8,000 megaflows exist and every packet hits them. In the
+//! second, the harness deletes every datapath flow every [`PURGE_INTERVAL`], so every source
+//! address is set up again and again; the switch's own counter of successful upcalls gives
+//! the number of setups. Summed over the rounds: the steady halves give `c_hit` cycles per
+//! packet; with `C` worker cycles, `P` packets and `U` setups in the churning halves, one
+//! setup costs `c_setup = (C - P * c_hit) / U` cycles beyond forwarding the packet, and one
+//! core sets up `TSC Hz / c_setup` flows per second. The CSV's Mpps for `new-flows` are those
+//! of the churning halves (forwarding while flows churn).
+//!
+//! `c_setup` is a difference, about 35 packets' worth of `c_hit` per setup, so a drift of
+//! the machine's speed between the halves (a shared VM) weighs on it 35 times over.
+//! Alternating the halves in short rounds puts both under the same drift. Before each steady
+//! half after the first, [`SETTLE`] passes unmeasured, so that the flows the last purge
+//! removed are set up again before `c_hit` is measured.
 
 use std::time::{Duration, Instant};
 
 use super::sys::{self, Interrupted};
 
-/// How often the datapath flows are deleted in the second half of a `new-flows` window.
+/// How often the datapath flows are deleted in the churning halves of a `new-flows` window.
 pub const PURGE_INTERVAL: Duration = Duration::from_millis(20);
+/// Rounds (a steady half, then a churning half) of a `new-flows` window.
+pub const CHURN_ROUNDS: u32 = 4;
+/// Unmeasured time between a round's churning half and the next round's steady half.
+pub const SETTLE: Duration = Duration::from_millis(250);
 
 /// A system started for one run, measured through this interface.
 pub trait Running {
@@ -134,7 +145,8 @@ fn point(sys: &mut dyn Running) -> Result<Point, RunError> {
     Ok(Point { t: before + (after - before) / 2, tx, run_ns, setups })
 }
 
-/// Rate figures between two points.
+/// Rate figures between two points (or summed over several windows).
+#[derive(Default)]
 struct Delta {
     secs: f64,
     packets: u64,
@@ -157,6 +169,16 @@ fn delta(a: &Point, b: &Point, tsc_hz: f64) -> Result<Delta, RunError> {
 }
 
 impl Delta {
+    fn add(&mut self, d: &Delta) {
+        self.secs += d.secs;
+        self.packets += d.packets;
+        self.cycles += d.cycles;
+        self.setups = match (self.setups, d.setups) {
+            (Some(x), Some(y)) => Some(x + y),
+            (x, y) => x.or(y),
+        };
+    }
+
     fn sample(&self, tsc_hz: f64) -> Sample {
         Sample {
             mpps: self.packets as f64 / self.secs / 1e6,
@@ -203,7 +225,8 @@ pub fn measure(
     tsc_hz: f64,
     tick: &mut dyn FnMut(f64),
 ) -> Result<Sample, RunError> {
-    let clock = Progress { start: Instant::now(), total: (warmup + duration).as_secs_f64() };
+    let settling = if churn { SETTLE * (CHURN_ROUNDS - 1) } else { Duration::ZERO };
+    let clock = Progress { start: Instant::now(), total: (warmup + duration + settling).as_secs_f64() };
     wait(&clock, tick, warmup, None)?;
     let p0 = point(sys)?;
     let has_flows = p0.setups.is_some();
@@ -212,12 +235,22 @@ pub fn measure(
         let p1 = point(sys)?;
         return Ok(delta(&p0, &p1, tsc_hz)?.sample(tsc_hz));
     }
-    wait(&clock, tick, duration / 2, None)?;
-    let p1 = point(sys)?;
-    wait(&clock, tick, duration / 2, Some(&mut *sys))?;
-    let p2 = point(sys)?;
-    let steady = delta(&p0, &p1, tsc_hz)?;
-    let churning = delta(&p1, &p2, tsc_hz)?;
+    let half = duration / (2 * CHURN_ROUNDS);
+    let mut steady = Delta::default();
+    let mut churning = Delta::default();
+    let mut p0 = p0;
+    for round in 0..CHURN_ROUNDS {
+        if round > 0 {
+            wait(&clock, tick, SETTLE, None)?;
+            p0 = point(sys)?;
+        }
+        wait(&clock, tick, half, None)?;
+        let p1 = point(sys)?;
+        wait(&clock, tick, half, Some(&mut *sys))?;
+        let p2 = point(sys)?;
+        steady.add(&delta(&p0, &p1, tsc_hz)?);
+        churning.add(&delta(&p1, &p2, tsc_hz)?);
+    }
     let c_hit = steady.cycles / steady.packets as f64;
     let setups = churning.setups.unwrap_or(0);
     if setups == 0 {

@@ -181,6 +181,12 @@ impl Running for Rvs {
 
 impl Drop for Rvs {
     fn drop(&mut self) {
+        // For whoever profiles the daemon: its own view of where the PMD's cycles went.
+        if std::env::var_os("RVS_BENCH_PMD_PERF").is_some() {
+            if let Ok(out) = self.run("rvs-appctl", &["dpif-netdev/pmd-perf-show"]) {
+                eprintln!("{out}");
+            }
+        }
         if let Some(mut d) = self.daemon.take() {
             d.stop();
         }
