@@ -190,6 +190,8 @@ impl Pmd {
     }
 
     fn build(id: usize, core: Option<usize>, non_pmd: bool, dp: Arc<DatapathShared>, config: PmdConfig) -> (Pmd, Arc<PmdShared>) {
+        // Here, on the control side, so that the reclaimer does not inherit a PMD's core.
+        reclaim::start();
         let (tx, rx) = crossbeam_channel::unbounded();
         // SAFETY: eventfd(2) with valid flags; the fd is owned by PmdShared.
         let wake_fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };

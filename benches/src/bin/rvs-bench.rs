@@ -31,7 +31,11 @@ and prints a table (Mpps median/min/max, cycles per packet, rvs/OVS and rvs/test
 
 rvs binaries are taken from this program's directory (or $RVS_BIN_DIR); build them with
 `cargo build --release --features rvs-dataplane/dpdk` (or use ci/bench.sh). Needs root: it reserves 2 MB hugepages and releases
-them at the end, and runs each switch in a network namespace of its own.";
+them at the end, and runs each switch in a network namespace of its own.
+
+For experiments: RVS_BENCH_RVS_CONFIG=\"other_config:KEY=VALUE ...\" adds settings to rvs's
+Open_vSwitch record (e.g. other_config:emc-insert-inv-prob=0), and RVS_BENCH_PMD_PERF=1 prints
+rvs's dpif-netdev/pmd-perf-show at the end of each run.";
 
 struct Cli {
     opts: Options,

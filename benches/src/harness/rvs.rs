@@ -127,6 +127,11 @@ impl Rvs {
                 "other_config:pmd-sleep-max=0",
             ],
         )?;
+        if let Ok(extra) = std::env::var("RVS_BENCH_RVS_CONFIG") {
+            let mut args = vec!["set", "Open_vSwitch", "."];
+            args.extend(extra.split_whitespace());
+            rvs.run("rvs-vsctl", &args)?;
+        }
         rvs.run("rvs-vsctl", &["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev"])?;
         let src = format!("options:dpdk-devargs={}", source_devargs(0, pcap));
         let dst = format!("options:dpdk-devargs={}", sink_devargs(0));

@@ -22,8 +22,10 @@
 //! * What is sent here is unreachable from the PMD's caches and from the registry: no packet
 //!   can hit it, no dump can list it. Other threads may still hold clones (a revalidator
 //!   halfway through a pass); the `dead` flag, set here, tells them.
-//! * One thread for the process (`rvs-reclaim`), started at first use. Should it fail to
-//!   start, the caller gets its garbage back and drops it itself: slower, never wrong.
+//! * One thread for the process (`rvs-reclaim`), started by [`start`] when the first PMD is
+//!   built, on the control side: a thread inherits its creator's CPU affinity, and started
+//!   from a PMD it would share (and steal) the PMD's pinned core. Should it fail to start,
+//!   the caller drops its garbage itself: slower, never wrong.
 //! * The channel is unbounded, but a purge sends one message and the thread frees 8,000
 //!   megaflows in about a millisecond, so nothing accumulates.
 
@@ -85,6 +87,12 @@ fn queue() -> Option<&'static Sender<Garbage>> {
             spawned.ok().map(|_| tx)
         })
         .as_ref()
+}
+
+/// Starts the reclaimer thread if it is not running. Call it from a thread whose CPU
+/// affinity the reclaimer should have (not from a PMD).
+pub(super) fn start() {
+    let _ = queue();
 }
 
 /// Hands `g` to the reclaimer thread; frees it on this thread if there is none.
