@@ -10,9 +10,11 @@
 //!    before it, in a run after an IPv4 packet whose headers fit in those bytes, is not
 //!    extracted: it takes the key of the run's first packet, its *root*
 //!    ([`rvs_flowcache::key_reuse`], exact by construction), and after steps 2 and 3 the
-//!    root's answer, from whichever cache or upcall gave it; only roots are looked up. The runs are found by comparing
-//!    neighbours first; two differences end the search, so a batch of many flows pays two
-//!    comparisons. (1 flow: 404 -> 313 instructions per packet; 10,000 flows: 484 -> 499.)
+//!    root's answer, from whichever cache or upcall gave it; only roots are looked up. Each
+//!    packet is compared with the batch's first one (held in registers) until one differs,
+//!    then neighbours are compared until a second difference, so a batch of many flows pays
+//!    two comparisons (`extract`). A batch that is one run writes nothing per copy but its
+//!    input port and header offsets, and is answered as a whole in steps 3-5.
 //! 2. **Look up** each key in the exact-match cache, then the misses in the megaflow cache.
 //!    Where timing trials show that EMC lookups cost more than they save (a megaflow cache
 //!    that answers in one probe, more flows than EMC entries), batches skip them
@@ -80,10 +82,12 @@
 //! its caches, counters and its megaflows' counters.
 //!
 //! # Modules
-//! [`handle`] is what the control side holds (commands, settings, shared state); `tx` the
-//! transmit buffers; `upcall` translation of misses; `exec` grouping and action execution.
+//! [`handle`] is what the control side holds (commands, settings, shared state); `extract`
+//! step 1; `tx` the transmit buffers; `upcall` translation of misses; `exec` grouping and
+//! action execution.
 
 mod exec;
+mod extract;
 pub mod handle;
 mod tx;
 mod upcall;
@@ -96,8 +100,6 @@ use crossbeam_channel::Receiver;
 use rvs_flowcache::dpaction::DpAction;
 use rvs_flowcache::emc::{Emc, EmcGate, EmcInsertPolicy, EmcKey, DEFAULT_ENTRIES};
 use rvs_flowcache::megaflow::{Megaflow, MegaflowCache};
-use rvs_flowcache::key::HeaderOffsets;
-use rvs_flowcache::key_reuse::{reusable, same_head};
 use rvs_flowcache::FlowKey;
 use rvs_packet::{PacketBatch, PacketBuf, BURST_SIZE};
 use rvs_pmd::RxQueue;
@@ -107,6 +109,7 @@ use crate::drops::DropReason;
 use crate::pmd_perf::{IntervalMark, PmdIntervals, RxqStats};
 use crate::pmd_stats::{cycles, PmdCounters, PmdStatsShared};
 use exec::{dispatch, Classified};
+use extract::{extract_batch, Extraction};
 pub use handle::{FlowIdHasher, MegaflowRegistry, PmdCommand, PmdConfig, PmdShared, RxqEntry, RxqHandoff};
 use tx::{TxPorts, TxSlot};
 use upcall::{BatchFlows, Translator};
@@ -390,72 +393,10 @@ impl Pmd {
         let t_start = if emc_choice.measure { t_rx.unwrap_or_else(cycles) } else { 0 };
 
         // 1. Extract every key and hash it for the exact-match cache, except for a packet
-        //    whose headers equal those of the packet before it (`key_reuse`): it takes that
-        //    packet's key, hash and (step 2) exact-match answer. Which packets are such is
-        //    found first, by comparing each with the one before; after two differences the
-        //    batch is taken for a mix of flows and no more are compared.
-        let mut same_as_prev = 0u32;
-        {
-            let pkts = rx_batch.as_slice();
-            let mut differences = 0;
-            for i in 1..pkts.len() {
-                if same_head(pkts[i - 1].data(), pkts[i].data()) {
-                    same_as_prev |= 1 << i;
-                } else {
-                    differences += 1;
-                    if differences == 2 {
-                        break;
-                    }
-                }
-            }
-        }
-        let mut valid = 0u32;
-        let mut reused = 0u32;
-        // Packets whose EMC hash was not computed (the EMC is skipped and the port gave no
-        // receive hash): hashed in step 6 if they are to be inserted.
-        let mut unhashed = 0u32;
-        let mut reuse_of = [0u8; BURST_SIZE];
+        //    whose headers equal those of the packet before it (`key_reuse`): it takes the
+        //    key, hash and (step 2) answer of its run's first packet (see `extract`).
         let lookup_emc = use_emc.then_some(&*emc);
-        if same_as_prev == 0 {
-            for (i, pkt) in rx_batch.iter_mut().enumerate() {
-                if let Some(x) = extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], lookup_emc, counters) {
-                    valid |= 1 << i;
-                    unhashed |= u32::from(x.unhashed) << i;
-                }
-            }
-        } else {
-            // The last extracted packet (index, offsets, map), while the packets since are
-            // copies of it and its key may be reused. Copies are taken from it, not from the
-            // packet just before: that one's key was written a moment ago, and reading it back
-            // whole would stall store forwarding.
-            let mut prev: Option<(usize, HeaderOffsets, u32)> = None;
-            for (i, pkt) in rx_batch.iter_mut().enumerate() {
-                if same_as_prev & (1 << i) != 0 {
-                    if let Some((root, off, _map)) = prev {
-                        pkt.meta.in_port = dp_port;
-                        pkt.meta.l3_ofs = off.l3;
-                        pkt.meta.l4_ofs = off.l4;
-                        // Not the whole key (240 bytes, a memcpy call): only what executing
-                        // reads (`tcp_flags`). Lookups and upcalls are the root's alone.
-                        // Its EMC identity is not needed either: only roots are looked up and
-                        // inserted.
-                        keys[i].tcp_flags = keys[root].tcp_flags;
-                        valid |= 1 << i;
-                        reused |= 1 << i;
-                        reuse_of[i] = root as u8;
-                        continue;
-                    }
-                }
-                prev = match extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], lookup_emc, counters) {
-                    Some(x) => {
-                        valid |= 1 << i;
-                        unhashed |= u32::from(x.unhashed) << i;
-                        reusable(x.map, x.off).then_some((i, x.off, x.map))
-                    }
-                    None => None,
-                };
-            }
-        }
+        let Extraction { valid, reused, unhashed, reuse_of } = extract_batch(rx_batch, dp_port, keys, emc_keys, lookup_emc, counters);
 
         // 2. Look up: exact-match cache, then megaflow cache. Megaflows made by this batch's
         //    upcalls are installed only after it, so that the answers can be borrowed from
@@ -783,43 +724,6 @@ impl Pmd {
     }
 }
 
-
-/// What [`extract_one`] found of a well-formed packet.
-struct Extracted {
-    off: HeaderOffsets,
-    /// The key's word map.
-    map: u32,
-    /// The EMC hash was not computed (see [`emc_key_of`]).
-    unhashed: bool,
-}
-
-/// Extracts `pkt`'s key into `key` and its exact-match cache identity into `emc_key`, and
-/// sets the packet's input port and header offsets; a malformed packet is counted (and its
-/// key must not be used). With `lookup` (the EMC the batch will consult), the key's slots
-/// there are prefetched; without, the key is not hashed unless the port gave a hash.
-#[inline(always)]
-fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &mut EmcKey, lookup: Option<&Emc>, counters: &mut PmdCounters) -> Option<Extracted> {
-    pkt.meta.in_port = dp_port;
-    match key.extract_mapped(pkt.data(), dp_port) {
-        Ok((off, map)) => {
-            pkt.meta.l3_ofs = off.l3;
-            pkt.meta.l4_ofs = off.l4;
-            // A receive hash from the port (RSS) is the EMC hash, as in OVS: it saves hashing
-            // the key. Equal keys get equal hashes as long as the port hashes them the same
-            // way; a collision only costs a slot (the whole key is compared).
-            let rss = pkt.meta.has_rss_hash;
-            *emc_key = if rss || lookup.is_none() { EmcKey { map, hash: pkt.meta.rss_hash } } else { EmcKey::new(key, map) };
-            if let Some(emc) = lookup {
-                emc.prefetch(emc_key.hash);
-            }
-            Some(Extracted { off, map, unhashed: !rss && lookup.is_none() })
-        }
-        Err(m) => {
-            counters.drop(DropReason::Malformed(m), 1);
-            None
-        }
-    }
-}
 
 /// The EMC identity of packet `i`'s `key` for an insertion: `k` as extraction left it, hashed
 /// now if its bit in `unhashed` says extraction skipped the hash.
