@@ -49,11 +49,15 @@
 //! iterations publishes its counters and re-ranks megaflow subtables.
 //!
 //! # Load measurement (for scheduling and `pmd-perf-show`)
-//! A TSC reading costs about 40 cycles here (a VM), more than a tenth of a packet's budget
+//! A TSC reading costs 30 to 40 cycles here (a VM), more than a tenth of a packet's budget
 //! per batch, so readings are few. Each iteration starts at the previous one's last reading.
 //! A queue whose burst brought packets is charged from the previous reading to the end of its
-//! burst's processing, one reading (as OVS); an empty poll takes none. The iteration ends with
-//! one reading after the transmit flush. The split of a batch's cost into receive, lookup,
+//! burst's processing (as OVS); an empty poll takes no reading. The iteration ends with one
+//! reading after the transmit flush, and a batch that had nothing else to time (no stage
+//! split, upcall or EMC trial) takes no reading of its own: its queue is charged up to the
+//! next reading, the next busy queue's or the iteration's end (its transmit flush included,
+//! as OVS charges output to the queues the packets came from). A busy iteration on one queue
+//! thus takes one reading (it took two: about one cycle per packet). The split of a batch's cost into receive, lookup,
 //! actions and transmit takes one more reading per stage boundary, so only one busy iteration
 //! in [`STAGE_SAMPLE_EVERY`] does it; their cycles (`stage_busy_cycles`) stand for all busy
 //! cycles in `pmd-perf-show`. The upcall stage is timed every time it runs (its readings are
@@ -273,12 +277,19 @@ impl Pmd {
         // of its burst's processing (as OVS); an empty poll takes no reading.
         let mut received = 0;
         let mut t = start;
+        // A busy queue whose batch ended without a TSC reading: charged up to the next one.
+        let mut open: Option<usize> = None;
         for i in 0..self.rxqs.len() {
             let rxq = &mut self.rxqs[i];
             let n = rxq.q.rx_burst(&mut self.rx_batch);
             if n > 0 {
                 let dp_port = rxq.dp_port;
                 received += n;
+                if let Some(j) = open.take() {
+                    let now = cycles();
+                    self.rxqs[j].cycles += now.wrapping_sub(t);
+                    t = now;
+                }
                 let t_rx = if timed {
                     let t_rx = cycles();
                     self.counters.rx_cycles += t_rx.wrapping_sub(t);
@@ -286,15 +297,23 @@ impl Pmd {
                 } else {
                     None
                 };
-                let t_end = self.process_rx(dp_port, t_rx);
-                self.rxqs[i].cycles += t_end.wrapping_sub(t);
-                t = t_end;
+                match self.process_rx(dp_port, t_rx) {
+                    Some(t_end) => {
+                        self.rxqs[i].cycles += t_end.wrapping_sub(t);
+                        t = t_end;
+                    }
+                    None => open = Some(i),
+                }
             }
         }
         self.flush_tx();
         self.counters.iterations += 1;
         let end = cycles();
         self.last_tsc = end;
+        if let Some(j) = open {
+            // Its transmit flush included (as OVS charges output to the queues it came from).
+            self.rxqs[j].cycles += end.wrapping_sub(t);
+        }
         let spent = end.wrapping_sub(start);
         if received > 0 {
             self.counters.busy_cycles += spent;
@@ -377,8 +396,9 @@ impl Pmd {
     ///
     /// `t_rx` is the TSC when the batch arrived, when this batch's stages are to be timed
     /// (one more TSC reading per stage); the upcall stage is timed whenever it runs. Returns
-    /// the TSC when the batch is done.
-    fn process_rx(&mut self, dp_port: u32, t_rx: Option<u64>) -> u64 {
+    /// the TSC when the batch is done if it read it (timed stages, upcalls, an EMC trial), else
+    /// `None`.
+    fn process_rx(&mut self, dp_port: u32, t_rx: Option<u64>) -> Option<u64> {
         let n = self.rx_batch.len();
         self.counters.rx_packets += n as u64;
         let Pmd { scratch, emc, dpcls, counters, emc_policy, emc_gate, txqs, dp, shared, config, now_ms, rx_batch, .. } = self;
@@ -534,7 +554,11 @@ impl Pmd {
                 emc.insert_key(&keys[i], emc_key_of(&keys[i], emc_keys[i], unhashed, i), f);
             }
         }
-        // ... and the new megaflows.
+        // ... and the new megaflows. With nothing to time, no TSC reading: the caller charges
+        // the batch with its next one.
+        if new_flows.is_empty() && t_rx.is_none() && !emc_choice.measure {
+            return None;
+        }
         let t3 = cycles();
         if t_rx.is_some() {
             counters.action_cycles += t3.wrapping_sub(t2);
@@ -543,7 +567,7 @@ impl Pmd {
             if emc_choice.measure && !had_upcalls {
                 emc_gate.record(emc_choice, t3.wrapping_sub(t_start), n);
             }
-            return t3;
+            return Some(t3);
         }
         for &(_, i) in &new_flows {
             let i = usize::from(i);
@@ -553,7 +577,7 @@ impl Pmd {
         Self::install(&mut new_flows, (&keys[..], &emc_keys[..]), dpcls, emc, shared, config.flow_limit, counters);
         let t4 = cycles();
         counters.upcall_cycles += t4.wrapping_sub(t3);
-        t4
+        Some(t4)
     }
 
     /// Installs the megaflows a batch's upcalls made (with the index of the packet that made
