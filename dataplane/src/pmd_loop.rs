@@ -45,7 +45,8 @@
 //!
 //! # Housekeeping
 //! Between batches the PMD drains its command queue (ports added or removed, megaflows
-//! deleted by the revalidator, synchronisation points), and every [`PUBLISH_EVERY`]
+//! deleted by the revalidator, synchronisation points) when the sender's flag says it holds
+//! something, and every [`PUBLISH_EVERY`]
 //! iterations publishes its counters and re-ranks megaflow subtables.
 //!
 //! # Load measurement (for scheduling and `pmd-perf-show`)
@@ -205,6 +206,7 @@ impl Pmd {
             stats: PmdStatsShared::default(),
             registry: Mutex::new(Default::default()),
             commands: tx,
+            pending: Default::default(),
             wake_fd,
             rxqs: Mutex::new(Vec::new()),
             numa: core.and_then(numa_of_core).unwrap_or(0),
@@ -615,7 +617,13 @@ impl Pmd {
         self.txqs.flush(&mut self.counters);
     }
 
+    /// Applies the queued commands, if [`PmdShared::send`] raised the flag since the last look
+    /// (lowered before the queue is drained: a command queued meanwhile raises it again).
+    #[inline]
     fn apply_commands(&mut self) {
+        if !self.shared.pending.load(Ordering::Relaxed) || !self.shared.pending.swap(false, Ordering::Acquire) {
+            return;
+        }
         while let Ok(cmd) = self.commands.try_recv() {
             self.apply(cmd);
         }
