@@ -517,12 +517,15 @@ impl Pmd {
             // whole: its packets are not given the answer one by one, and dispatch takes the
             // run's bytes and TCP flags from its first packet.
             let whole_run = n >= 2 && valid & 1 != 0 && reused == (u32::MAX >> (32 - n)) & !1;
-            let mut reused_megaflow_hits = 0u64;
+            // Both hit counters are added once, below: the compiler adds them together with
+            // one 16-byte load and store, which an 8-byte store to one of them just before
+            // could not forward to (a stall of some fifteen cycles per batch).
+            let (mut reused_emc_hits, mut reused_megaflow_hits) = (0u64, 0u64);
             if whole_run {
                 let others = (n - 1) as u64;
                 if flows[0].is_some() {
                     if emc_hit & 1 != 0 {
-                        counters.emc_hits += others;
+                        reused_emc_hits = others;
                     } else {
                         reused_megaflow_hits = others;
                     }
@@ -543,7 +546,7 @@ impl Pmd {
                     counters.drop(reason, 1);
                 }
             }
-            counters.emc_hits += emc_hit.count_ones() as u64;
+            counters.emc_hits += emc_hit.count_ones() as u64 + reused_emc_hits;
             counters.megaflow_hits += reused_megaflow_hits;
 
             // 4-5. Group and execute.
