@@ -622,9 +622,18 @@ impl Pmd {
 
     /// Applies the queued commands, if [`PmdShared::send`] raised the flag since the last look
     /// (lowered before the queue is drained: a command queued meanwhile raises it again).
-    #[inline]
+    #[inline(always)]
     fn apply_commands(&mut self) {
-        if !self.shared.pending.load(Ordering::Relaxed) || !self.shared.pending.swap(false, Ordering::Acquire) {
+        if self.shared.pending.load(Ordering::Relaxed) {
+            self.drain_commands();
+        }
+    }
+
+    /// [`Pmd::apply_commands`] once the flag is up (apart, so that the check alone is inlined).
+    #[cold]
+    #[inline(never)]
+    fn drain_commands(&mut self) {
+        if !self.shared.pending.swap(false, Ordering::Acquire) {
             return;
         }
         while let Ok(cmd) = self.commands.try_recv() {
