@@ -13,8 +13,9 @@
 //!    root's answer, from whichever cache or upcall gave it; only roots are looked up. Each
 //!    packet is compared with the batch's first one (held in registers) until one differs,
 //!    then neighbours are compared until a second difference, so a batch of many flows pays
-//!    two comparisons (`extract`). A batch that is one run writes nothing per copy but its
-//!    input port and header offsets, and is answered as a whole in steps 3-5.
+//!    two comparisons (`extract`). A batch that is one run writes nothing per copy (not even
+//!    its input port and header offsets unless it runs an action list), and is answered as a
+//!    whole in steps 3-5.
 //! 2. **Look up** each key in the exact-match cache, then the misses in the megaflow cache.
 //!    Where timing trials show that EMC lookups cost more than they save (a megaflow cache
 //!    that answers in one probe, more flows than EMC entries), batches skip them
@@ -393,7 +394,8 @@ impl Pmd {
     /// Classifies, upcalls and executes the received batch (all from `dp_port`), leaving it
     /// empty.
     ///
-    /// Reads: the packets' headers, `meta.rss_hash`. Writes: `meta.in_port`, `meta.l3_ofs`, `meta.l4_ofs`;
+    /// Reads: the packets' headers, `meta.rss_hash`. Writes: `meta.in_port`, `meta.l3_ofs`,
+    /// `meta.l4_ofs` (of every packet that runs an action list or is not a copy in a whole run);
     /// the caches (after the batch: EMC insertions, new megaflows); counters.
     ///
     /// `t_rx` is the TSC when the batch arrived, when this batch's stages are to be timed

@@ -2,7 +2,8 @@
 //! answered as a whole (the PMD's step 1 compares each packet with the first and gives the
 //! copies the first one's key; dispatch counts and sends the run at once). Here: a packet
 //! that breaks a run, wherever it is in the burst, is classified on its own and the others
-//! still take the run's answer; a run on an action list counts its TCP flags.
+//! still take the run's answer; a run on an action list counts its TCP flags, and its
+//! header rewrites find every copy's header offsets.
 
 use rvs_dataplane::testkit::{anchor_udp_frame, PortSetup, TestSwitch};
 use rvs_packet::BURST_SIZE;
@@ -78,4 +79,34 @@ fn a_run_on_an_action_list_counts_its_tcp_flags() {
     sw.run(2);
     let (packets, _, _, tcp_flags) = sw.megaflows()[0].stats.read();
     assert_eq!((packets, tcp_flags), (2 * BURST_SIZE as u64, 0x12));
+}
+
+#[test]
+fn a_run_whose_actions_rewrite_headers_rewrites_every_copy() {
+    // Header rewrites read the packets' header offsets, which a whole run's copies only get
+    // when it executes an action list.
+    let mut sw = TestSwitch::new(3);
+    sw.flows(&["udp,actions=mod_nw_dst:10.1.2.3,mod_tp_dst:53,output:2,output:3"]);
+    let f = anchor_udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 1000, 5000);
+    // One packet alone first: the reference rewrite (and the megaflow's upcall).
+    sw.port(0).inject(&f);
+    sw.run_until_idle();
+    let reference = sw.captured(1)[0].data().to_vec();
+    assert_ne!(reference, f);
+    assert_eq!(sw.captured(2).len(), 1);
+    // Then a burst that is one run.
+    for _ in 0..BURST_SIZE {
+        sw.port(0).inject(&f);
+    }
+    sw.run_until_idle();
+    for port in [1, 2] {
+        let out = sw.captured(port);
+        assert_eq!(out.len(), BURST_SIZE);
+        for p in &out {
+            assert_eq!(p.data(), &reference[..]);
+            assert_eq!((p.meta.l3_ofs, p.meta.l4_ofs), (14, 34));
+        }
+    }
+    let c = sw.counters();
+    assert_eq!((c.rx_packets, c.upcalls, c.total_drops()), (1 + BURST_SIZE as u64, 1, 0));
 }

@@ -35,8 +35,8 @@ pub(super) struct Classified<'f, 'k> {
     pub(super) keys: &'k [FlowKey],
     pub(super) n: usize,
     /// Every packet is a copy of the first (same length, same headers: `key_reuse`): only
-    /// the first one's megaflow and key are filled in (not even the others' TCP flags), and
-    /// they stand for all.
+    /// the first one's megaflow, key and metadata (input port, header offsets) are filled in
+    /// (not even the others' TCP flags), and they stand for all.
     pub(super) whole_run: bool,
 }
 
@@ -66,8 +66,13 @@ pub(super) fn dispatch(
             // the first one's TCP flags are theirs).
             let bytes = rx_batch.len() as u64 * rx_batch.as_slice()[0].len() as u64;
             first.stats.add(batch.n as u64, bytes, now_ms, batch.keys[0].tcp_flags);
+            // The copies' metadata was left for here (see `extract`): the first one's.
+            let meta = rx_batch.as_slice()[0].meta;
             let packet_ins = counters.packet_ins;
-            for pkt in rx_batch.drain() {
+            for mut pkt in rx_batch.drain() {
+                pkt.meta.in_port = meta.in_port;
+                pkt.meta.l3_ofs = meta.l3_ofs;
+                pkt.meta.l4_ofs = meta.l4_ofs;
                 execute_actions(&first.actions, pkt, dp, txqs, counters);
             }
             if counters.packet_ins != packet_ins {

@@ -5,10 +5,11 @@
 //! # Algorithm
 //! The first packet is always extracted. While it is reusable (plain IPv4 whose headers fit
 //! the compared window), each packet after it is compared with it, its head held in
-//! registers ([`Head`]); a copy only gets its metadata (input port and header offsets,
-//! the first packet's). A batch that is one run of a flow ends here: no per-packet key, EMC
-//! identity or TCP flags are written for the copies, and the PMD answers the batch as a whole
-//! (`whole_run`, see `exec`). At the first packet that differs, the rest of the batch goes
+//! registers ([`Head`]). A batch that is one run of a flow ends here: nothing is written for
+//! the copies (no key, EMC identity or TCP flags, and not even their metadata: input port and
+//! header offsets, which only actions read, are written by `exec` when the run executes an
+//! action list), and the PMD answers the batch as a whole (`whole_run`). Otherwise the copies
+//! get the first packet's metadata, and at the first packet that differs, the rest goes
 //! the general way: neighbours are compared until a second difference, then each packet is
 //! either extracted or, if it copies the packet before it in a run after a reusable packet,
 //! takes that run's first packet (its *root*) as its own, with the root's TCP flags.
@@ -16,8 +17,8 @@
 //! # Invariants
 //! `valid` holds the packets whose keys (or roots' keys) may be used; `reused` those that
 //! take their root's (`reuse_of`) answer; a reused packet's `keys` entry holds only its TCP
-//! flags, and not even those when the whole batch is one run (`reused` = every packet but
-//! the first).
+//! flags, and when the whole batch is one run (`reused` = every packet but the first), not
+//! even those, and the copies' metadata is not set either.
 
 use rvs_flowcache::emc::{Emc, EmcKey};
 use rvs_flowcache::key::HeaderOffsets;
@@ -66,13 +67,10 @@ pub(super) fn extract_batch(
         x.unhashed = u32::from(e.unhashed);
         if reusable(e.map, e.off) {
             let head = Head::of(pkts[0].data());
-            for pkt in &mut pkts[1..] {
+            for pkt in &pkts[1..] {
                 if !head.matches(pkt.data()) {
                     break;
                 }
-                pkt.meta.in_port = dp_port;
-                pkt.meta.l3_ofs = e.off.l3;
-                pkt.meta.l4_ofs = e.off.l4;
                 rest += 1;
             }
             // Packets 1 to rest - 1 are copies of packet 0 (already zero in `reuse_of`).
@@ -80,7 +78,13 @@ pub(super) fn extract_batch(
             x.valid |= run;
             x.reused = run;
             if rest == n {
+                // One run: the copies' metadata is written only if they run actions (`exec`).
                 return x;
+            }
+            for pkt in &mut pkts[1..rest] {
+                pkt.meta.in_port = dp_port;
+                pkt.meta.l3_ofs = e.off.l3;
+                pkt.meta.l4_ofs = e.off.l4;
             }
             // Packet `rest` differs from the one before it.
             differences = 1;
