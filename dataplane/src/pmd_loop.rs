@@ -10,9 +10,12 @@
 //!    before it, in a run after an IPv4 packet whose headers fit in those bytes, is not
 //!    extracted: it takes the key of the run's first packet, its *root*
 //!    ([`rvs_flowcache::key_reuse`], exact by construction), and after steps 2 and 3 the
-//!    root's answer, from whichever cache or upcall gave it; only roots are looked up. The runs are found by comparing
-//!    neighbours first; two differences end the search, so a batch of many flows pays two
-//!    comparisons. (1 flow: 404 -> 313 instructions per packet; 10,000 flows: 484 -> 499.)
+//!    root's answer, from whichever cache or upcall gave it; only roots are looked up. Each
+//!    packet is compared with the batch's first one (held in registers) until one differs,
+//!    then neighbours are compared until a second difference, so a batch of many flows pays
+//!    two comparisons (`extract`). A batch that is one run writes nothing per copy (not even
+//!    its input port and header offsets unless it runs an action list), and is answered as a
+//!    whole in steps 3-5.
 //! 2. **Look up** each key in the exact-match cache, then the misses in the megaflow cache.
 //!    Where timing trials show that EMC lookups cost more than they save (a megaflow cache
 //!    that answers in one probe, more flows than EMC entries), batches skip them
@@ -44,15 +47,20 @@
 //!
 //! # Housekeeping
 //! Between batches the PMD drains its command queue (ports added or removed, megaflows
-//! deleted by the revalidator, synchronisation points), and every [`PUBLISH_EVERY`]
+//! deleted by the revalidator, synchronisation points) when the sender's flag says it holds
+//! something, and every [`PUBLISH_EVERY`]
 //! iterations publishes its counters and re-ranks megaflow subtables.
 //!
 //! # Load measurement (for scheduling and `pmd-perf-show`)
-//! A TSC reading costs about 40 cycles here (a VM), more than a tenth of a packet's budget
+//! A TSC reading costs 30 to 40 cycles here (a VM), more than a tenth of a packet's budget
 //! per batch, so readings are few. Each iteration starts at the previous one's last reading.
 //! A queue whose burst brought packets is charged from the previous reading to the end of its
-//! burst's processing, one reading (as OVS); an empty poll takes none. The iteration ends with
-//! one reading after the transmit flush. The split of a batch's cost into receive, lookup,
+//! burst's processing (as OVS); an empty poll takes no reading. The iteration ends with one
+//! reading after the transmit flush, and a batch that had nothing else to time (no stage
+//! split, upcall or EMC trial) takes no reading of its own: its queue is charged up to the
+//! next reading, the next busy queue's or the iteration's end (its transmit flush included,
+//! as OVS charges output to the queues the packets came from). A busy iteration on one queue
+//! thus takes one reading (it took two: about one cycle per packet). The split of a batch's cost into receive, lookup,
 //! actions and transmit takes one more reading per stage boundary, so only one busy iteration
 //! in [`STAGE_SAMPLE_EVERY`] does it; their cycles (`stage_busy_cycles`) stand for all busy
 //! cycles in `pmd-perf-show`. The upcall stage is timed every time it runs (its readings are
@@ -81,10 +89,12 @@
 //! its caches, counters and its megaflows' counters.
 //!
 //! # Modules
-//! [`handle`] is what the control side holds (commands, settings, shared state); `tx` the
-//! transmit buffers; `upcall` translation of misses; `exec` grouping and action execution.
+//! [`handle`] is what the control side holds (commands, settings, shared state); `extract`
+//! step 1; `tx` the transmit buffers; `upcall` translation of misses; `exec` grouping and
+//! action execution.
 
 mod exec;
+mod extract;
 pub mod handle;
 mod tx;
 mod reclaim;
@@ -98,8 +108,6 @@ use crossbeam_channel::{Receiver, Sender};
 use rvs_flowcache::dpaction::DpAction;
 use rvs_flowcache::emc::{Emc, EmcGate, EmcInsertPolicy, EmcKey, DEFAULT_ENTRIES};
 use rvs_flowcache::megaflow::{Megaflow, MegaflowCache};
-use rvs_flowcache::key::HeaderOffsets;
-use rvs_flowcache::key_reuse::{reusable, same_head};
 use rvs_flowcache::FlowKey;
 use rvs_packet::{PacketBatch, PacketBuf, BURST_SIZE};
 use rvs_pmd::RxQueue;
@@ -109,6 +117,7 @@ use crate::drops::DropReason;
 use crate::pmd_perf::{IntervalMark, PmdIntervals, RxqStats};
 use crate::pmd_stats::{cycles, PmdCounters, PmdStatsShared};
 use exec::{dispatch, Classified};
+use extract::{extract_batch, Extraction};
 pub use handle::{FlowIdHasher, MegaflowRegistry, PmdCommand, PmdConfig, PmdShared, RxqEntry, RxqHandoff};
 use tx::{TxPorts, TxSlot};
 use upcall::{BatchFlows, Translator};
@@ -203,6 +212,7 @@ impl Pmd {
             stats: PmdStatsShared::default(),
             registry: Mutex::new(Default::default()),
             commands: tx,
+            pending: Default::default(),
             wake_fd,
             rxqs: Mutex::new(Vec::new()),
             numa: core.and_then(numa_of_core).unwrap_or(0),
@@ -275,12 +285,19 @@ impl Pmd {
         // of its burst's processing (as OVS); an empty poll takes no reading.
         let mut received = 0;
         let mut t = start;
+        // A busy queue whose batch ended without a TSC reading: charged up to the next one.
+        let mut open: Option<usize> = None;
         for i in 0..self.rxqs.len() {
             let rxq = &mut self.rxqs[i];
             let n = rxq.q.rx_burst(&mut self.rx_batch);
             if n > 0 {
                 let dp_port = rxq.dp_port;
                 received += n;
+                if let Some(j) = open.take() {
+                    let now = cycles();
+                    self.rxqs[j].cycles += now.wrapping_sub(t);
+                    t = now;
+                }
                 let t_rx = if timed {
                     let t_rx = cycles();
                     self.counters.rx_cycles += t_rx.wrapping_sub(t);
@@ -288,15 +305,23 @@ impl Pmd {
                 } else {
                     None
                 };
-                let t_end = self.process_rx(dp_port, t_rx);
-                self.rxqs[i].cycles += t_end.wrapping_sub(t);
-                t = t_end;
+                match self.process_rx(dp_port, t_rx) {
+                    Some(t_end) => {
+                        self.rxqs[i].cycles += t_end.wrapping_sub(t);
+                        t = t_end;
+                    }
+                    None => open = Some(i),
+                }
             }
         }
         self.flush_tx();
         self.counters.iterations += 1;
         let end = cycles();
         self.last_tsc = end;
+        if let Some(j) = open {
+            // Its transmit flush included (as OVS charges output to the queues it came from).
+            self.rxqs[j].cycles += end.wrapping_sub(t);
+        }
         let spent = end.wrapping_sub(start);
         if received > 0 {
             self.counters.busy_cycles += spent;
@@ -374,13 +399,15 @@ impl Pmd {
     /// Classifies, upcalls and executes the received batch (all from `dp_port`), leaving it
     /// empty.
     ///
-    /// Reads: the packets' headers, `meta.rss_hash`. Writes: `meta.in_port`, `meta.l3_ofs`, `meta.l4_ofs`;
+    /// Reads: the packets' headers, `meta.rss_hash`. Writes: `meta.in_port`, `meta.l3_ofs`,
+    /// `meta.l4_ofs` (of every packet that runs an action list or is not a copy in a whole run);
     /// the caches (after the batch: EMC insertions, new megaflows); counters.
     ///
     /// `t_rx` is the TSC when the batch arrived, when this batch's stages are to be timed
     /// (one more TSC reading per stage); the upcall stage is timed whenever it runs. Returns
-    /// the TSC when the batch is done.
-    fn process_rx(&mut self, dp_port: u32, t_rx: Option<u64>) -> u64 {
+    /// the TSC when the batch is done if it read it (timed stages, upcalls, an EMC trial), else
+    /// `None`.
+    fn process_rx(&mut self, dp_port: u32, t_rx: Option<u64>) -> Option<u64> {
         let n = self.rx_batch.len();
         self.counters.rx_packets += n as u64;
         let Pmd { scratch, emc, dpcls, counters, emc_policy, emc_gate, txqs, dp, shared, config, now_ms, rx_batch, .. } = self;
@@ -395,72 +422,10 @@ impl Pmd {
         let t_start = if emc_choice.measure { t_rx.unwrap_or_else(cycles) } else { 0 };
 
         // 1. Extract every key and hash it for the exact-match cache, except for a packet
-        //    whose headers equal those of the packet before it (`key_reuse`): it takes that
-        //    packet's key, hash and (step 2) exact-match answer. Which packets are such is
-        //    found first, by comparing each with the one before; after two differences the
-        //    batch is taken for a mix of flows and no more are compared.
-        let mut same_as_prev = 0u32;
-        {
-            let pkts = rx_batch.as_slice();
-            let mut differences = 0;
-            for i in 1..pkts.len() {
-                if same_head(pkts[i - 1].data(), pkts[i].data()) {
-                    same_as_prev |= 1 << i;
-                } else {
-                    differences += 1;
-                    if differences == 2 {
-                        break;
-                    }
-                }
-            }
-        }
-        let mut valid = 0u32;
-        let mut reused = 0u32;
-        // Packets whose EMC hash was not computed (the EMC is skipped and the port gave no
-        // receive hash): hashed in step 6 if they are to be inserted.
-        let mut unhashed = 0u32;
-        let mut reuse_of = [0u8; BURST_SIZE];
+        //    whose headers equal those of the packet before it (`key_reuse`): it takes the
+        //    key, hash and (step 2) answer of its run's first packet (see `extract`).
         let lookup_emc = use_emc.then_some(&*emc);
-        if same_as_prev == 0 {
-            for (i, pkt) in rx_batch.iter_mut().enumerate() {
-                if let Some(x) = extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], lookup_emc, counters) {
-                    valid |= 1 << i;
-                    unhashed |= u32::from(x.unhashed) << i;
-                }
-            }
-        } else {
-            // The last extracted packet (index, offsets, map), while the packets since are
-            // copies of it and its key may be reused. Copies are taken from it, not from the
-            // packet just before: that one's key was written a moment ago, and reading it back
-            // whole would stall store forwarding.
-            let mut prev: Option<(usize, HeaderOffsets, u32)> = None;
-            for (i, pkt) in rx_batch.iter_mut().enumerate() {
-                if same_as_prev & (1 << i) != 0 {
-                    if let Some((root, off, _map)) = prev {
-                        pkt.meta.in_port = dp_port;
-                        pkt.meta.l3_ofs = off.l3;
-                        pkt.meta.l4_ofs = off.l4;
-                        // Not the whole key (240 bytes, a memcpy call): only what executing
-                        // reads (`tcp_flags`). Lookups and upcalls are the root's alone.
-                        // Its EMC identity is not needed either: only roots are looked up and
-                        // inserted.
-                        keys[i].tcp_flags = keys[root].tcp_flags;
-                        valid |= 1 << i;
-                        reused |= 1 << i;
-                        reuse_of[i] = root as u8;
-                        continue;
-                    }
-                }
-                prev = match extract_one(pkt, dp_port, &mut keys[i], &mut emc_keys[i], lookup_emc, counters) {
-                    Some(x) => {
-                        valid |= 1 << i;
-                        unhashed |= u32::from(x.unhashed) << i;
-                        reusable(x.map, x.off).then_some((i, x.off, x.map))
-                    }
-                    None => None,
-                };
-            }
-        }
+        let Extraction { valid, reused, unhashed, reuse_of } = extract_batch(rx_batch, dp_port, keys, emc_keys, lookup_emc, counters);
 
         // 2. Look up: exact-match cache, then megaflow cache. Megaflows made by this batch's
         //    upcalls are installed only after it, so that the answers can be borrowed from
@@ -559,12 +524,15 @@ impl Pmd {
             // whole: its packets are not given the answer one by one, and dispatch takes the
             // run's bytes and TCP flags from its first packet.
             let whole_run = n >= 2 && valid & 1 != 0 && reused == (u32::MAX >> (32 - n)) & !1;
-            let mut reused_megaflow_hits = 0u64;
+            // Both hit counters are added once, below: the compiler adds them together with
+            // one 16-byte load and store, which an 8-byte store to one of them just before
+            // could not forward to (a stall of some fifteen cycles per batch).
+            let (mut reused_emc_hits, mut reused_megaflow_hits) = (0u64, 0u64);
             if whole_run {
                 let others = (n - 1) as u64;
                 if flows[0].is_some() {
                     if emc_hit & 1 != 0 {
-                        counters.emc_hits += others;
+                        reused_emc_hits = others;
                     } else {
                         reused_megaflow_hits = others;
                     }
@@ -585,7 +553,7 @@ impl Pmd {
                     counters.drop(reason, 1);
                 }
             }
-            counters.emc_hits += emc_hit.count_ones() as u64;
+            counters.emc_hits += emc_hit.count_ones() as u64 + reused_emc_hits;
             counters.megaflow_hits += reused_megaflow_hits;
 
             // 4-5. Group and execute.
@@ -598,7 +566,11 @@ impl Pmd {
                 emc.insert_key(&keys[i], emc_key_of(&keys[i], emc_keys[i], unhashed, i), f);
             }
         }
-        // ... and the new megaflows.
+        // ... and the new megaflows. With nothing to time, no TSC reading: the caller charges
+        // the batch with its next one.
+        if new_flows.is_empty() && t_rx.is_none() && !emc_choice.measure {
+            return None;
+        }
         let t3 = cycles();
         if t_rx.is_some() {
             counters.action_cycles += t3.wrapping_sub(t2);
@@ -607,7 +579,7 @@ impl Pmd {
             if emc_choice.measure && !had_upcalls {
                 emc_gate.record(emc_choice, t3.wrapping_sub(t_start), n);
             }
-            return t3;
+            return Some(t3);
         }
         // A new megaflow goes into the exact-match cache with the insertion probability, as
         // a megaflow hit does (OVS's emc_probabilistic_insert after an upcall): with 1 in
@@ -625,7 +597,7 @@ impl Pmd {
         Self::install(&mut new_flows, (&keys[..], &emc_keys[..]), dpcls, emc, shared, config.flow_limit, counters);
         let t4 = cycles();
         counters.upcall_cycles += t4.wrapping_sub(t3);
-        t4
+        Some(t4)
     }
 
     /// Installs the megaflows a batch's upcalls made (with the index of the packet that made
@@ -664,7 +636,22 @@ impl Pmd {
         self.txqs.flush(&mut self.counters);
     }
 
+    /// Applies the queued commands, if [`PmdShared::send`] raised the flag since the last look
+    /// (lowered before the queue is drained: a command queued meanwhile raises it again).
+    #[inline(always)]
     fn apply_commands(&mut self) {
+        if self.shared.pending.load(Ordering::Relaxed) {
+            self.drain_commands();
+        }
+    }
+
+    /// [`Pmd::apply_commands`] once the flag is up (apart, so that the check alone is inlined).
+    #[cold]
+    #[inline(never)]
+    fn drain_commands(&mut self) {
+        if !self.shared.pending.swap(false, Ordering::Acquire) {
+            return;
+        }
         while let Ok(cmd) = self.commands.try_recv() {
             self.apply(cmd);
         }
@@ -803,43 +790,6 @@ impl Pmd {
     }
 }
 
-
-/// What [`extract_one`] found of a well-formed packet.
-struct Extracted {
-    off: HeaderOffsets,
-    /// The key's word map.
-    map: u32,
-    /// The EMC hash was not computed (see [`emc_key_of`]).
-    unhashed: bool,
-}
-
-/// Extracts `pkt`'s key into `key` and its exact-match cache identity into `emc_key`, and
-/// sets the packet's input port and header offsets; a malformed packet is counted (and its
-/// key must not be used). With `lookup` (the EMC the batch will consult), the key's slots
-/// there are prefetched; without, the key is not hashed unless the port gave a hash.
-#[inline(always)]
-fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &mut EmcKey, lookup: Option<&Emc>, counters: &mut PmdCounters) -> Option<Extracted> {
-    pkt.meta.in_port = dp_port;
-    match key.extract_mapped(pkt.data(), dp_port) {
-        Ok((off, map)) => {
-            pkt.meta.l3_ofs = off.l3;
-            pkt.meta.l4_ofs = off.l4;
-            // A receive hash from the port (RSS) is the EMC hash, as in OVS: it saves hashing
-            // the key. Equal keys get equal hashes as long as the port hashes them the same
-            // way; a collision only costs a slot (the whole key is compared).
-            let rss = pkt.meta.has_rss_hash;
-            *emc_key = if rss || lookup.is_none() { EmcKey { map, hash: pkt.meta.rss_hash } } else { EmcKey::new(key, map) };
-            if let Some(emc) = lookup {
-                emc.prefetch(emc_key.hash);
-            }
-            Some(Extracted { off, map, unhashed: !rss && lookup.is_none() })
-        }
-        Err(m) => {
-            counters.drop(DropReason::Malformed(m), 1);
-            None
-        }
-    }
-}
 
 /// The EMC identity of packet `i`'s `key` for an insertion: `k` as extraction left it, hashed
 /// now if its bit in `unhashed` says extraction skipped the hash.

@@ -67,6 +67,74 @@ pub fn same_head(a: &[u8], b: &[u8]) -> bool {
     a == b
 }
 
+/// A frame's head (its length and the bytes [`same_head`] compares), copied once to be
+/// compared with many frames: [`Head::matches`] is [`same_head`] with this side held in
+/// registers, as when the frames of a batch are compared with its first one.
+#[derive(Clone, Copy, Debug)]
+pub struct Head {
+    len: usize,
+    /// Frames of 32 bytes or more: the 16-byte blocks at 0, 16, `t` and `t + 16`
+    /// (`t = min(len, WINDOW) - 32`). Shorter ones: the frame, zero-padded.
+    blocks: [[u8; 16]; 4],
+}
+
+impl Head {
+    /// The head of `frame`.
+    #[inline(always)]
+    pub fn of(frame: &[u8]) -> Head {
+        let len = frame.len();
+        let mut blocks = [[0u8; 16]; 4];
+        if len >= 32 {
+            let t = len.min(WINDOW) - 32;
+            for (k, at) in [0, 16, t, t + 16].into_iter().enumerate() {
+                blocks[k].copy_from_slice(&frame[at..at + 16]);
+            }
+        } else {
+            for (k, chunk) in frame.chunks(16).enumerate() {
+                blocks[k][..chunk.len()].copy_from_slice(chunk);
+            }
+        }
+        Head { len, blocks }
+    }
+
+    /// [`same_head`] of this head's frame and `frame`.
+    #[inline(always)]
+    pub fn matches(&self, frame: &[u8]) -> bool {
+        let n = self.len;
+        if frame.len() != n {
+            return false;
+        }
+        if n >= 32 {
+            return blocks_equal_to(&self.blocks, frame, n.min(WINDOW) - 32);
+        }
+        frame.iter().zip(self.blocks.iter().flatten()).all(|(a, b)| a == b)
+    }
+}
+
+/// True if `frame` (of at least `t + 32` bytes) has `blocks` at 0, 16, `t` and `t + 16`.
+#[inline(always)]
+fn blocks_equal_to(blocks: &[[u8; 16]; 4], frame: &[u8], t: usize) -> bool {
+    assert!(frame.len() >= t + 32);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_setzero_si128, _mm_xor_si128};
+        // SAFETY: SSE2 is part of x86_64; the frame loads read 16 bytes at offsets of at most
+        // t + 16 in a slice of at least t + 32 bytes (asserted above), the others 16-byte
+        // arrays; unaligned loads.
+        unsafe {
+            let d = |k: usize, at: usize| -> __m128i {
+                _mm_xor_si128(_mm_loadu_si128(blocks[k].as_ptr().cast()), _mm_loadu_si128(frame.as_ptr().add(at).cast()))
+            };
+            let x = _mm_or_si128(_mm_or_si128(d(0, 0), d(1, 16)), _mm_or_si128(d(2, t), d(3, t + 16)));
+            _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) == 0xffff
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        frame[..16] == blocks[0] && frame[16..32] == blocks[1] && frame[t..t + 16] == blocks[2] && frame[t + 16..t + 32] == blocks[3]
+    }
+}
+
 /// True if `a` and `b` (of at least `t + 32` bytes) agree on the 16-byte blocks at 0, 16, `t`
 /// and `t + 16`. In SSE2 registers: as `u128` values the XORs went through pairs of
 /// general registers and back.
@@ -156,6 +224,30 @@ mod tests {
             }
         }
         assert!(checked > 3_000 && claimed > 200, "the test exercised reuse: {claimed} of {checked}");
+    }
+
+    /// A held head agrees with `same_head` on every length from 0 to 100 bytes, against
+    /// copies with each byte changed in turn, one byte longer and one shorter.
+    #[test]
+    fn held_head_matches_as_same_head_does() {
+        let (mut checked, mut equal) = (0, 0);
+        for len in 0..100usize {
+            let a: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let head = Head::of(&a);
+            let mut variants = vec![a.clone(), [a.clone(), vec![0]].concat(), a[..len.saturating_sub(1)].to_vec()];
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x10;
+                variants.push(b);
+            }
+            for b in variants {
+                checked += 1;
+                let same = same_head(&a, &b);
+                equal += usize::from(same);
+                assert_eq!(head.matches(&b), same, "len {len}\na {a:02x?}\nb {b:02x?}");
+            }
+        }
+        assert!(checked > 5_000 && equal > 500, "{equal} equal of {checked}");
     }
 
     #[test]

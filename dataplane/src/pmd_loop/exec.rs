@@ -35,7 +35,8 @@ pub(super) struct Classified<'f, 'k> {
     pub(super) keys: &'k [FlowKey],
     pub(super) n: usize,
     /// Every packet is a copy of the first (same length, same headers: `key_reuse`): only
-    /// the first one's megaflow and key are filled in, and they stand for all.
+    /// the first one's megaflow, key and metadata (input port, header offsets) are filled in
+    /// (not even the others' TCP flags), and they stand for all.
     pub(super) whole_run: bool,
 }
 
@@ -61,11 +62,23 @@ pub(super) fn dispatch(
             return;
         };
         if first.disposition == Disposition::Execute {
-            // Each packet runs the actions: the general case, with every packet's megaflow.
-            // (The copies' keys hold their TCP flags, all that grouping reads.)
-            let flows = [Some(first); BURST_SIZE];
-            let all = Classified { flows: &flows, keys: batch.keys, n: batch.n, whole_run: false };
-            return dispatch(all, rx_batch, slots, txqs, counters, dp, now_ms);
+            // Each packet runs the actions, in order (the copies' keys are not filled in:
+            // the first one's TCP flags are theirs).
+            let bytes = rx_batch.len() as u64 * rx_batch.as_slice()[0].len() as u64;
+            first.stats.add(batch.n as u64, bytes, now_ms, batch.keys[0].tcp_flags);
+            // The copies' metadata was left for here (see `extract`): the first one's.
+            let meta = rx_batch.as_slice()[0].meta;
+            let packet_ins = counters.packet_ins;
+            for mut pkt in rx_batch.drain() {
+                pkt.meta.in_port = meta.in_port;
+                pkt.meta.l3_ofs = meta.l3_ofs;
+                pkt.meta.l4_ofs = meta.l4_ofs;
+                execute_actions(&first.actions, pkt, dp, txqs, counters);
+            }
+            if counters.packet_ins != packet_ins {
+                dp.wake_control();
+            }
+            return;
         }
     }
     // Common case first: every packet of the batch on one megaflow.

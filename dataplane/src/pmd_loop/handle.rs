@@ -1,11 +1,13 @@
 //! The control side's handle on a PMD: its settings ([`PmdConfig`]), the commands it takes
 //! between batches ([`PmdCommand`]), and what other threads see of it ([`PmdShared`]).
 //!
-//! Commands travel on an unbounded channel; [`PmdShared::send`] also writes the PMD's eventfd so
-//! that a PMD sleeping for lack of work (`pmd-sleep-max`) wakes at once.
+//! Commands travel on an unbounded channel; [`PmdShared::send`] also raises the PMD's `pending`
+//! flag, which the PMD checks every iteration before it looks at the channel, and writes the
+//! PMD's eventfd so that a PMD sleeping for lack of work (`pmd-sleep-max`) wakes at once.
 
 use std::hash::{BuildHasherDefault, Hasher};
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rvs_flowcache::emc::EmcInsertPolicy;
@@ -127,8 +129,12 @@ pub struct PmdShared {
     pub stats: PmdStatsShared,
     /// Its installed megaflows, by id, for the revalidator and `dpctl/dump-flows`.
     pub registry: Mutex<MegaflowRegistry>,
-    /// Commands to it.
+    /// Commands to it: send them with [`PmdShared::send`], which raises `pending`.
     pub commands: crossbeam_channel::Sender<PmdCommand>,
+    /// Raised after a command is queued; the PMD looks at its queue only when it is up (one
+    /// load of a line that stays in its cache, where a look at the queue cost some sixty
+    /// instructions per iteration).
+    pub(super) pending: AtomicBool,
     /// Written to wake the PMD from an idle sleep.
     pub wake_fd: RawFd,
     /// Receive queues it polls, for scheduling and `pmd-rxq-show` (changed by the PMD when it
@@ -178,6 +184,8 @@ impl PmdShared {
         // The PMD outlives every sender of commands except at shutdown, when it is fine to lose
         // them.
         let _ = self.commands.send(cmd);
+        // After the command is queued: the PMD that sees the flag (Acquire) finds it.
+        self.pending.store(true, Ordering::Release);
         let one: u64 = 1;
         // SAFETY: writing 8 bytes from a valid u64 to an eventfd we own.
         unsafe { libc::write(self.wake_fd, &one as *const u64 as *const libc::c_void, 8) };
