@@ -97,14 +97,13 @@ mod exec;
 mod extract;
 pub mod handle;
 mod tx;
-mod reclaim;
 mod upcall;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use arrayvec::ArrayVec;
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 use rvs_flowcache::dpaction::DpAction;
 use rvs_flowcache::emc::{Emc, EmcGate, EmcInsertPolicy, EmcKey, DEFAULT_ENTRIES};
 use rvs_flowcache::megaflow::{Megaflow, MegaflowCache};
@@ -164,9 +163,8 @@ pub struct Pmd {
     txqs: TxPorts,
     emc: Emc,
     dpcls: MegaflowCache,
-    /// Emptied megaflow caches and registry maps coming back from the reclaimer, with their
-    /// capacity, for [`Pmd::flush_flows`] to swap in (see [`reclaim`]).
-    spares: (Sender<reclaim::Spare>, Receiver<reclaim::Spare>),
+    /// An empty registry map with capacity, swapped in by [`Pmd::flush_flows`].
+    spare_registry: MegaflowRegistry,
     emc_policy: EmcInsertPolicy,
     /// Whether batches consult the EMC (see [`EmcGate`]).
     emc_gate: EmcGate,
@@ -200,8 +198,6 @@ impl Pmd {
     }
 
     fn build(id: usize, core: Option<usize>, non_pmd: bool, dp: Arc<DatapathShared>, config: PmdConfig) -> (Pmd, Arc<PmdShared>) {
-        // Here, on the control side, so that the reclaimer does not inherit a PMD's core.
-        reclaim::start();
         let (tx, rx) = crossbeam_channel::unbounded();
         // SAFETY: eventfd(2) with valid flags; the fd is owned by PmdShared.
         let wake_fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
@@ -227,7 +223,7 @@ impl Pmd {
             txqs: TxPorts::default(),
             emc: Emc::new(DEFAULT_ENTRIES),
             dpcls: MegaflowCache::new(),
-            spares: crossbeam_channel::unbounded(),
+            spare_registry: MegaflowRegistry::default(),
             emc_policy: EmcInsertPolicy::new(config.emc_insert_inv_prob, 0x9e37_79b9 ^ id as u32),
             emc_gate: EmcGate::default(),
             config,
@@ -713,28 +709,28 @@ impl Pmd {
         self.rxqs.push(Rxq { dp_port: h.dp_port, queue: h.queue, q: h.rxq, cycles, stats: h.stats });
     }
 
-    /// Removes every megaflow: the megaflow cache, and the registry's map under its lock, are
-    /// swapped for an emptied pair that kept its capacity (an earlier flush's, back from the
-    /// reclaimer), and the old pair goes to the reclaimer thread, which frees the megaflows
-    /// (see [`reclaim`]). The PMD pays for no megaflow, and grows no table back.
+    /// Removes every megaflow. The registry's map is swapped under its lock for an empty one
+    /// that keeps its capacity (the previous flush's), and emptied outside it, where the
+    /// megaflows are freed: no search per megaflow, no table to grow back. (Freeing them on
+    /// another thread, as OVS's RCU does, cost the PMD more: see docs/ARCHITECTURE.md.)
     fn flush_flows(&mut self) {
+        self.dpcls.clear();
         self.emc.clear();
-        let (mut dpcls, mut registry) = self.spares.1.try_recv().unwrap_or_default();
-        std::mem::swap(&mut self.dpcls, &mut dpcls);
-        std::mem::swap(&mut *self.shared.registry.lock().unwrap_or_else(|e| e.into_inner()), &mut registry);
-        reclaim::defer(reclaim::Garbage::Purged { dpcls, registry, back: self.spares.0.clone() });
+        let mut old = std::mem::take(&mut self.spare_registry);
+        std::mem::swap(&mut *self.shared.registry.lock().unwrap_or_else(|e| e.into_inner()), &mut old);
+        old.clear();
+        self.spare_registry = old;
     }
 
     fn delete_flows(&mut self, flows: Vec<Arc<Megaflow>>) {
         let mut reg = self.shared.registry.lock().unwrap_or_else(|e| e.into_inner());
-        for f in &flows {
+        for f in flows {
             f.dead.store(true, Ordering::Relaxed);
-            self.dpcls.remove(f);
+            self.dpcls.remove(&f);
             reg.remove(&f.id);
         }
         drop(reg);
         self.emc.sweep_dead();
-        reclaim::defer(reclaim::Garbage::Deleted(flows));
     }
 
     /// Sleeps until a queue has packets, a command arrives, or `us` microseconds pass.
