@@ -280,12 +280,6 @@ impl EmcInsertPolicy {
         self.inv_prob = inv_prob;
     }
 
-    /// False when nothing is ever inserted (`inv_prob` 0: the EMC is off).
-    #[inline]
-    pub fn inserts(&self) -> bool {
-        self.inv_prob != 0
-    }
-
     /// True if this hit should be inserted.
     #[inline]
     pub fn should_insert(&mut self) -> bool {
@@ -327,7 +321,8 @@ impl EmcInsertPolicy {
 pub struct EmcGate {
     /// Batches since the current epoch began.
     batches: u32,
-    /// The choice for batches outside trials (`true` until a trial says otherwise).
+    /// The choice for batches outside trials: skip EMC lookups (`false`, lookups, until a
+    /// trial says otherwise).
     skip: bool,
     /// (cycles, packets) of the trial's batches without and with EMC lookups.
     trial: [(u64, u64); 2],

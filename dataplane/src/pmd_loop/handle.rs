@@ -129,8 +129,9 @@ pub struct PmdShared {
     pub stats: PmdStatsShared,
     /// Its installed megaflows, by id, for the revalidator and `dpctl/dump-flows`.
     pub registry: Mutex<MegaflowRegistry>,
-    /// Commands to it: send them with [`PmdShared::send`], which raises `pending`.
-    pub commands: crossbeam_channel::Sender<PmdCommand>,
+    /// Commands to it, sent with [`PmdShared::send`] only: that raises `pending`, without
+    /// which the PMD never looks at the channel.
+    pub(super) commands: crossbeam_channel::Sender<PmdCommand>,
     /// Raised after a command is queued; the PMD looks at its queue only when it is up (one
     /// load of a line that stays in its cache, where a look at the queue cost some sixty
     /// instructions per iteration).
