@@ -114,6 +114,23 @@ impl Head {
 /// True if `frame` (of at least `t + 32` bytes) has `blocks` at 0, 16, `t` and `t + 16`.
 #[inline(always)]
 fn blocks_equal_to(blocks: &[[u8; 16]; 4], frame: &[u8], t: usize) -> bool {
+    blocks_match(blocks.each_ref(), frame, t)
+}
+
+/// True if `a` and `b` (of at least `t + 32` bytes) agree on the 16-byte blocks at 0, 16, `t`
+/// and `t + 16`.
+#[inline(always)]
+fn blocks_equal(a: &[u8], b: &[u8], t: usize) -> bool {
+    assert!(a.len() >= t + 32);
+    let block = |at: usize| -> &[u8; 16] { a[at..at + 16].try_into().expect("16 bytes") };
+    blocks_match([block(0), block(16), block(t), block(t + 16)], b, t)
+}
+
+/// True if `frame` (of at least `t + 32` bytes) holds `blocks` at 0, 16, `t` and `t + 16`.
+/// In SSE2 registers: as `u128` values the XORs went through pairs of general registers and
+/// back.
+#[inline(always)]
+fn blocks_match(blocks: [&[u8; 16]; 4], frame: &[u8], t: usize) -> bool {
     assert!(frame.len() >= t + 32);
     #[cfg(target_arch = "x86_64")]
     {
@@ -131,32 +148,7 @@ fn blocks_equal_to(blocks: &[[u8; 16]; 4], frame: &[u8], t: usize) -> bool {
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        frame[..16] == blocks[0] && frame[16..32] == blocks[1] && frame[t..t + 16] == blocks[2] && frame[t + 16..t + 32] == blocks[3]
-    }
-}
-
-/// True if `a` and `b` (of at least `t + 32` bytes) agree on the 16-byte blocks at 0, 16, `t`
-/// and `t + 16`. In SSE2 registers: as `u128` values the XORs went through pairs of
-/// general registers and back.
-#[inline(always)]
-fn blocks_equal(a: &[u8], b: &[u8], t: usize) -> bool {
-    assert!(a.len() >= t + 32 && b.len() >= t + 32);
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_setzero_si128, _mm_xor_si128};
-        // SAFETY: SSE2 is part of x86_64; every load reads 16 bytes at an offset of at most
-        // t + 16 in slices of at least t + 32 bytes (asserted above); unaligned loads.
-        unsafe {
-            let d = |at: usize| -> __m128i {
-                _mm_xor_si128(_mm_loadu_si128(a.as_ptr().add(at).cast()), _mm_loadu_si128(b.as_ptr().add(at).cast()))
-            };
-            let x = _mm_or_si128(_mm_or_si128(d(0), d(16)), _mm_or_si128(d(t), d(t + 16)));
-            _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) == 0xffff
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        a[..32] == b[..32] && a[t..t + 32] == b[t..t + 32]
+        [0, 16, t, t + 16].iter().zip(blocks).all(|(&at, b)| frame[at..at + 16] == b[..])
     }
 }
 
