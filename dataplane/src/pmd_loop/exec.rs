@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use arrayvec::ArrayVec;
 use rvs_flowcache::dpaction::DpAction;
+use rvs_flowcache::key::HeaderOffsets;
 use rvs_flowcache::megaflow::{Disposition, Megaflow};
 use rvs_flowcache::FlowKey;
 use rvs_packet::{PacketBatch, PacketBuf, BURST_SIZE};
 
+use super::extract::set_meta;
 use super::tx::TxPorts;
 use crate::datapath::{DatapathShared, PacketIn};
 use crate::drops::DropReason;
@@ -68,11 +70,10 @@ pub(super) fn dispatch(
             first.stats.add(batch.n as u64, bytes, now_ms, batch.keys[0].tcp_flags);
             // The copies' metadata was left for here (see `extract`): the first one's.
             let meta = rx_batch.as_slice()[0].meta;
+            let off = HeaderOffsets { l3: meta.l3_ofs, l4: meta.l4_ofs };
             let packet_ins = counters.packet_ins;
             for mut pkt in rx_batch.drain() {
-                pkt.meta.in_port = meta.in_port;
-                pkt.meta.l3_ofs = meta.l3_ofs;
-                pkt.meta.l4_ofs = meta.l4_ofs;
+                set_meta(&mut pkt, meta.in_port, off);
                 execute_actions(&first.actions, pkt, dp, txqs, counters);
             }
             if counters.packet_ins != packet_ins {

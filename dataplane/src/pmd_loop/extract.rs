@@ -82,9 +82,7 @@ pub(super) fn extract_batch(
                 return x;
             }
             for pkt in &mut pkts[1..rest] {
-                pkt.meta.in_port = dp_port;
-                pkt.meta.l3_ofs = e.off.l3;
-                pkt.meta.l4_ofs = e.off.l4;
+                set_meta(pkt, dp_port, e.off);
             }
             // Packet `rest` differs from the one before it.
             differences = 1;
@@ -138,9 +136,7 @@ fn extract_rest(
     for (i, pkt) in pkts.iter_mut().enumerate().skip(start) {
         if same_as_prev & (1 << i) != 0 {
             if let Some((root, off)) = prev {
-                pkt.meta.in_port = dp_port;
-                pkt.meta.l3_ofs = off.l3;
-                pkt.meta.l4_ofs = off.l4;
+                set_meta(pkt, dp_port, off);
                 // Not the whole key (240 bytes, a memcpy call): only what executing reads
                 // (`tcp_flags`). Lookups and upcalls are the root's alone. Its EMC identity
                 // is not needed either: only roots are looked up and inserted.
@@ -163,6 +159,14 @@ fn extract_rest(
     x
 }
 
+/// Sets what actions read of a packet's metadata: its input port and header offsets.
+#[inline(always)]
+pub(super) fn set_meta(pkt: &mut PacketBuf, dp_port: u32, off: HeaderOffsets) {
+    pkt.meta.in_port = dp_port;
+    pkt.meta.l3_ofs = off.l3;
+    pkt.meta.l4_ofs = off.l4;
+}
+
 /// What [`extract_one`] found of a well-formed packet.
 struct Extracted {
     off: HeaderOffsets,
@@ -178,11 +182,9 @@ struct Extracted {
 /// there are prefetched; without, the key is not hashed unless the port gave a hash.
 #[inline(always)]
 fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &mut EmcKey, lookup: Option<&Emc>, counters: &mut PmdCounters) -> Option<Extracted> {
-    pkt.meta.in_port = dp_port;
     match key.extract_mapped(pkt.data(), dp_port) {
         Ok((off, map)) => {
-            pkt.meta.l3_ofs = off.l3;
-            pkt.meta.l4_ofs = off.l4;
+            set_meta(pkt, dp_port, off);
             // A receive hash from the port (RSS) is the EMC hash, as in OVS: it saves hashing
             // the key. Equal keys get equal hashes as long as the port hashes them the same
             // way; a collision only costs a slot (the whole key is compared).
@@ -194,6 +196,7 @@ fn extract_one(pkt: &mut PacketBuf, dp_port: u32, key: &mut FlowKey, emc_key: &m
             Some(Extracted { off, map, unhashed: !rss && lookup.is_none() })
         }
         Err(m) => {
+            pkt.meta.in_port = dp_port;
             counters.drop(DropReason::Malformed(m), 1);
             None
         }
