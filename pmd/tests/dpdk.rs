@@ -186,9 +186,8 @@ mod with_feature {
         if !eal("pcap_in_pcap_out_same_frames") {
             return;
         }
-        let dir = std::env::temp_dir().join(format!("rvs-dpdk-pcap-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
-        std::fs::create_dir_all(&dir).unwrap();
-        let _cleanup = RemoveDir(dir.clone());
+        let scratch = ScratchDir::new("pcap");
+        let dir = &scratch.0;
         let (inp, out) = (dir.join("in.pcap"), dir.join("out.pcap"));
         let sent = frames(50, 200);
         rvs_pmd::pcap::write(std::fs::File::create(&inp).unwrap(), &sent).unwrap();
@@ -215,9 +214,8 @@ mod with_feature {
         if !eal("chained_mbufs_are_gathered_into_copies_in_order") {
             return;
         }
-        let dir = std::env::temp_dir().join(format!("rvs-dpdk-chain-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
-        std::fs::create_dir_all(&dir).unwrap();
-        let _cleanup = RemoveDir(dir.clone());
+        let scratch = ScratchDir::new("chain");
+        let dir = &scratch.0;
         let (inp, out) = (dir.join("in.pcap"), dir.join("out.pcap"));
         // net_pcap puts a frame larger than an mbuf's room (2 KiB at MTU 1500) into a chain
         // of mbufs: those cannot be lent and are copied, between lent ones, in order.
@@ -330,9 +328,18 @@ mod with_feature {
         open(&spec(&dev));
     }
 
-    struct RemoveDir(PathBuf);
+    /// A fresh directory for a test's files, removed when dropped (also when the test fails).
+    struct ScratchDir(PathBuf);
 
-    impl Drop for RemoveDir {
+    impl ScratchDir {
+        fn new(tag: &str) -> ScratchDir {
+            let dir = std::env::temp_dir().join(format!("rvs-dpdk-{tag}-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
+            std::fs::create_dir_all(&dir).unwrap();
+            ScratchDir(dir)
+        }
+    }
+
+    impl Drop for ScratchDir {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
         }
