@@ -48,8 +48,8 @@
 //! # Housekeeping
 //! Between batches the PMD drains its command queue (ports added or removed, megaflows
 //! deleted by the revalidator, synchronisation points) when the sender's flag says it holds
-//! something, and every [`PUBLISH_EVERY`]
-//! iterations publishes its counters and re-ranks megaflow subtables.
+//! something, and every [`PUBLISH_EVERY`] iterations publishes its counters and re-ranks
+//! megaflow subtables.
 //!
 //! # Load measurement (for scheduling and `pmd-perf-show`)
 //! A TSC reading costs 30 to 40 cycles here (a VM), more than a tenth of a packet's budget
@@ -60,13 +60,14 @@
 //! split, upcall or EMC trial) takes no reading of its own: its queue is charged up to the
 //! next reading, the next busy queue's or the iteration's end (its transmit flush included,
 //! as OVS charges output to the queues the packets came from). A busy iteration on one queue
-//! thus takes one reading (it took two: about one cycle per packet). The split of a batch's cost into receive, lookup,
-//! actions and transmit takes one more reading per stage boundary, so only one busy iteration
-//! in [`STAGE_SAMPLE_EVERY`] does it; their cycles (`stage_busy_cycles`) stand for all busy
-//! cycles in `pmd-perf-show`. The upcall stage is timed every time it runs (its readings are
-//! nothing against a translation), so upcall times are exact. Every `interval_ms` (5 s)
-//! [`Pmd::end_interval`] moves the queues' cycles
-//! into their history rings and the PMD's busy and total cycles into its own
+//! thus takes one reading (it took two: about one cycle per packet).
+//!
+//! The split of a batch's cost into receive, lookup, actions and transmit takes one more
+//! reading per stage boundary, so only one busy iteration in [`STAGE_SAMPLE_EVERY`] does it;
+//! their cycles (`stage_busy_cycles`) stand for all busy cycles in `pmd-perf-show`. The upcall
+//! stage is timed every time it runs (its readings are nothing against a translation), so
+//! upcall times are exact. Every `interval_ms` (5 s) [`Pmd::end_interval`] moves the queues'
+//! cycles into their history rings and the PMD's busy and total cycles into its own
 //! ([`crate::pmd_perf`]); the control side reads those to assign queues ([`crate::sched`]).
 //! Queues arrive and leave as [`PmdCommand::AdoptRxq`] / [`PmdCommand::ReleaseRxq`] with their
 //! measurements.
