@@ -108,6 +108,7 @@ use crossbeam_channel::Receiver;
 use rvs_flowcache::dpaction::DpAction;
 use rvs_flowcache::emc::{Emc, EmcGate, EmcInsertPolicy, EmcKey, DEFAULT_ENTRIES};
 use rvs_flowcache::megaflow::{Megaflow, MegaflowCache};
+use rvs_flowcache::megaflow_pool::MegaflowPool;
 use rvs_flowcache::FlowKey;
 use rvs_packet::{PacketBatch, PacketBuf, BURST_SIZE};
 use rvs_pmd::RxQueue;
@@ -166,6 +167,8 @@ pub struct Pmd {
     dpcls: MegaflowCache,
     /// An empty registry map with capacity, swapped in by [`Pmd::flush_flows`].
     spare_registry: MegaflowRegistry,
+    /// Deleted megaflows whose blocks the next setups reuse.
+    pool: MegaflowPool,
     emc_policy: EmcInsertPolicy,
     /// Whether batches consult the EMC (see [`EmcGate`]).
     emc_gate: EmcGate,
@@ -225,6 +228,7 @@ impl Pmd {
             emc: Emc::new(DEFAULT_ENTRIES),
             dpcls: MegaflowCache::new(),
             spare_registry: MegaflowRegistry::default(),
+            pool: MegaflowPool::new(),
             emc_policy: EmcInsertPolicy::new(config.emc_insert_inv_prob, 0x9e37_79b9 ^ id as u32),
             emc_gate: EmcGate::default(),
             config,
@@ -407,7 +411,7 @@ impl Pmd {
     fn process_rx(&mut self, dp_port: u32, t_rx: Option<u64>) -> Option<u64> {
         let n = self.rx_batch.len();
         self.counters.rx_packets += n as u64;
-        let Pmd { scratch, emc, dpcls, counters, emc_policy, emc_gate, txqs, dp, shared, config, now_ms, rx_batch, .. } = self;
+        let Pmd { scratch, emc, dpcls, counters, emc_policy, emc_gate, txqs, dp, shared, config, now_ms, rx_batch, pool, .. } = self;
         let Scratch { keys, emc_keys, slots } = &mut **scratch;
         let now_ms = *now_ms;
         // Whether this batch looks its keys up in the EMC (and whether it is one of the gate's
@@ -483,7 +487,7 @@ impl Pmd {
             if upcalls != 0 {
                 let mut which = [0u8; BURST_SIZE];
                 let mut batch_flows = BatchFlows::default();
-                let mut translator = Translator::new(dp, now_ms);
+                let mut translator = Translator::new(dp, pool, now_ms);
                 for i in bits(upcalls) {
                     // An earlier upcall of this batch may cover it.
                     if let Some(j) = batch_flows.covering(&new_flows, &keys[i]) {
@@ -712,26 +716,33 @@ impl Pmd {
 
     /// Removes every megaflow. The registry's map is swapped under its lock for an empty one
     /// that keeps its capacity (the previous flush's), and emptied outside it, where the
-    /// megaflows are freed: no search per megaflow, no table to grow back. (Freeing them on
-    /// another thread, as OVS's RCU does, cost the PMD more: see docs/ARCHITECTURE.md.)
+    /// megaflows go to the pool (or are freed): no search per megaflow, no table to grow
+    /// back. (Freeing them on another thread, as OVS's RCU does, cost the PMD more: see
+    /// docs/ARCHITECTURE.md.)
     fn flush_flows(&mut self) {
         self.dpcls.clear();
         self.emc.clear();
         let mut old = std::mem::take(&mut self.spare_registry);
         std::mem::swap(&mut *self.shared.registry.lock().unwrap_or_else(|e| e.into_inner()), &mut old);
-        old.clear();
+        for (_, f) in old.drain() {
+            self.pool.put(f);
+        }
         self.spare_registry = old;
     }
 
     fn delete_flows(&mut self, flows: Vec<Arc<Megaflow>>) {
         let mut reg = self.shared.registry.lock().unwrap_or_else(|e| e.into_inner());
-        for f in flows {
+        for f in &flows {
             f.dead.store(true, Ordering::Relaxed);
-            self.dpcls.remove(&f);
+            self.dpcls.remove(f);
             reg.remove(&f.id);
         }
         drop(reg);
         self.emc.sweep_dead();
+        // The sender's references are the last ones unless a dump holds the megaflow.
+        for f in flows {
+            self.pool.put(f);
+        }
     }
 
     /// Sleeps until a queue has packets, a command arrives, or `us` microseconds pass.
@@ -779,6 +790,11 @@ impl Pmd {
     /// Number of megaflows installed.
     pub fn n_megaflows(&self) -> usize {
         self.dpcls.len()
+    }
+
+    /// Number of deleted megaflows whose blocks wait for the next setups.
+    pub fn n_pooled_megaflows(&self) -> usize {
+        self.pool.len()
     }
 
     /// Number of exact-match cache entries holding a live megaflow.

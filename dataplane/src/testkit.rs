@@ -483,6 +483,11 @@ impl TestSwitch {
         self.pmd.n_megaflows()
     }
 
+    /// Number of deleted megaflows the PMD keeps to set up new ones in.
+    pub fn n_pooled_megaflows(&self) -> usize {
+        self.pmd.n_pooled_megaflows()
+    }
+
     /// Number of the PMD's exact-match cache entries holding a live megaflow.
     pub fn n_emc_entries(&self) -> usize {
         self.pmd.n_emc_entries()

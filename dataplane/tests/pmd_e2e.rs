@@ -421,6 +421,45 @@ fn repeated_flows_hit_the_caches_not_the_upcall_path() {
 }
 
 #[test]
+fn deleted_megaflows_are_set_up_again_in_their_blocks() {
+    let mut sw = TestSwitch::new(2);
+    sw.configure_pmd(every_flow_into_the_emc());
+    // An exact-nw_src rule: every source address gets a megaflow of its own.
+    sw.flows(&["priority=10,ip,nw_src=192.168.0.1,actions=drop", "priority=0,actions=output:2"]);
+    let sources: Vec<[u8; 4]> = (1..=20).map(|i| [10, 0, 1, i]).collect();
+    let send_all = |sw: &mut TestSwitch| {
+        for &ip_src in &sources {
+            sw.port(0).inject(&Frame { ip_src, ..Frame::udp(MAC_A, MAC_B) }.build());
+        }
+        sw.run_until_idle();
+    };
+    send_all(&mut sw);
+    assert_eq!((sw.counters().upcalls, sw.n_megaflows(), sw.n_pooled_megaflows()), (20, 20, 0));
+
+    // A dump holds five of them while they are deleted: those are not the pool's to reuse.
+    let held: Vec<_> = sw.megaflows().into_iter().take(5).collect();
+    sw.flush_caches();
+    assert_eq!((sw.n_megaflows(), sw.n_pooled_megaflows()), (0, 15));
+    assert!(held.iter().all(|f| f.is_dead()));
+    drop(held);
+
+    // Set up again: fifteen in kept blocks, five allocated; every packet forwarded.
+    send_all(&mut sw);
+    assert_eq!((sw.counters().upcalls, sw.n_megaflows(), sw.n_pooled_megaflows()), (40, 20, 0));
+    assert_eq!(sw.captured(1).len(), 40);
+    let mut srcs: Vec<u32> = sw.megaflows().iter().map(|f| f.key.nw_src).collect();
+    srcs.sort_unstable();
+    let want: Vec<u32> = sources.iter().map(|a| u32::from_be_bytes(*a)).collect();
+    assert_eq!(srcs, want);
+    assert!(sw.megaflows().iter().all(|f| !f.is_dead() && f.stats.read().0 == 1));
+
+    // Hits find the renewed megaflows (in the EMC too: insertion probability 1).
+    send_all(&mut sw);
+    assert_eq!(sw.counters().upcalls, 40);
+    assert_eq!(sw.captured(1).len(), 20, "captured() takes what it returns");
+}
+
+#[test]
 fn flow_mods_reach_cached_flows_after_revalidation() {
     let mut sw = TestSwitch::new(3);
     sw.configure_pmd(every_flow_into_the_emc());

@@ -254,10 +254,17 @@ impl FlowKey {
     #[inline]
     pub fn masked(&self, mask: &FlowMask) -> FlowKey {
         let mut out = FlowKey::ZERO;
+        self.masked_into(mask, &mut out);
+        out
+    }
+
+    /// Writes `self & mask` into `out` (no copy through the stack when `out` is in a heap
+    /// block).
+    #[inline]
+    pub fn masked_into(&self, mask: &FlowMask, out: &mut FlowKey) {
         for ((o, k), m) in out.words_mut().iter_mut().zip(self.words()).zip(mask.words()) {
             *o = k & m;
         }
-        out
     }
 
     /// ORs `other` into `self` (mask union).

@@ -29,6 +29,7 @@ pub mod key_reuse;
 pub mod learn;
 pub mod mac_learning;
 pub mod megaflow;
+pub mod megaflow_pool;
 pub mod ofp;
 pub mod pipeline;
 pub mod small_list;

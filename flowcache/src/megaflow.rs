@@ -258,6 +258,34 @@ impl Megaflow {
         }
     }
 
+    /// Becomes the megaflow [`Megaflow::new`] would make with these arguments, in place (a
+    /// recycled block: see [`crate::megaflow_pool`]). Only through `&mut`: nothing else
+    /// can see the rewrite.
+    pub fn renew(&mut self, id: u64, key: &FlowKey, mask: &FlowMask, actions: FlowActions, deps: XlateDeps, now_ms: u64) {
+        *self.dead.get_mut() = false;
+        self.disposition = Disposition::of(&actions);
+        *self.batch_group.get_mut() = u8::MAX;
+        self.stats = MegaflowStats::default();
+        *self.stats.used_ms.get_mut() = now_ms;
+        self.actions = actions;
+        self.id = id;
+        self.map = mask.nonzero_map();
+        self.created_ms = now_ms;
+        key.masked_into(mask, &mut self.key);
+        self.mask = *mask;
+        self.deps = deps;
+    }
+
+    /// Drops what the megaflow owns (actions, rules, groups, learned flows), keeping the
+    /// block: a deleted megaflow waiting in a pool to be renewed keeps no rule alive.
+    pub fn release(&mut self) {
+        self.actions = FlowActions::new();
+        self.deps.rules = RuleList::new();
+        self.deps.groups = Box::default();
+        self.deps.learned = None;
+        self.deps.fin_timeouts = Box::default();
+    }
+
     /// True once marked for removal.
     #[inline]
     pub fn is_dead(&self) -> bool {

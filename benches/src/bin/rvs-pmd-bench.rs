@@ -1,7 +1,7 @@
 //! `rvs-pmd-bench`: the PMD pipeline scenarios as a quick table, for reports and profiling.
 //!
 //! ```text
-//! rvs-pmd-bench [-r RUNS] [-d SECONDS | -n STEPS] [SCENARIO...]
+//! rvs-pmd-bench [-r RUNS] [-d SECONDS | -n STEPS] [-f] [SCENARIO...]
 //! ```
 //! Each run measures one scenario for about `SECONDS` (default 2) after its warm-up; the table
 //! gives the median over `RUNS` (default 5) of ns/packet and Mpps by wall time, the share of the
@@ -14,6 +14,10 @@
 //! `valgrind --tool=callgrind --toggle-collect='*run_step*' rvs-pmd-bench -r 1 -n 100 1flow`
 //! (only the measured steps are counted, not the warm-up) and divide instructions by packets
 //! (`steps x packets per step`, printed on stderr).
+//!
+//! `-f` times what happens between steps too: for `new-flows`, the deletion of the megaflows
+//! that the next step sets up again. A setup then costs what it costs in `rvs-bench`'s churn
+//! (every flow set up is deleted again); without `-f`, only the setups are timed.
 
 use std::time::Duration;
 
@@ -31,7 +35,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: rvs-pmd-bench [-r RUNS] [-d SECONDS | -n STEPS] [1flow|10k-flows|1k-rules-100k-flows|new-flows ...]");
+    eprintln!("usage: rvs-pmd-bench [-r RUNS] [-d SECONDS | -n STEPS] [-f] [1flow|10k-flows|1k-rules-100k-flows|new-flows ...]");
     std::process::exit(2)
 }
 
@@ -39,6 +43,7 @@ fn main() {
     let mut runs = 5usize;
     let mut seconds = 2.0f64;
     let mut steps: Option<u64> = None;
+    let mut time_between = false;
     let mut scenarios = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -46,6 +51,7 @@ fn main() {
             "-r" => runs = args.next().and_then(|v| v.parse().ok()).filter(|r| *r > 0).unwrap_or_else(|| usage()),
             "-d" => seconds = args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage()),
             "-n" => steps = Some(args.next().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or_else(|| usage())),
+            "-f" => time_between = true,
             "-h" | "--help" => usage(),
             name => scenarios.push(Scenario::from_name(name).unwrap_or_else(|| usage())),
         }
@@ -67,10 +73,15 @@ fn main() {
             loop {
                 let (w, c) = (Clock::Wall.now(), Clock::ThreadCpu.now());
                 bench.run_step();
+                if time_between {
+                    bench.between_steps();
+                }
                 wall += Clock::Wall.now() - w;
                 cpu += Clock::ThreadCpu.now() - c;
                 packets += bench.packets_per_step();
-                bench.between_steps();
+                if !time_between {
+                    bench.between_steps();
+                }
                 let done = match steps {
                     Some(n) => packets >= n * bench.packets_per_step(),
                     None => (Clock::Wall.now() - w0).as_secs_f64() >= seconds,

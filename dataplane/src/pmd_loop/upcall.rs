@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arrayvec::ArrayVec;
 use rvs_flowcache::megaflow::{FlowActions, Megaflow, RuleList, XlateDeps};
+use rvs_flowcache::megaflow_pool::MegaflowPool;
 use rvs_flowcache::xlate::{xlate_with, XlateBuffers, XlateInput};
 use rvs_flowcache::FlowKey;
 use rvs_packet::BURST_SIZE;
@@ -86,6 +87,8 @@ struct BridgeSnapshot {
 /// its megaflows stale for the revalidator, never wrongly fresh.)
 pub(super) struct Translator<'a> {
     dp: &'a DatapathShared,
+    /// Where the megaflows are made: in the blocks of deleted ones when there are some.
+    pool: &'a mut MegaflowPool,
     now_ms: u64,
     ports: Option<Arc<DpPortMap>>,
     bridge: Option<BridgeSnapshot>,
@@ -93,8 +96,8 @@ pub(super) struct Translator<'a> {
 
 impl<'a> Translator<'a> {
     /// A translator for one batch; it reads nothing until the first miss.
-    pub(super) fn new(dp: &'a DatapathShared, now_ms: u64) -> Self {
-        Translator { dp, now_ms, ports: None, bridge: None }
+    pub(super) fn new(dp: &'a DatapathShared, pool: &'a mut MegaflowPool, now_ms: u64) -> Self {
+        Translator { dp, pool, now_ms, ports: None, bridge: None }
     }
 
     /// Translates a missed key into a megaflow (not installed yet).
@@ -133,6 +136,6 @@ impl<'a> Translator<'a> {
             dp.send_learned(&br.name, learned.clone());
             deps = deps.with_learned(learned);
         }
-        Ok(Arc::new(Megaflow::new(dp.next_flow_id(), key, &out.wc, actions, deps, now_ms)))
+        Ok(self.pool.make(dp.next_flow_id(), key, &out.wc, actions, deps, now_ms))
     }
 }
