@@ -228,7 +228,7 @@ impl Subtable {
 
     fn find_bucket(&self, key: &FlowKey) -> Option<&Bucket> {
         let h = self.stage_hashes(key)[self.n_stages - 1];
-        self.buckets.find(spread(h), |b| b.hash == h && key.equal_under(&b.head.match_.key, &self.mask))
+        self.buckets.find(spread(h), |b| b.hash == h && key.equal_under_map(&b.head.match_.key, &self.mask, self.map))
     }
 
     /// ORs the mask's bits in the words of `map` into `wc`.
@@ -259,7 +259,7 @@ impl Subtable {
         h = key.hash_masked(&self.mask, self.stage_maps[last], h);
         self.unwildcard(wc, self.map);
         self.buckets
-            .find(spread(h), |b| b.hash == h && key.equal_under(&b.head.match_.key, &self.mask))
+            .find(spread(h), |b| b.hash == h && key.equal_under_map(&b.head.match_.key, &self.mask, self.map))
             .map(|b| &b.head)
     }
 
@@ -269,11 +269,11 @@ impl Subtable {
         let hashes = self.stage_hashes(&rule.match_.key);
         let h = hashes[self.n_stages - 1];
         let priority = rule.priority;
-        let mask = &self.mask;
+        let (mask, map) = (&self.mask, self.map);
         let key = rule.match_.key;
         match self.buckets.entry(
             spread(h),
-            |b| b.hash == h && key.equal_under(&b.head.match_.key, mask),
+            |b| b.hash == h && key.equal_under_map(&b.head.match_.key, mask, map),
             |b| spread(b.hash),
         ) {
             Entry::Occupied(mut e) => {

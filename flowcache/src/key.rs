@@ -285,6 +285,37 @@ impl FlowKey {
         diff == 0
     }
 
+    /// [`FlowKey::equal_under`], reading only the words in `map`, which must cover every
+    /// non-zero word of `mask` (a catch-all mask compares nothing).
+    #[inline]
+    pub fn equal_under_map(&self, other: &FlowKey, mask: &FlowMask, map: u32) -> bool {
+        let (a, b, m) = (self.words(), other.words(), mask.words());
+        let mut bits = map;
+        let mut diff = 0;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            diff |= (a[i] ^ b[i]) & m[i];
+            bits &= bits - 1;
+        }
+        diff == 0
+    }
+
+    /// True if `self` and `other` agree on the words in `map`. For two masks with the same
+    /// non-zero map, or two keys masked by one mask whose map this is, the same as `==`
+    /// (the other words are zero in both), without reading all of them.
+    #[inline]
+    pub fn equal_in_map(&self, other: &FlowKey, map: u32) -> bool {
+        let (a, b) = (self.words(), other.words());
+        let mut bits = map;
+        let mut diff = 0;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            diff |= a[i] ^ b[i];
+            bits &= bits - 1;
+        }
+        diff == 0
+    }
+
     /// True if every bit set in `self` (a mask) is also set in `other`.
     pub fn is_subset_of(&self, other: &FlowMask) -> bool {
         self.words().iter().zip(other.words()).all(|(a, b)| a & !b == 0)
@@ -1130,8 +1161,14 @@ mod tests {
         let mut other = k;
         other.nw_src = 1;
         assert!(other.equal_under(&k, &mask));
+        assert!(other.equal_under_map(&k, &mask, map));
         other.nw_dst ^= 0x100;
         assert!(!other.equal_under(&k, &mask));
+        assert!(!other.equal_under_map(&k, &mask, map));
+        assert!(other.equal_under_map(&k, &FlowKey::ZERO, 0), "a catch-all mask compares nothing");
+        let (a, b) = (k.masked(&mask), other.masked(&mask));
+        assert_eq!(a.equal_in_map(&b, map), a == b);
+        assert!(a.equal_in_map(&k.masked(&mask), map) && !a.equal_in_map(&b, map));
         assert!(mask.is_subset_of(&FlowKey::exact()));
         assert!(!FlowKey::exact().is_subset_of(&mask));
         assert_eq!(k.nonzero_map() & (1 << words::L3), 1 << words::L3);

@@ -403,7 +403,7 @@ impl Subtable {
     /// The megaflow (live or dead) with exactly this masked key.
     fn find_exact(&self, masked_key: &FlowKey) -> Option<&Arc<Megaflow>> {
         let h = masked_key.hash_words(self.map, BASIS);
-        self.flows.find(h as u64, |s| s.hash == h && s.flow.key == *masked_key).map(|s| &s.flow)
+        self.flows.find(h as u64, |s| s.hash == h && s.flow.key.equal_in_map(masked_key, self.map)).map(|s| &s.flow)
     }
 
     /// The live megaflow covering `key`, whose hash is `h`.
@@ -465,7 +465,7 @@ impl MegaflowCache {
     /// The subtable of `mask`, whose non-zero word map is `map` (compared first: masks of
     /// other subtables mostly differ there, and it saves comparing 240 bytes).
     fn subtable_index(&self, mask: &FlowMask, map: u32) -> Option<usize> {
-        self.subtables.iter().position(|s| s.map == map && s.mask == *mask)
+        self.subtables.iter().position(|s| s.map == map && s.mask.equal_in_map(mask, map))
     }
 
     /// The megaflow with exactly this masked key and mask.

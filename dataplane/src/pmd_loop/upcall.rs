@@ -35,7 +35,7 @@ impl BatchFlows {
     pub(super) fn add(&mut self, flow: &Megaflow, new_flows: &[(Arc<Megaflow>, u8)]) {
         let same_mask = |r: &u8| {
             let rep = &new_flows[*r as usize].0;
-            rep.map == flow.map && rep.mask == flow.mask
+            rep.map == flow.map && rep.mask.equal_in_map(&flow.mask, flow.map)
         };
         let m = match self.masks.iter().position(same_mask) {
             Some(m) => m,
