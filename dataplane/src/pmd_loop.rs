@@ -108,7 +108,6 @@ use crossbeam_channel::Receiver;
 use rvs_flowcache::dpaction::DpAction;
 use rvs_flowcache::emc::{Emc, EmcGate, EmcInsertPolicy, EmcKey, DEFAULT_ENTRIES};
 use rvs_flowcache::megaflow::{Megaflow, MegaflowCache};
-use rvs_flowcache::megaflow_pool::MegaflowPool;
 use rvs_flowcache::FlowKey;
 use rvs_packet::{PacketBatch, PacketBuf, BURST_SIZE};
 use rvs_pmd::RxQueue;
@@ -121,7 +120,7 @@ use exec::{dispatch, Classified};
 use extract::{extract_batch, Extraction};
 pub use handle::{FlowIdHasher, MegaflowRegistry, PmdCommand, PmdConfig, PmdShared, RxqEntry, RxqHandoff};
 use tx::{TxPorts, TxSlot};
-use upcall::{BatchFlows, Translator};
+use upcall::{BatchFlows, Translator, UpcallScratch};
 
 /// Iterations between counter publications and subtable re-ranking.
 pub const PUBLISH_EVERY: u64 = 1024;
@@ -167,8 +166,8 @@ pub struct Pmd {
     dpcls: MegaflowCache,
     /// An empty registry map with capacity, swapped in by [`Pmd::flush_flows`].
     spare_registry: MegaflowRegistry,
-    /// Deleted megaflows whose blocks the next setups reuse.
-    pool: MegaflowPool,
+    /// The megaflow pool and translation output upcalls reuse.
+    upcall: UpcallScratch,
     emc_policy: EmcInsertPolicy,
     /// Whether batches consult the EMC (see [`EmcGate`]).
     emc_gate: EmcGate,
@@ -228,7 +227,7 @@ impl Pmd {
             emc: Emc::new(DEFAULT_ENTRIES),
             dpcls: MegaflowCache::new(),
             spare_registry: MegaflowRegistry::default(),
-            pool: MegaflowPool::new(),
+            upcall: UpcallScratch::default(),
             emc_policy: EmcInsertPolicy::new(config.emc_insert_inv_prob, 0x9e37_79b9 ^ id as u32),
             emc_gate: EmcGate::default(),
             config,
@@ -411,7 +410,7 @@ impl Pmd {
     fn process_rx(&mut self, dp_port: u32, t_rx: Option<u64>) -> Option<u64> {
         let n = self.rx_batch.len();
         self.counters.rx_packets += n as u64;
-        let Pmd { scratch, emc, dpcls, counters, emc_policy, emc_gate, txqs, dp, shared, config, now_ms, rx_batch, pool, .. } = self;
+        let Pmd { scratch, emc, dpcls, counters, emc_policy, emc_gate, txqs, dp, shared, config, now_ms, rx_batch, upcall, .. } = self;
         let Scratch { keys, emc_keys, slots } = &mut **scratch;
         let now_ms = *now_ms;
         // Whether this batch looks its keys up in the EMC (and whether it is one of the gate's
@@ -487,7 +486,7 @@ impl Pmd {
             if upcalls != 0 {
                 let mut which = [0u8; BURST_SIZE];
                 let mut batch_flows = BatchFlows::default();
-                let mut translator = Translator::new(dp, pool, now_ms);
+                let mut translator = Translator::new(dp, upcall, now_ms);
                 for i in bits(upcalls) {
                     // An earlier upcall of this batch may cover it.
                     if let Some(j) = batch_flows.covering(&new_flows, &keys[i]) {
@@ -725,7 +724,7 @@ impl Pmd {
         let mut old = std::mem::take(&mut self.spare_registry);
         std::mem::swap(&mut *self.shared.registry.lock().unwrap_or_else(|e| e.into_inner()), &mut old);
         for (_, f) in old.drain() {
-            self.pool.put(f);
+            self.upcall.pool.put(f);
         }
         self.spare_registry = old;
     }
@@ -741,7 +740,7 @@ impl Pmd {
         self.emc.sweep_dead();
         // The sender's references are the last ones unless a dump holds the megaflow.
         for f in flows {
-            self.pool.put(f);
+            self.upcall.pool.put(f);
         }
     }
 
@@ -794,7 +793,7 @@ impl Pmd {
 
     /// Number of deleted megaflows whose blocks wait for the next setups.
     pub fn n_pooled_megaflows(&self) -> usize {
-        self.pool.len()
+        self.upcall.pool.len()
     }
 
     /// Number of exact-match cache entries holding a live megaflow.

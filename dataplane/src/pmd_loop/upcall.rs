@@ -1,13 +1,12 @@
 //! Step 3 of the packet path: translating a missed key into a megaflow, and finding which of a
 //! batch's new megaflows already covers a later miss of the same batch.
 
-use std::cell::Cell;
 use std::sync::Arc;
 
 use arrayvec::ArrayVec;
 use rvs_flowcache::megaflow::{FlowActions, Megaflow, RuleList, XlateDeps};
 use rvs_flowcache::megaflow_pool::MegaflowPool;
-use rvs_flowcache::xlate::{xlate_with, XlateBuffers, XlateInput};
+use rvs_flowcache::xlate::{xlate_into, XlateInput, XlateOutput};
 use rvs_flowcache::FlowKey;
 use rvs_packet::BURST_SIZE;
 
@@ -62,12 +61,16 @@ impl BatchFlows {
     }
 }
 
-thread_local! {
-    /// The vectors this thread's translations build their actions and rules in. What a
-    /// megaflow keeps is moved into its inline lists, and the vectors, emptied, come back
-    /// here: no allocation per upcall for them (and none at all for the megaflow's lists
-    /// when they are short, see `rvs_flowcache::small_list`).
-    static XLATE_BUFFERS: Cell<XlateBuffers> = const { Cell::new(XlateBuffers { actions: Vec::new(), rules: Vec::new() }) };
+/// What a PMD's upcalls reuse from one to the next.
+#[derive(Default)]
+pub(super) struct UpcallScratch {
+    /// Deleted megaflows, whose blocks new ones are made in.
+    pub(super) pool: MegaflowPool,
+    /// The translation's output, built in place: what a megaflow keeps is moved into its
+    /// inline lists, and the vectors, emptied, stay here with their capacity (no allocation
+    /// per upcall for them, and none at all for the megaflow's lists when they are short,
+    /// see `rvs_flowcache::small_list`).
+    out: XlateOutput,
 }
 
 /// The bridge state translations read, taken once per batch (see [`Translator`]).
@@ -87,8 +90,7 @@ struct BridgeSnapshot {
 /// its megaflows stale for the revalidator, never wrongly fresh.)
 pub(super) struct Translator<'a> {
     dp: &'a DatapathShared,
-    /// Where the megaflows are made: in the blocks of deleted ones when there are some.
-    pool: &'a mut MegaflowPool,
+    scratch: &'a mut UpcallScratch,
     now_ms: u64,
     ports: Option<Arc<DpPortMap>>,
     bridge: Option<BridgeSnapshot>,
@@ -96,8 +98,8 @@ pub(super) struct Translator<'a> {
 
 impl<'a> Translator<'a> {
     /// A translator for one batch; it reads nothing until the first miss.
-    pub(super) fn new(dp: &'a DatapathShared, pool: &'a mut MegaflowPool, now_ms: u64) -> Self {
-        Translator { dp, pool, now_ms, ports: None, bridge: None }
+    pub(super) fn new(dp: &'a DatapathShared, scratch: &'a mut UpcallScratch, now_ms: u64) -> Self {
+        Translator { dp, scratch, now_ms, ports: None, bridge: None }
     }
 
     /// Translates a missed key into a megaflow (not installed yet).
@@ -119,23 +121,23 @@ impl<'a> Translator<'a> {
         let mut of_key = *key;
         of_key.in_port = info.ofport.0;
         let input = XlateInput { pipeline, bridge: &conf.bridge, macs: &br.macs, key: of_key, now_ms, may_learn: true, trace: false };
-        let mut out = xlate_with(&input, XLATE_BUFFERS.take());
+        let UpcallScratch { pool, out } = &mut *self.scratch;
+        xlate_into(&input, out);
         let actions = FlowActions::take_from(&mut out.actions);
         let rules = RuleList::take_from(&mut out.rules);
-        XLATE_BUFFERS.set(XlateBuffers { actions: std::mem::take(&mut out.actions), rules: std::mem::take(&mut out.rules) });
         let mut deps = XlateDeps::new(rules, pipeline.version(), out.used_normal.then_some(snap.mac_generation), conf.generation)
-            .with_groups(out.groups);
+            .with_groups(std::mem::take(&mut out.groups));
         if !out.fin_timeouts.is_empty() {
-            deps = deps.with_fin_timeouts(out.fin_timeouts);
+            deps = deps.with_fin_timeouts(std::mem::take(&mut out.fin_timeouts));
             deps.apply_fin_timeouts(key.tcp_flags);
         }
         if !out.learned.is_empty() {
             // `learn`: the control thread installs the flows; the megaflow keeps them so that
             // the revalidator can refresh them while it has traffic (see rvs_flowcache::learn).
-            let learned: Arc<[rvs_flowcache::FlowMod]> = out.learned.into();
+            let learned: Arc<[rvs_flowcache::FlowMod]> = std::mem::take(&mut out.learned).into();
             dp.send_learned(&br.name, learned.clone());
             deps = deps.with_learned(learned);
         }
-        Ok(self.pool.make(dp.next_flow_id(), key, &out.wc, actions, deps, now_ms))
+        Ok(pool.make(dp.next_flow_id(), key, &out.wc, actions, deps, now_ms))
     }
 }

@@ -23,7 +23,7 @@ impl Ctx<'_> {
             return None;
         }
         let full = f.full_mask();
-        let value = f.get(&self.flow);
+        let value = f.get(&self.o.final_flow);
         let known = f.get(&self.base_known);
         f.set(&mut self.dirty, 0);
         if known == full && f.get(&self.base) == value {
@@ -31,7 +31,7 @@ impl Ctx<'_> {
         }
         let from_packet = full & !dirty & !known;
         if from_packet != 0 {
-            f.or_mask(&mut self.wc, from_packet);
+            f.or_mask(&mut self.o.wc, from_packet);
         }
         f.set(&mut self.base, value);
         f.set(&mut self.base_known, full);
@@ -47,7 +47,7 @@ impl Ctx<'_> {
         let src = self.take(Field::EthSrc).map(|v| MacAddr::from_u64(v as u64));
         let dst = self.take(Field::EthDst).map(|v| MacAddr::from_u64(v as u64));
         if src.is_some() || dst.is_some() {
-            self.out.push(DpAction::Set(SetAction::Eth { src, dst }));
+            self.o.actions.push(DpAction::Set(SetAction::Eth { src, dst }));
         }
         if !self.l3_dirty() {
             self.clear_metadata_dirty();
@@ -58,7 +58,7 @@ impl Ctx<'_> {
                 let (src, dst) = (self.take(Field::IpSrc), self.take(Field::IpDst));
                 let (tos, ttl) = (self.take(Field::NwTos), self.take(Field::NwTtl));
                 if src.is_some() || dst.is_some() || tos.is_some() || ttl.is_some() {
-                    self.out.push(DpAction::Set(SetAction::Ipv4 {
+                    self.o.actions.push(DpAction::Set(SetAction::Ipv4 {
                         src: src.map(|v| v as u32),
                         dst: dst.map(|v| v as u32),
                         tos: tos.map(|v| v as u8),
@@ -73,7 +73,7 @@ impl Ctx<'_> {
                 let hlimit = self.take(Field::NwTtl);
                 if src.is_some() || dst.is_some() || tclass.is_some() || label.is_some() || hlimit.is_some() {
                     let l4_proto = self.read(Field::IpProto) as u8;
-                    self.out.push(DpAction::Set(SetAction::Ipv6 {
+                    self.o.actions.push(DpAction::Set(SetAction::Ipv6 {
                         src,
                         dst,
                         tclass: tclass.map(|v| v as u8),
@@ -91,7 +91,7 @@ impl Ctx<'_> {
                 let sha = self.take(Field::ArpSha).map(|v| MacAddr::from_u64(v as u64));
                 let tha = self.take(Field::ArpTha).map(|v| MacAddr::from_u64(v as u64));
                 if op.is_some() || spa.is_some() || tpa.is_some() || sha.is_some() || tha.is_some() {
-                    self.out.push(DpAction::Set(SetAction::Arp { op, spa, tpa, sha, tha }));
+                    self.o.actions.push(DpAction::Set(SetAction::Arp { op, spa, tpa, sha, tha }));
                 }
             }
             _ => {}
@@ -119,14 +119,14 @@ impl Ctx<'_> {
                 let (src, dst) = (self.take(Field::TcpSrc), self.take(Field::TcpDst));
                 if src.is_some() || dst.is_some() {
                     let (src, dst) = (src.map(|v| v as u16), dst.map(|v| v as u16));
-                    self.out.push(DpAction::Set(SetAction::Tcp { src, dst }));
+                    self.o.actions.push(DpAction::Set(SetAction::Tcp { src, dst }));
                 }
             }
             ip_proto::UDP => {
                 let (src, dst) = (self.take(Field::UdpSrc), self.take(Field::UdpDst));
                 if src.is_some() || dst.is_some() {
                     let (src, dst) = (src.map(|v| v as u16), dst.map(|v| v as u16));
-                    self.out.push(DpAction::Set(SetAction::Udp { src, dst }));
+                    self.o.actions.push(DpAction::Set(SetAction::Udp { src, dst }));
                 }
             }
             ip_proto::ICMP | ip_proto::ICMPV6 => {
@@ -137,7 +137,7 @@ impl Ctx<'_> {
                     // Both are written; the one not rewritten comes from the packet.
                     let icmp_type = t.unwrap_or_else(|| self.read(ty_f)) as u8;
                     let code = c.unwrap_or_else(|| self.read(code_f)) as u8;
-                    self.out.push(DpAction::Set(SetAction::Icmp { icmp_type, code, v6 }));
+                    self.o.actions.push(DpAction::Set(SetAction::Icmp { icmp_type, code, v6 }));
                 }
             }
             _ => {
@@ -158,15 +158,15 @@ impl Ctx<'_> {
         }
         if self.base_known.vlan_tci != u16::MAX {
             // Pop-or-not and the pushed TCI depend on the packet's own tag.
-            self.wc.vlan_tci = u16::MAX;
+            self.o.wc.vlan_tci = u16::MAX;
         }
-        let (b, f) = (self.base.vlan_tci, self.flow.vlan_tci);
+        let (b, f) = (self.base.vlan_tci, self.o.final_flow.vlan_tci);
         if b != f || (f & VLAN_PRESENT != 0 && self.flow_tpid != self.base_tpid) {
             if b & VLAN_PRESENT != 0 {
-                self.out.push(DpAction::PopVlan);
+                self.o.actions.push(DpAction::PopVlan);
             }
             if f & VLAN_PRESENT != 0 {
-                self.out.push(DpAction::PushVlan { tpid: self.flow_tpid, tci: f & !VLAN_PRESENT });
+                self.o.actions.push(DpAction::PushVlan { tpid: self.flow_tpid, tci: f & !VLAN_PRESENT });
             }
         }
         self.base.vlan_tci = f;

@@ -28,7 +28,7 @@ impl Ctx<'_> {
             return;
         };
         if self.depth >= MAX_DEPTH {
-            self.error = Some(XlateError::RecursionTooDeep);
+            self.o.error = Some(XlateError::RecursionTooDeep);
             self.trace_note("over max translation depth".to_string());
             return;
         }
@@ -47,7 +47,7 @@ impl Ctx<'_> {
         self.note_group(&group, &chosen);
         self.depth += 1;
         for b in &chosen {
-            if self.error.is_some() {
+            if self.o.error.is_some() {
                 break;
             }
             self.trace_note(format!("group {id}: bucket {b}"));
@@ -62,14 +62,14 @@ impl Ctx<'_> {
     /// are as before. The actions start with the current action set when `with_action_set`
     /// (the `clone` action), with an empty one otherwise (a group bucket).
     pub(super) fn run_as_clone(&mut self, actions: &[OfAction], with_action_set: bool) {
-        let (flow, dirty, flow_tpid) = (self.flow, self.dirty, self.flow_tpid);
+        let (flow, dirty, flow_tpid) = (self.o.final_flow, self.dirty, self.flow_tpid);
         let (base, base_known) = (self.base, self.base_known);
         let saved_set = if with_action_set { self.action_set.clone() } else { std::mem::take(&mut self.action_set) };
         self.trace_depth += 1;
         self.do_actions(actions);
         self.trace_depth -= 1;
         self.action_set = saved_set;
-        self.flow = flow;
+        self.o.final_flow = flow;
         self.flow_tpid = flow_tpid;
         // Fields whose datapath value the bucket changed must be written back.
         let mut changed = FlowKey::ZERO;
@@ -78,12 +78,12 @@ impl Ctx<'_> {
         }
         self.dirty = dirty;
         self.dirty.or_assign(&changed);
-        self.wc.or_assign(&changed);
+        self.o.wc.or_assign(&changed);
     }
 
     /// Records that the megaflow goes through `buckets` of `group` (for its counters).
     fn note_group(&mut self, group: &Arc<Group>, buckets: &[usize]) {
-        match self.groups.iter_mut().find(|(c, _)| Arc::ptr_eq(c, &group.counters)) {
+        match self.o.groups.iter_mut().find(|(c, _)| Arc::ptr_eq(c, &group.counters)) {
             Some((_, bs)) => {
                 for b in buckets {
                     if !bs.contains(b) {
@@ -91,7 +91,7 @@ impl Ctx<'_> {
                     }
                 }
             }
-            None => self.groups.push((group.counters.clone(), buckets.to_vec())),
+            None => self.o.groups.push((group.counters.clone(), buckets.to_vec())),
         }
     }
 

@@ -144,7 +144,7 @@ impl std::fmt::Display for XlateError {
 }
 
 /// Result of one translation.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct XlateOutput {
     /// Datapath actions (empty = drop).
     pub actions: Vec<DpAction>,
@@ -176,30 +176,17 @@ pub type GroupHit = (Arc<GroupCounters>, Vec<usize>);
 
 /// Translates a packet. See the module documentation.
 pub fn xlate(input: &XlateInput<'_>) -> XlateOutput {
-    xlate_with(input, XlateBuffers::default())
+    let mut out = XlateOutput::default();
+    xlate_into(input, &mut out);
+    out
 }
 
-/// Empty vectors, with capacity, that a translation builds its actions and rules in (see
-/// [`xlate_with`]).
-#[derive(Debug, Default)]
-pub struct XlateBuffers {
-    /// Becomes [`XlateOutput::actions`].
-    pub actions: Vec<DpAction>,
-    /// Becomes [`XlateOutput::rules`].
-    pub rules: Vec<Arc<Rule>>,
-}
-
-/// [`xlate`], building the output's actions and rules in `bufs` (cleared first), so that a
-/// caller translating many packets can give the vectors back to the next translation and not
-/// allocate them each time.
-pub fn xlate_with(input: &XlateInput<'_>, mut bufs: XlateBuffers) -> XlateOutput {
-    bufs.actions.clear();
-    bufs.rules.clear();
-    let mut ctx = Ctx::new(input);
-    ctx.out = bufs.actions;
-    ctx.rules = bufs.rules;
-    ctx.wc.in_port = u32::MAX;
-    ctx.wc.recirc_id = u32::MAX;
+/// [`xlate`], into `out`, whatever it held before (its vectors keep their capacity). A
+/// caller translating many packets (the PMD's upcalls) keeps one output: no allocation for
+/// its vectors, and no copy of the 600-byte result on return; the translation works in it
+/// (the flow being translated is `out.final_flow`, the mask being built `out.wc`).
+pub fn xlate_into(input: &XlateInput<'_>, out: &mut XlateOutput) {
+    let mut ctx = Ctx::new(input, out);
     if input.bridge.no_recv.contains(&OfPort(input.key.in_port)) {
         ctx.trace_note("port is configured with NO_RECV, dropping".to_string());
     } else if input.bridge.fail_open {
@@ -209,35 +196,23 @@ pub fn xlate_with(input: &XlateInput<'_>, mut bufs: XlateBuffers) -> XlateOutput
         ctx.run_table(0, Entry::Start);
         ctx.finish_action_set();
     }
-    ctx.into_output()
+    ctx.finish();
 }
 
 impl Ctx<'_> {
     /// Runs the OpenFlow 1.3 action set the pipeline accumulated, at the end of the pipeline.
     fn finish_action_set(&mut self) {
-        if self.error.is_none() && !self.action_set.is_empty() {
+        if self.o.error.is_none() && !self.action_set.is_empty() {
             let set = std::mem::take(&mut self.action_set);
             self.trace_note("executing action set".to_string());
             self.do_actions(&set);
         }
     }
 
-    /// The result: the datapath actions (none if translation gave up), the mask and the rest.
-    fn into_output(mut self) -> XlateOutput {
-        if self.error.is_some() {
-            self.out.clear();
-        }
-        XlateOutput {
-            actions: self.out,
-            wc: self.wc,
-            rules: self.rules,
-            final_flow: self.flow,
-            trace: self.trace,
-            error: self.error,
-            used_normal: self.used_normal,
-            groups: self.groups,
-            learned: self.learned,
-            fin_timeouts: self.fin_timeouts,
+    /// Ends the translation: no datapath actions if it gave up.
+    fn finish(self) {
+        if self.o.error.is_some() {
+            self.o.actions.clear();
         }
     }
 }
@@ -251,21 +226,19 @@ enum Entry {
     Resubmit,
 }
 
+/// A translation in progress. Its flow (`o.final_flow`), mask (`o.wc`), datapath actions
+/// and the rest of the result are built in the output itself (see [`xlate_into`]).
 pub(crate) struct Ctx<'a> {
     inp: &'a XlateInput<'a>,
-    pub(crate) flow: FlowKey,
+    pub(crate) o: &'a mut XlateOutput,
     pub(crate) base: FlowKey,
-    pub(crate) wc: FlowMask,
-    /// Bits of `flow` written by actions and not yet committed.
+    /// Bits of `o.final_flow` written by actions and not yet committed.
     pub(crate) dirty: FlowMask,
     /// Bits of `base` whose value an earlier commit set (independent of the packet).
     pub(crate) base_known: FlowMask,
     /// TPID of the outer tag as the pipeline sees it, and as the datapath left it.
     pub(crate) flow_tpid: u16,
     pub(crate) base_tpid: u16,
-    pub(crate) out: Vec<DpAction>,
-    rules: Vec<Arc<Rule>>,
-    trace: Vec<TraceEvent>,
     depth: u32,
     /// Nesting shown in traces: a resubmit in tail position (the last action) continues at
     /// the same level, as OVS prints it.
@@ -274,29 +247,34 @@ pub(crate) struct Ctx<'a> {
     table_id: u8,
     cookie: u64,
     action_set: Vec<OfAction>,
-    error: Option<XlateError>,
-    used_normal: bool,
-    groups: Vec<GroupHit>,
-    learned: Vec<FlowMod>,
-    fin_timeouts: Vec<(Arc<Rule>, u16, u16)>,
     /// The rule whose actions are running.
     cur_rule: Option<Arc<Rule>>,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(inp: &'a XlateInput<'a>) -> Self {
+    /// A translation of `inp`'s packet into `o`, emptied first.
+    fn new(inp: &'a XlateInput<'a>, o: &'a mut XlateOutput) -> Self {
+        o.actions.clear();
+        o.wc = FlowKey::ZERO;
+        // The datapath input port and recirculation id are always matched.
+        o.wc.in_port = u32::MAX;
+        o.wc.recirc_id = u32::MAX;
+        o.rules.clear();
+        o.final_flow = inp.key;
+        o.trace.clear();
+        o.error = None;
+        o.used_normal = false;
+        o.groups.clear();
+        o.learned.clear();
+        o.fin_timeouts.clear();
         Ctx {
             inp,
-            flow: inp.key,
+            o,
             base: inp.key,
-            wc: FlowKey::ZERO,
             dirty: FlowKey::ZERO,
             base_known: FlowKey::ZERO,
             flow_tpid: rvs_packet::wire::EtherType::VLAN,
             base_tpid: rvs_packet::wire::EtherType::VLAN,
-            out: Vec::new(),
-            rules: Vec::new(),
-            trace: Vec::new(),
             depth: 0,
             trace_depth: 0,
             resubmits: 0,
@@ -305,38 +283,33 @@ impl<'a> Ctx<'a> {
             // cookie (all-ones), as Open vSwitch does.
             cookie: u64::MAX,
             action_set: Vec::new(),
-            error: None,
-            used_normal: false,
-            groups: Vec::new(),
-            learned: Vec::new(),
-            fin_timeouts: Vec::new(),
             cur_rule: None,
         }
     }
 
     /// Reads a field of the flow, un-wildcarding it.
     pub(crate) fn read(&mut self, f: Field) -> u128 {
-        f.or_mask(&mut self.wc, u128::MAX);
-        f.get(&self.flow)
+        f.or_mask(&mut self.o.wc, u128::MAX);
+        f.get(&self.o.final_flow)
     }
 
     /// Reads the bits of a field selected by `mask`, un-wildcarding only those.
     pub(crate) fn read_masked(&mut self, f: Field, mask: u128) -> u128 {
-        f.or_mask(&mut self.wc, mask);
-        f.get(&self.flow) & mask
+        f.or_mask(&mut self.o.wc, mask);
+        f.get(&self.o.final_flow) & mask
     }
 
     /// Tests a prerequisite, un-wildcarding what the test reads.
     pub(crate) fn check(&mut self, p: Prereq) -> bool {
         for f in p.fields_read() {
-            f.or_mask(&mut self.wc, u128::MAX);
+            f.or_mask(&mut self.o.wc, u128::MAX);
         }
-        p.holds(&self.flow)
+        p.holds(&self.o.final_flow)
     }
 
     /// Writes a field of the flow (bits in `mask`), marking it for the next commit.
     pub(crate) fn write(&mut self, f: Field, value: u128, mask: u128) {
-        f.set_masked(&mut self.flow, value, mask);
+        f.set_masked(&mut self.o.final_flow, value, mask);
         f.or_mask(&mut self.dirty, mask);
     }
 
@@ -346,7 +319,7 @@ impl<'a> Ctx<'a> {
 
     pub(crate) fn trace_note(&mut self, text: String) {
         if self.inp.trace {
-            self.trace.push(TraceEvent::Note { depth: self.trace_depth, text });
+            self.o.trace.push(TraceEvent::Note { depth: self.trace_depth, text });
         }
     }
 
@@ -369,9 +342,9 @@ impl<'a> Ctx<'a> {
     fn run_table(&mut self, table: u8, entry: Entry) {
         let prev_table = self.table_id;
         self.table_id = table;
-        let rule = self.inp.pipeline.lookup(table, &self.flow, &mut self.wc).cloned();
+        let rule = self.inp.pipeline.lookup(table, &self.o.final_flow, &mut self.o.wc).cloned();
         if self.inp.trace {
-            self.trace.push(TraceEvent::Table {
+            self.o.trace.push(TraceEvent::Table {
                 depth: self.trace_depth,
                 table,
                 rule: rule.clone(),
@@ -380,8 +353,8 @@ impl<'a> Ctx<'a> {
         }
         match rule {
             Some(rule) => {
-                if !self.rules.iter().any(|r| Arc::ptr_eq(r, &rule)) {
-                    self.rules.push(rule.clone());
+                if !self.o.rules.iter().any(|r| Arc::ptr_eq(r, &rule)) {
+                    self.o.rules.push(rule.clone());
                 }
                 let prev_cookie = self.cookie;
                 self.cookie = rule.cookie;
@@ -401,11 +374,11 @@ impl<'a> Ctx<'a> {
 
     fn do_actions(&mut self, actions: &[OfAction]) {
         for (i, a) in actions.iter().enumerate() {
-            if self.error.is_some() {
+            if self.o.error.is_some() {
                 return;
             }
             if self.inp.trace && !matches!(a, OfAction::Note(_)) {
-                self.trace.push(TraceEvent::Action { depth: self.trace_depth, action: a.clone() });
+                self.o.trace.push(TraceEvent::Action { depth: self.trace_depth, action: a.clone() });
             }
             if self.do_action(a, i + 1 == actions.len()) == Flow::Stop {
                 return;
@@ -503,7 +476,7 @@ impl<'a> Ctx<'a> {
                 // caller sees a FIN or RST among the megaflow's TCP flags.
                 self.read(Field::IpProto);
                 if let Some(r) = &self.cur_rule {
-                    self.fin_timeouts.push((r.clone(), *idle, *hard));
+                    self.o.fin_timeouts.push((r.clone(), *idle, *hard));
                 }
             }
             SetTunnel { id, .. } => self.write(Field::TunId, *id as u128, u64::MAX as u128),
@@ -532,7 +505,7 @@ impl<'a> Ctx<'a> {
             | DecMplsTtl => {
                 // The switch refuses flows and packet-outs with these; should one get here,
                 // the packet is dropped rather than forwarded without its conntrack step.
-                self.error = Some(XlateError::Unsupported);
+                self.o.error = Some(XlateError::Unsupported);
                 self.trace_note("connection tracking and MPLS are not supported by rvs: dropping".to_string());
                 return Flow::Stop;
             }
@@ -546,7 +519,7 @@ impl<'a> Ctx<'a> {
         let fm = l.flow_mod(|sf| {
             let d = sf.field.desc();
             for f in d.prereq.fields_read() {
-                f.or_mask(&mut self.wc, u128::MAX);
+                f.or_mask(&mut self.o.wc, u128::MAX);
             }
             self.read_masked(sf.field, sf.mask())
         });
@@ -559,9 +532,9 @@ impl<'a> Ctx<'a> {
             return;
         }
         if self.inp.trace {
-            self.trace.push(TraceEvent::Learned { depth: self.trace_depth, flow_mod: Box::new(fm.clone()) });
+            self.o.trace.push(TraceEvent::Learned { depth: self.trace_depth, flow_mod: Box::new(fm.clone()) });
         }
-        self.learned.push(fm);
+        self.o.learned.push(fm);
     }
 
     fn push_vlan(&mut self, tpid: u16) {
@@ -571,7 +544,7 @@ impl<'a> Ctx<'a> {
             // outer tag, so commit what we have and push at the datapath level.
             self.commit();
             let tci = self.read(Field::VlanTci) as u16 & !VLAN_PRESENT;
-            self.out.push(DpAction::PushVlan { tpid, tci });
+            self.o.actions.push(DpAction::PushVlan { tpid, tci });
             self.base_tpid = tpid;
             self.flow_tpid = tpid;
         } else {
@@ -628,7 +601,7 @@ impl<'a> Ctx<'a> {
             self.write(Field::NwTtl, (ttl - 1) as u128, 0xff);
             return Flow::Continue;
         }
-        self.trace_note(format!("IPv{} decrement TTL exception", if self.flow.is_ipv4() { 4 } else { 6 }));
+        self.trace_note(format!("IPv{} decrement TTL exception", if self.o.final_flow.is_ipv4() { 4 } else { 6 }));
         if controller_ids.is_empty() {
             self.controller(PacketInReason::InvalidTtl, u16::MAX, 0);
         } else {
@@ -641,21 +614,21 @@ impl<'a> Ctx<'a> {
 
     fn resubmit(&mut self, in_port: Option<OfPort>, table: Option<u8>, tail: bool) {
         if self.depth >= MAX_DEPTH {
-            self.error = Some(XlateError::RecursionTooDeep);
+            self.o.error = Some(XlateError::RecursionTooDeep);
             self.trace_note("over max translation depth".to_string());
             return;
         }
         self.resubmits += 1;
         if self.resubmits > MAX_RESUBMITS {
-            self.error = Some(XlateError::TooManyResubmits);
+            self.o.error = Some(XlateError::TooManyResubmits);
             self.trace_note("over max resubmits".to_string());
             return;
         }
         let table = table.unwrap_or(self.table_id);
-        let saved_in_port = self.flow.in_port;
+        let saved_in_port = self.o.final_flow.in_port;
         if let Some(p) = in_port {
             if p != OfPort::IN_PORT {
-                self.flow.in_port = p.0;
+                self.o.final_flow.in_port = p.0;
             }
         }
         let nest = u32::from(!tail);
@@ -664,7 +637,7 @@ impl<'a> Ctx<'a> {
         self.run_table(table, Entry::Resubmit);
         self.trace_depth -= nest;
         self.depth -= 1;
-        self.flow.in_port = saved_in_port;
+        self.o.final_flow.in_port = saved_in_port;
     }
 
     /// OpenFlow 1.3 action set: at most one action of each type; `write_actions` replaces
@@ -690,7 +663,7 @@ impl<'a> Ctx<'a> {
                 pipeline_fields.push((f, v));
             }
         }
-        self.out.push(DpAction::Controller(Box::new(ControllerAction {
+        self.o.actions.push(DpAction::Controller(Box::new(ControllerAction {
             reason,
             max_len,
             controller_id,
@@ -702,7 +675,7 @@ impl<'a> Ctx<'a> {
 
     /// Outputs to an OpenFlow port (physical or reserved).
     pub(crate) fn output(&mut self, port: OfPort, max_len: u16) {
-        let in_port = OfPort(self.flow.in_port);
+        let in_port = OfPort(self.o.final_flow.in_port);
         match port {
             OfPort::NORMAL => self.normal(),
             OfPort::FLOOD | OfPort::ALL => {
@@ -712,7 +685,7 @@ impl<'a> Ctx<'a> {
                         continue;
                     }
                     self.commit();
-                    self.out.push(DpAction::Output(xp.dp_port));
+                    self.o.actions.push(DpAction::Output(xp.dp_port));
                 }
             }
             OfPort::CONTROLLER => self.controller(PacketInReason::Action, max_len, 0),
@@ -740,12 +713,12 @@ impl<'a> Ctx<'a> {
             self.trace_note(format!("{port} is not forwarding"));
             return;
         }
-        if !allow_in_port && port.0 == self.flow.in_port {
+        if !allow_in_port && port.0 == self.o.final_flow.in_port {
             return;
         }
         let dp = xp.dp_port;
         self.commit();
-        self.out.push(DpAction::Output(dp));
+        self.o.actions.push(DpAction::Output(dp));
     }
 }
 

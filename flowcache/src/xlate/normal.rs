@@ -114,9 +114,9 @@ fn is_reserved_multicast(mac: u64) -> bool {
 
 impl Ctx<'_> {
     pub(crate) fn normal(&mut self) {
-        self.used_normal = true;
+        self.o.used_normal = true;
         let bridge = self.bridge();
-        let in_port = OfPort(self.flow.in_port);
+        let in_port = OfPort(self.o.final_flow.in_port);
         let Some(in_xport) = bridge.ports.get(&in_port) else {
             self.trace_note(format!("no input port {in_port}, dropping"));
             return;
@@ -181,7 +181,7 @@ impl Ctx<'_> {
             self.trace_note(format!("port {} does not carry VLAN {vlan}, dropping", xp.name));
             return;
         }
-        let saved_tci = self.flow.vlan_tci;
+        let saved_tci = self.o.final_flow.vlan_tci;
         let saved_dirty = self.dirty.vlan_tci;
         let new_tci = if xp.vlan.output_untagged(vlan) {
             0
@@ -192,7 +192,7 @@ impl Ctx<'_> {
         };
         self.write(Field::VlanTci, new_tci as u128, 0xffff);
         self.output_to(port, false);
-        self.flow.vlan_tci = saved_tci;
+        self.o.final_flow.vlan_tci = saved_tci;
         self.dirty.vlan_tci = saved_dirty | if saved_tci != new_tci { 0xffff } else { 0 };
     }
 }

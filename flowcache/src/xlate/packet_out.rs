@@ -22,11 +22,10 @@ use crate::ofp::{OfAction, OfPort};
 /// Translates `actions` for the packet whose key (with the OpenFlow input port in `in_port`)
 /// is in `input`. See the module documentation.
 pub fn xlate_packet_out(input: &XlateInput<'_>, actions: &[OfAction]) -> XlateOutput {
-    let mut ctx = Ctx::new(input);
-    ctx.wc.in_port = u32::MAX;
-    ctx.wc.recirc_id = u32::MAX;
+    let mut out = XlateOutput::default();
+    let mut ctx = Ctx::new(input, &mut out);
     for (i, a) in actions.iter().enumerate() {
-        if ctx.error.is_some() {
+        if ctx.o.error.is_some() {
             break;
         }
         match a {
@@ -42,7 +41,8 @@ pub fn xlate_packet_out(input: &XlateInput<'_>, actions: &[OfAction]) -> XlateOu
             }
         }
     }
-    ctx.into_output()
+    ctx.finish();
+    out
 }
 
 #[cfg(test)]
