@@ -280,6 +280,12 @@ impl EmcInsertPolicy {
         self.inv_prob = inv_prob;
     }
 
+    /// False when the EMC is off (`emc-insert-inv-prob=0`): nothing is inserted.
+    #[inline]
+    pub fn enabled(&self) -> bool {
+        self.inv_prob != 0
+    }
+
     /// True if this hit should be inserted.
     #[inline]
     pub fn should_insert(&mut self) -> bool {
