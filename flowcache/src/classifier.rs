@@ -533,28 +533,13 @@ impl Classifier {
 mod tests {
     use super::*;
     use crate::field::Field;
-    use crate::ofp::RuleStats;
 
     fn rule(id: u64, priority: u16, fields: &[(Field, u128, u128)]) -> Arc<Rule> {
         let mut m = Match::catchall();
         for &(f, v, mask) in fields {
             m.set_masked(f, v, mask);
         }
-        Arc::new(Rule {
-            id,
-            table_id: 0,
-            priority,
-            match_: m,
-            cookie: 0,
-            idle_timeout: 0,
-            hard_timeout: 0,
-            importance: 0,
-            flags: 0,
-            actions: Arc::from([]),
-            created_ms: 0,
-            modified_ms: 0,
-            stats: Arc::new(RuleStats::default()),
-        })
+        Rule::bare(id, priority, m)
     }
 
     fn tcp_key(dst: u32, port: u16) -> FlowKey {

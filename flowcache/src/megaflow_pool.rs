@@ -115,25 +115,11 @@ fn prefetch_block(flow: &Arc<Megaflow>) {
 mod tests {
     use super::*;
     use crate::dpaction::DpAction;
-    use crate::ofp::{Rule, RuleStats};
+    use crate::ofp::Rule;
     use crate::key::FlowKey;
 
     fn rule() -> Arc<Rule> {
-        Arc::new(Rule {
-            id: 7,
-            table_id: 0,
-            priority: 1,
-            match_: crate::ofp::Match::catchall(),
-            cookie: 0,
-            idle_timeout: 0,
-            hard_timeout: 0,
-            importance: 0,
-            flags: 0,
-            actions: Arc::from([]),
-            created_ms: 0,
-            modified_ms: 0,
-            stats: Arc::new(RuleStats::default()),
-        })
+        Rule::bare(7, 1, crate::ofp::Match::catchall())
     }
 
     fn key(src: u32) -> FlowKey {

@@ -571,6 +571,26 @@ impl Rule {
         (pick(self.idle_timeout, (v >> 16) as u16), pick(self.hard_timeout, v as u16))
     }
 
+    /// A rule of table 0 with no actions, timeouts, cookie or flags, made now (time 0): what
+    /// classifier tests and benchmarks insert.
+    pub fn bare(id: u64, priority: u16, match_: Match) -> Arc<Rule> {
+        Arc::new(Rule {
+            id,
+            table_id: 0,
+            priority,
+            match_,
+            cookie: 0,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            importance: 0,
+            flags: 0,
+            actions: Arc::from([]),
+            created_ms: 0,
+            modified_ms: 0,
+            stats: Arc::new(RuleStats::default()),
+        })
+    }
+
     /// True if the rule can time out: it has a timeout, or a `fin_timeout` may give it one.
     pub fn may_expire(&self) -> bool {
         fn has_fin(acts: &[OfAction]) -> bool {

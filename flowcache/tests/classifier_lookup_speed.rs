@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rvs_flowcache::{Classifier, Field, FlowKey, FlowMask, Match, Rule, RuleStats};
+use rvs_flowcache::{Classifier, Field, FlowKey, FlowMask, Match, Rule};
 
 struct Rng(u64);
 
@@ -95,21 +95,8 @@ fn table() -> (Classifier, Vec<Arc<Rule>>) {
         while rules.iter().filter(|r: &&Arc<Rule>| r.cookie == kind as u64).count() < n {
             let (match_, priority) = realistic(kind, rng.next());
             id += 1;
-            let rule = Arc::new(Rule {
-                id,
-                table_id: 0,
-                priority,
-                match_,
-                cookie: kind as u64,
-                idle_timeout: 0,
-                hard_timeout: 0,
-                importance: 0,
-                flags: 0,
-                actions: Arc::from([]),
-                created_ms: 0,
-                modified_ms: 0,
-                stats: Arc::new(RuleStats::default()),
-            });
+            let mut rule = Rule::bare(id, priority, match_);
+            Arc::get_mut(&mut rule).expect("just made").cookie = kind as u64;
             if cls.insert(rule.clone()).is_none() {
                 rules.push(rule);
             } else {

@@ -198,21 +198,7 @@ fn make_rule(spec: &RuleSpec, id: u64) -> Arc<Rule> {
         MaskSpec::Random(seed) => random_mask(&mut Rng(seed)),
     };
     let key = pool_key(&mut rng).masked(&mask);
-    Arc::new(Rule {
-        id,
-        table_id: 0,
-        priority: spec.priority,
-        match_: Match { key, mask },
-        cookie: 0,
-        idle_timeout: 0,
-        hard_timeout: 0,
-        importance: 0,
-        flags: 0,
-        actions: Arc::from([]),
-        created_ms: 0,
-        modified_ms: 0,
-        stats: Arc::new(RuleStats::default()),
-    })
+    Rule::bare(id, spec.priority, Match { key, mask })
 }
 
 /// A key to look up: one that matches `rules[i]`, a near miss of it, one merging two rules, or
