@@ -28,8 +28,10 @@
 //!
 //! # Thrashing
 //! With more live flows than slots, inserting on every megaflow hit would evict hot entries
-//! for cold ones. Callers insert with a probability (OVS's `emc-insert-inv-prob`, default
-//! 1/100), see [`EmcInsertPolicy`].
+//! for cold ones. Callers insert megaflow hits with a probability (OVS's
+//! `emc-insert-inv-prob`, default 1/100), see [`EmcInsertPolicy`]. The PMD inserts a new
+//! megaflow, made by an upcall, always (unless the EMC is off): the next packets of its flow
+//! are most often right behind the first.
 
 use std::sync::Arc;
 
