@@ -259,8 +259,9 @@ impl Megaflow {
     }
 
     /// Becomes the megaflow [`Megaflow::new`] would make with these arguments, in place (a
-    /// recycled block: see [`crate::megaflow_pool`]). Only through `&mut`: nothing else
-    /// can see the rewrite.
+    /// recycled block: see [`crate::megaflow_pool`]), dropping what the old one owned (its
+    /// actions, rules, groups and learned flows). Only through `&mut`: nothing else can see
+    /// the rewrite.
     pub fn renew(&mut self, id: u64, key: &FlowKey, mask: &FlowMask, actions: FlowActions, deps: XlateDeps, now_ms: u64) {
         *self.dead.get_mut() = false;
         self.disposition = Disposition::of(&actions);
@@ -274,16 +275,6 @@ impl Megaflow {
         key.masked_into(mask, &mut self.key);
         self.mask = *mask;
         self.deps = deps;
-    }
-
-    /// Drops what the megaflow owns (actions, rules, groups, learned flows), keeping the
-    /// block: a deleted megaflow waiting in a pool to be renewed keeps no rule alive.
-    pub fn release(&mut self) {
-        self.actions = FlowActions::new();
-        self.deps.rules = RuleList::new();
-        self.deps.groups = Box::default();
-        self.deps.learned = None;
-        self.deps.fin_timeouts = Box::default();
     }
 
     /// True once marked for removal.
