@@ -33,8 +33,8 @@
 //!    output but the last), packet-ins to the control thread.
 //! 6. **After the batch:** the EMC insertions decided in step 2 (1 in
 //!    `emc-insert-inv-prob` megaflow hits), then the new megaflows are installed (unless the
-//!    flow limit is reached), and put in the EMC with the same probability (OVS's
-//!    `emc_probabilistic_insert` after an upcall).
+//!    flow limit is reached), and all put in the EMC (unless it is off: see step 6 in
+//!    `process_rx` for why not with the probability, as OVS after an upcall).
 //!
 //! After all queues: flush transmit buffers (one `tx_burst` and `flush` per port with traffic).
 //!

@@ -263,18 +263,32 @@ impl Megaflow {
     /// actions, rules, groups and learned flows). Only through `&mut`: nothing else can see
     /// the rewrite.
     pub fn renew(&mut self, id: u64, key: &FlowKey, mask: &FlowMask, actions: FlowActions, deps: XlateDeps, now_ms: u64) {
-        *self.dead.get_mut() = false;
-        self.disposition = Disposition::of(&actions);
-        *self.batch_group.get_mut() = u8::MAX;
-        self.stats = MegaflowStats::default();
-        *self.stats.used_ms.get_mut() = now_ms;
-        self.actions = actions;
-        self.id = id;
-        self.map = mask.nonzero_map();
-        self.created_ms = now_ms;
-        key.masked_into(mask, &mut self.key);
-        self.mask = *mask;
-        self.deps = deps;
+        // Every field, by name: a field added to `Megaflow` must be renewed here too.
+        let Megaflow {
+            dead,
+            disposition,
+            batch_group,
+            stats,
+            actions: old_actions,
+            id: old_id,
+            map,
+            created_ms,
+            key: old_key,
+            mask: old_mask,
+            deps: old_deps,
+        } = self;
+        *dead.get_mut() = false;
+        *disposition = Disposition::of(&actions);
+        *batch_group.get_mut() = u8::MAX;
+        *stats = MegaflowStats::default();
+        *stats.used_ms.get_mut() = now_ms;
+        *old_actions = actions;
+        *old_id = id;
+        *map = mask.nonzero_map();
+        *created_ms = now_ms;
+        key.masked_into(mask, old_key);
+        *old_mask = *mask;
+        *old_deps = deps;
     }
 
     /// True once marked for removal.
@@ -286,21 +300,8 @@ impl Megaflow {
     /// True if `key` falls under this megaflow.
     #[inline]
     pub fn matches(&self, key: &FlowKey) -> bool {
-        matches_words(key, &self.key, &self.mask, self.map)
+        key.equal_under_map(&self.key, &self.mask, self.map)
     }
-}
-
-#[inline(always)]
-fn matches_words(key: &FlowKey, masked: &FlowKey, mask: &FlowMask, map: u32) -> bool {
-    let (k, f, m) = (key.words(), masked.words(), mask.words());
-    let mut bits = map;
-    let mut diff = 0;
-    while bits != 0 {
-        let i = bits.trailing_zeros() as usize;
-        diff |= (k[i] & m[i]) ^ f[i];
-        bits &= bits - 1;
-    }
-    diff == 0
 }
 
 /// Words of a megaflow's masked key kept in its subtable slot, so that a probe compares them
@@ -381,7 +382,7 @@ impl Subtable {
     #[inline(always)]
     fn covers(&self, slot: &Slot, key: &FlowKey) -> bool {
         if self.n_words == 0 {
-            return matches_words(key, &slot.flow.key, &self.mask, self.map);
+            return key.equal_under_map(&slot.flow.key, &self.mask, self.map);
         }
         let w = key.words();
         let mut diff = 0;
